@@ -1,0 +1,532 @@
+//! What one `#[timed]` / `#[tracked]` expansion holds: constant metadata and
+//! lazily allocated, sharded cells.
+//!
+//! The hot path is [`Callsite::enter`] and dropping the [`Guard`] it returns:
+//! two clock reads, one histogram record into the calling thread's shard and,
+//! for `#[tracked]`, one outcome count. No lock, no lookup, no allocation once
+//! the callsite's storage exists.
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use dashmap::DashMap;
+
+use crate::histogram::HistogramCells;
+use crate::registry::{Builder, Collect};
+use crate::snapshot::{MetricKind, Value};
+use crate::{clock, shard};
+
+/// Default buckets of `function_calls_duration_seconds`, in seconds (the
+/// autometrics defaults, so existing dashboards keep working).
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Most label sets one callsite keeps; later ones share one overflow series
+/// labelled `otel_metric_overflow="true"`.
+pub(crate) const MAX_SERIES_PER_CALLSITE: usize = 2_000;
+
+/// Constant metadata of one instrumented function.
+#[derive(Debug)]
+pub struct CallsiteMeta {
+    /// Series base name: `function_calls` unless `name = "..."`.
+    pub name: &'static str,
+    /// Help text of the function's own series (empty for `function_calls`).
+    pub help: &'static str,
+    /// `fetch`, or `Type::method` when the macro sits on an impl block.
+    pub function: &'static str,
+    /// `module_path!()` of the function.
+    pub module: &'static str,
+    /// `#[tracked]`: outcomes as well as durations.
+    pub tracked: bool,
+    /// Keep an in-flight gauge.
+    pub concurrency: bool,
+    /// Classic buckets (`le`), empty for [`DEFAULT_BUCKETS`].
+    pub buckets: &'static [f64],
+    /// Names of the per-call labels, in order.
+    pub label_names: &'static [&'static str],
+}
+
+/// One instrumented function.
+#[derive(Debug)]
+pub struct Callsite {
+    meta: &'static CallsiteMeta,
+    cells: AtomicPtr<CallsiteCells>,
+}
+
+#[derive(Debug)]
+struct CallsiteCells {
+    base: SeriesCells,
+    labeled: DashMap<u64, Vec<(Box<[Box<str>]>, &'static SeriesCells)>>,
+    labeled_len: AtomicUsize,
+    overflow: OnceLock<&'static SeriesCells>,
+}
+
+/// The cells of one series (one set of per-call label values).
+#[derive(Debug)]
+struct SeriesCells {
+    hist: HistogramCells,
+    outcomes: [OutcomeShard; shard::SHARDS],
+    created: f64,
+}
+
+#[derive(Debug)]
+#[repr(align(64))]
+struct OutcomeShard {
+    ok: AtomicU64,
+    cancelled: AtomicU64,
+    panicked: AtomicU64,
+    in_flight: AtomicU64,
+    errors: AtomicPtr<ErrorNode>,
+}
+
+/// Counts of one error type, per error kind.
+#[derive(Debug)]
+struct ErrorNode {
+    key: ErrorKind,
+    counts: Box<[AtomicU64]>,
+    next: *mut ErrorNode,
+}
+
+impl OutcomeShard {
+    const fn new() -> Self {
+        OutcomeShard {
+            ok: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            errors: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    #[inline]
+    fn error(&self, shard: usize, kind: ErrorKind) {
+        let (slot, len) = match kind {
+            ErrorKind::Indexed(values, i) => (i, values.len()),
+            ErrorKind::Named(_) => (0, 1),
+        };
+        let mut node = self.errors.load(Ordering::Acquire);
+        while !node.is_null() {
+            // SAFETY: nodes are only freed with the shard.
+            let n = unsafe { &*node };
+            if n.key.same_table(kind) {
+                if let Some(c) = n.counts.get(slot) {
+                    shard::add(c, shard, 1);
+                }
+                return;
+            }
+            node = n.next;
+        }
+        self.push_error(kind, len, slot, shard);
+    }
+
+    #[cold]
+    fn push_error(&self, kind: ErrorKind, len: usize, slot: usize, shard: usize) {
+        let counts: Box<[AtomicU64]> = (0..len).map(|_| AtomicU64::new(0)).collect();
+        let fresh = Box::into_raw(Box::new(ErrorNode {
+            key: kind,
+            counts,
+            next: std::ptr::null_mut(),
+        }));
+        loop {
+            let head = self.errors.load(Ordering::Acquire);
+            // Another writer of the shared shard may have added this kind.
+            let mut node = head;
+            while !node.is_null() {
+                // SAFETY: as in `error`.
+                let n = unsafe { &*node };
+                if n.key.same_table(kind) {
+                    // SAFETY: `fresh` was never published.
+                    drop(unsafe { Box::from_raw(fresh) });
+                    if let Some(c) = n.counts.get(slot) {
+                        shard::add(c, shard, 1);
+                    }
+                    return;
+                }
+                node = n.next;
+            }
+            // SAFETY: `fresh` is ours until published.
+            unsafe { (*fresh).next = head };
+            if self
+                .errors
+                .compare_exchange(head, fresh, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                // SAFETY: just published; counts only grow.
+                if let Some(c) = unsafe { &*fresh }.counts.get(slot) {
+                    shard::add(c, shard, 1);
+                }
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for OutcomeShard {
+    fn drop(&mut self) {
+        let mut node = *self.errors.get_mut();
+        while !node.is_null() {
+            // SAFETY: exclusive in drop; every node was created by Box::into_raw.
+            let boxed = unsafe { Box::from_raw(node) };
+            node = boxed.next;
+        }
+    }
+}
+
+/// How an instrumented call ended, as the generated code classifies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// `result="ok"`.
+    Ok,
+    /// `result="error"` with its error kind.
+    Error(ErrorKind),
+}
+
+/// The `error` label of a failed call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A value of a bounded label type: its value table and the index in it.
+    Indexed(&'static [&'static str], usize),
+    /// A type name (shortened at export by [`crate::labels::readable_type_name`])
+    /// or an `ok_if`/`error_if` predicate's name.
+    Named(&'static str),
+}
+
+impl ErrorKind {
+    fn same_table(self, other: ErrorKind) -> bool {
+        match (self, other) {
+            (ErrorKind::Indexed(a, _), ErrorKind::Indexed(b, _)) => std::ptr::eq(a, b),
+            (ErrorKind::Named(a), ErrorKind::Named(b)) => std::ptr::eq(a, b) || a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Callsite {
+    /// A callsite with no storage yet.
+    pub const fn new(meta: &'static CallsiteMeta) -> Callsite {
+        Callsite {
+            meta,
+            cells: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The callsite's metadata.
+    pub fn meta(&self) -> &'static CallsiteMeta {
+        self.meta
+    }
+
+    #[inline]
+    fn cells(&'static self) -> &'static CallsiteCells {
+        let p = self.cells.load(Ordering::Acquire);
+        if p.is_null() {
+            self.init_cells()
+        } else {
+            // SAFETY: published cells are never freed (callsites are statics).
+            unsafe { &*p }
+        }
+    }
+
+    #[cold]
+    fn init_cells(&'static self) -> &'static CallsiteCells {
+        let fresh = Box::into_raw(Box::new(CallsiteCells {
+            base: SeriesCells::new(),
+            labeled: DashMap::new(),
+            labeled_len: AtomicUsize::new(0),
+            overflow: OnceLock::new(),
+        }));
+        match self.cells.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => {
+                crate::registry::register(self);
+                // SAFETY: just published, never freed.
+                unsafe { &*fresh }
+            }
+            Err(existing) => {
+                // SAFETY: `fresh` was never published.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: as in `cells`.
+                unsafe { &*existing }
+            }
+        }
+    }
+
+    /// Starts a call. Registers the callsite on first use.
+    #[inline]
+    pub fn enter(&'static self) -> Guard {
+        let series = &self.cells().base;
+        Guard::start(self.meta, series)
+    }
+
+    /// Starts a call with per-call label values, in the order of
+    /// [`CallsiteMeta::label_names`].
+    pub fn enter_labeled(&'static self, values: &[&str]) -> Guard {
+        let series = self.cells().series_for(values);
+        Guard::start(self.meta, series)
+    }
+}
+
+impl CallsiteCells {
+    fn series_for(&self, values: &[&str]) -> &'static SeriesCells {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        values.hash(&mut h);
+        let key = h.finish();
+        if let Some(list) = self.labeled.get(&key) {
+            for (vals, series) in list.iter() {
+                if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
+                    return series;
+                }
+            }
+        }
+        self.insert_series(key, values)
+    }
+
+    #[cold]
+    fn insert_series(&self, key: u64, values: &[&str]) -> &'static SeriesCells {
+        let mut list = self.labeled.entry(key).or_default();
+        for (vals, series) in list.iter() {
+            if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
+                return series;
+            }
+        }
+        if self.labeled_len.load(Ordering::Relaxed) >= MAX_SERIES_PER_CALLSITE {
+            return self
+                .overflow
+                .get_or_init(|| Box::leak(Box::new(SeriesCells::new())));
+        }
+        self.labeled_len.fetch_add(1, Ordering::Relaxed);
+        let series: &'static SeriesCells = Box::leak(Box::new(SeriesCells::new()));
+        list.push((values.iter().map(|v| Box::<str>::from(*v)).collect(), series));
+        series
+    }
+}
+
+impl SeriesCells {
+    fn new() -> Self {
+        SeriesCells {
+            hist: HistogramCells::new(),
+            outcomes: [const { OutcomeShard::new() }; shard::SHARDS],
+            created: clock::unix_now(),
+        }
+    }
+}
+
+/// A call in progress. Dropping it records the call's duration; for
+/// `#[tracked]`, a guard dropped without [`Guard::finish`] counts the call as
+/// `error="panic"` when the thread is panicking and as `result="cancelled"`
+/// otherwise (an async call whose future was dropped).
+#[derive(Debug)]
+#[must_use = "dropping the guard ends the call"]
+pub struct Guard {
+    meta: &'static CallsiteMeta,
+    series: &'static SeriesCells,
+    start: u64,
+    finished: bool,
+}
+
+impl Guard {
+    #[inline]
+    fn start(meta: &'static CallsiteMeta, series: &'static SeriesCells) -> Guard {
+        if meta.concurrency {
+            let shard = shard::current();
+            if let Some(o) = series.outcomes.get(shard) {
+                shard::add(&o.in_flight, shard, 1);
+            }
+        }
+        Guard {
+            meta,
+            series,
+            start: clock::now(),
+            finished: false,
+        }
+    }
+
+    /// Records how a `#[tracked]` call ended; the duration is recorded when
+    /// the guard drops, right after.
+    #[inline]
+    pub fn finish(mut self, outcome: Outcome) {
+        let shard = shard::current();
+        if let Some(o) = self.series.outcomes.get(shard) {
+            match outcome {
+                Outcome::Ok => shard::add(&o.ok, shard, 1),
+                Outcome::Error(kind) => o.error(shard, kind),
+            }
+        }
+        self.finished = true;
+    }
+}
+
+impl Drop for Guard {
+    #[inline]
+    fn drop(&mut self) {
+        let nanos = clock::nanos_between(self.start, clock::now());
+        let shard = shard::current();
+        self.series.hist.record_in(shard, nanos as f64 * 1e-9);
+        if self.meta.concurrency || (self.meta.tracked && !self.finished) {
+            self.end_slow(shard);
+        }
+    }
+}
+
+impl Guard {
+    #[cold]
+    fn end_slow(&self, shard: usize) {
+        let Some(o) = self.series.outcomes.get(shard) else {
+            return;
+        };
+        if self.meta.concurrency {
+            shard::add(&o.in_flight, shard, u64::MAX); // wrapping -1
+        }
+        if self.meta.tracked && !self.finished {
+            if std::thread::panicking() {
+                shard::add(&o.panicked, shard, 1);
+            } else {
+                shard::add(&o.cancelled, shard, 1);
+            }
+        }
+    }
+}
+
+// ----- read side ----------------------------------------------------------------
+
+struct OutcomeCounts {
+    ok: u64,
+    cancelled: u64,
+    panicked: u64,
+    in_flight: i64,
+    /// (error label, count), merged by label.
+    errors: Vec<(String, u64)>,
+}
+
+impl SeriesCells {
+    fn read_outcomes(&self) -> OutcomeCounts {
+        let mut out = OutcomeCounts {
+            ok: 0,
+            cancelled: 0,
+            panicked: 0,
+            in_flight: 0,
+            errors: Vec::new(),
+        };
+        for o in &self.outcomes {
+            out.ok += o.ok.load(Ordering::Relaxed);
+            out.cancelled += o.cancelled.load(Ordering::Relaxed);
+            out.panicked += o.panicked.load(Ordering::Relaxed);
+            out.in_flight = out
+                .in_flight
+                .wrapping_add(o.in_flight.load(Ordering::Relaxed) as i64);
+            let mut node = o.errors.load(Ordering::Acquire);
+            while !node.is_null() {
+                // SAFETY: as in `OutcomeShard::error`.
+                let n = unsafe { &*node };
+                for (i, c) in n.counts.iter().enumerate() {
+                    let label = match n.key {
+                        ErrorKind::Indexed(values, _) => {
+                            values.get(i).copied().unwrap_or("unknown").to_owned()
+                        }
+                        ErrorKind::Named(name) => crate::labels::readable_type_name(name),
+                    };
+                    let count = c.load(Ordering::Relaxed);
+                    match out.errors.iter_mut().find(|(l, _)| *l == label) {
+                        Some((_, n)) => *n += count,
+                        None => out.errors.push((label, count)),
+                    }
+                }
+                node = n.next;
+            }
+        }
+        out
+    }
+}
+
+impl Collect for Callsite {
+    fn collect(&'static self, out: &mut Builder) {
+        let meta = self.meta;
+        let cells = self.cells();
+        let mut series: Vec<(Vec<String>, &SeriesCells, bool)> = Vec::new();
+        if meta.label_names.is_empty() {
+            series.push((Vec::new(), &cells.base, false));
+        } else {
+            for list in &cells.labeled {
+                for (vals, s) in list.iter() {
+                    series.push((vals.iter().map(|v| v.to_string()).collect(), *s, false));
+                }
+            }
+            if let Some(s) = cells.overflow.get() {
+                series.push((Vec::new(), *s, true));
+            }
+        }
+        let own = meta.name != "function_calls";
+        let help = |default: &'static str| -> String {
+            if own && !meta.help.is_empty() {
+                meta.help.to_owned()
+            } else {
+                default.to_owned()
+            }
+        };
+        let buckets = if meta.buckets.is_empty() {
+            DEFAULT_BUCKETS
+        } else {
+            meta.buckets
+        };
+        for (values, s, overflow) in series {
+            let mut labels: Vec<(String, String)> = vec![
+                ("function".into(), meta.function.into()),
+                ("module".into(), meta.module.into()),
+            ];
+            if overflow {
+                labels.push(("otel_metric_overflow".into(), "true".into()));
+            } else {
+                for (k, v) in meta.label_names.iter().zip(values) {
+                    labels.push(((*k).to_owned(), v));
+                }
+            }
+            let hist = crate::metrics::histogram_value(&s.hist, buckets);
+            let outcomes = s.read_outcomes();
+            if meta.tracked {
+                let family = meta.name.to_owned();
+                let fhelp = help("Calls of instrumented functions, by result and error kind.");
+                let mut push = |result: &str, error: &str, n: u64| {
+                    let mut l = labels.clone();
+                    l.push(("result".into(), result.into()));
+                    l.push(("error".into(), error.into()));
+                    out.push(&family, &fhelp, None, MetricKind::Counter, l, Value::Counter(n as f64), Some(s.created));
+                };
+                push("ok", "", outcomes.ok);
+                for (label, n) in &outcomes.errors {
+                    push("error", label, *n);
+                }
+                if outcomes.panicked > 0 {
+                    push("error", "panic", outcomes.panicked);
+                }
+                if outcomes.cancelled > 0 {
+                    push("cancelled", "", outcomes.cancelled);
+                }
+            }
+            out.push(
+                &format!("{}_duration_seconds", meta.name),
+                &help("Duration of instrumented function calls, in seconds."),
+                Some("seconds"),
+                MetricKind::Histogram,
+                labels.clone(),
+                Value::Histogram(hist),
+                Some(s.created),
+            );
+            if meta.concurrency {
+                out.push(
+                    &format!("{}_concurrent", meta.name),
+                    &help("Calls of instrumented functions in flight."),
+                    None,
+                    MetricKind::Gauge,
+                    labels,
+                    Value::Gauge(outcomes.in_flight as f64),
+                    None,
+                );
+            }
+        }
+    }
+}

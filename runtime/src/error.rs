@@ -1,0 +1,140 @@
+//! The error type of every fallible telltale call.
+
+use std::fmt;
+
+/// What went wrong, and where.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A metric or label name that the exposition formats do not allow.
+    InvalidName {
+        /// What was being named: "metric", "label".
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// Why it is not allowed.
+        reason: String,
+    },
+    /// The server could not bind its address.
+    Bind {
+        /// The address, `host:port`.
+        addr: String,
+        /// The error from the operating system.
+        source: std::io::Error,
+    },
+    /// Any other I/O error.
+    Io(std::io::Error),
+    /// An invalid configuration value.
+    Config(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::InvalidName { what, name, reason } => {
+                write!(f, "invalid {what} name {name:?}: {reason}")
+            }
+            Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+            Error::Io(e) => write!(f, "I/O error: {e}"),
+            Error::Config(msg) => write!(f, "invalid configuration: {msg}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Bind { source, .. } | Error::Io(source) => Some(source),
+            _ => None,
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Error::Io(e)
+    }
+}
+
+/// Checks a metric name against `[a-zA-Z_:][a-zA-Z0-9_:]*` (and no leading `__`).
+pub(crate) const fn metric_name_problem(name: &str) -> Option<&'static str> {
+    name_problem(name.as_bytes(), true)
+}
+
+/// Checks a label name against `[a-zA-Z_][a-zA-Z0-9_]*` (no leading `__`,
+/// not `le` or `quantile`).
+pub(crate) const fn label_name_problem(name: &str) -> Option<&'static str> {
+    let b = name.as_bytes();
+    if let Some(p) = name_problem(b, false) {
+        return Some(p);
+    }
+    if (b.len() == 2 && b[0] == b'l' && b[1] == b'e')
+        || (b.len() == 8
+            && b[0] == b'q'
+            && b[1] == b'u'
+            && b[2] == b'a'
+            && b[3] == b'n'
+            && b[4] == b't'
+            && b[5] == b'i'
+            && b[6] == b'l'
+            && b[7] == b'e')
+    {
+        return Some("`le` and `quantile` are reserved for histogram and summary buckets");
+    }
+    None
+}
+
+const fn name_problem(b: &[u8], colons: bool) -> Option<&'static str> {
+    if b.is_empty() {
+        return Some("it is empty");
+    }
+    if b.len() >= 2 && b[0] == b'_' && b[1] == b'_' {
+        return Some("names starting with `__` are reserved");
+    }
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let ok = c.is_ascii_alphabetic() || c == b'_' || (colons && c == b':') || (i > 0 && c.is_ascii_digit());
+        if !ok {
+            return Some(if colons {
+                "it must match [a-zA-Z_:][a-zA-Z0-9_:]*"
+            } else {
+                "it must match [a-zA-Z_][a-zA-Z0-9_]*"
+            });
+        }
+        i += 1;
+    }
+    None
+}
+
+pub(crate) fn check_metric_name(name: &str) -> Result<(), Error> {
+    match metric_name_problem(name) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidName {
+            what: "metric",
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(metric_name_problem("http_requests_total").is_none());
+        assert!(metric_name_problem("a:b").is_none());
+        assert!(metric_name_problem("1abc").is_some());
+        assert!(metric_name_problem("__x").is_some());
+        assert!(metric_name_problem("").is_some());
+        assert!(metric_name_problem("a-b").is_some());
+        assert!(label_name_problem("method").is_none());
+        assert!(label_name_problem("a:b").is_some());
+        assert!(label_name_problem("le").is_some());
+        assert!(label_name_problem("quantile").is_some());
+        let e = check_metric_name("bad name").unwrap_err().to_string();
+        assert!(e.contains("\"bad name\"") && e.contains("[a-zA-Z_:]"), "{e}");
+    }
+}

@@ -1,0 +1,559 @@
+//! The exponential histogram store.
+//!
+//! Observations fall into base-2 exponential buckets of scale 5: every
+//! power-of-two octave `[2^e, 2^(e+1)]` is split into 32 buckets whose bounds
+//! are `2^(e + i/32)`, the bucket scheme of Prometheus native histograms and
+//! OpenTelemetry exponential histograms (`base = 2^(2^-5)`, upper bounds
+//! inclusive). A bucket's width is 2.19 % of its lower bound, so a quantile
+//! reported as the geometric middle of its bucket is within 1.09 % of the
+//! exact value.
+//!
+//! Storage is allocated lazily: one block of 32 counters per octave that
+//! actually receives observations, per shard. Observations below
+//! [`MIN_VALUE`] (including zero) go to a zero bucket, observations at or
+//! above 2^64 (including `+Inf`) to an overflow bucket; negative and `NaN`
+//! observations are ignored.
+
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
+
+use crate::shard;
+
+/// Buckets per octave (`2^scale`, scale 5).
+pub const BUCKETS_PER_OCTAVE: usize = 32;
+/// The smallest exponent with its own buckets.
+const MIN_EXP: i32 = -40;
+/// One past the largest exponent with its own buckets.
+const MAX_EXP: i32 = 64;
+const OCTAVES: usize = (MAX_EXP - MIN_EXP) as usize;
+/// Observations below this (`2^-40`, about `9.1e-13`) count in the zero bucket.
+pub const MIN_VALUE: f64 = 1.0 / (1u64 << 40) as f64;
+
+const MANTISSA_BITS: u32 = 52;
+const LOOKUP_BITS: u32 = 8;
+
+// ----- bucket bounds, computed at compile time ---------------------------------
+
+const fn sqrt(a: f64) -> f64 {
+    let mut x = a;
+    let mut i = 0;
+    while i < 64 {
+        x = 0.5 * (x + a / x);
+        i += 1;
+    }
+    x
+}
+
+/// `BOUNDS[i]` is the mantissa (52 fraction bits) of `2^(i/32)`, for
+/// `i in 0..=32`; `BOUNDS[32] = 2^52` stands for `2.0`.
+const BOUNDS: [u64; BUCKETS_PER_OCTAVE + 1] = {
+    // 2^(1/32) by five square roots of 2.
+    let root = sqrt(sqrt(sqrt(sqrt(sqrt(2.0)))));
+    let mut out = [0u64; BUCKETS_PER_OCTAVE + 1];
+    let mut v = 1.0f64;
+    let mut i = 0;
+    while i < BUCKETS_PER_OCTAVE {
+        out[i] = ((v - 1.0) * (1u64 << MANTISSA_BITS) as f64) as u64;
+        v *= root;
+        i += 1;
+    }
+    out[BUCKETS_PER_OCTAVE] = 1u64 << MANTISSA_BITS;
+    out
+};
+
+/// For the top 8 mantissa bits `k`: the largest `i` with `BOUNDS[i] < k << 44`
+/// (0 for `k = 0`). Bucket bounds are more than one lookup cell apart, so the
+/// real sub-bucket is this or the next one.
+const LOOKUP: [u8; 1 << LOOKUP_BITS] = {
+    let mut out = [0u8; 1 << LOOKUP_BITS];
+    let mut k = 1;
+    while k < (1 << LOOKUP_BITS) {
+        let start = (k as u64) << (MANTISSA_BITS - LOOKUP_BITS);
+        let mut i = 0;
+        while i + 1 < BUCKETS_PER_OCTAVE && BOUNDS[i + 1] < start {
+            i += 1;
+        }
+        out[k] = i as u8;
+        k += 1;
+    }
+    out
+};
+
+/// Where an observation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Ignore,
+    Zero,
+    Overflow,
+    /// Octave (0-based from `MIN_EXP`) and bucket within it.
+    Bucket(usize, usize),
+}
+
+#[inline]
+fn slot(v: f64) -> Slot {
+    if !(v >= MIN_VALUE) {
+        return if v >= 0.0 { Slot::Zero } else { Slot::Ignore };
+    }
+    let bits = v.to_bits();
+    let exp = ((bits >> MANTISSA_BITS) & 0x7ff) as i32 - 1023;
+    let mantissa = bits & ((1u64 << MANTISSA_BITS) - 1);
+    // Upper bounds are inclusive: an exact power of two is the last bucket of
+    // the octave below.
+    let (exp, sub) = if mantissa == 0 {
+        (exp - 1, BUCKETS_PER_OCTAVE - 1)
+    } else {
+        let cand = LOOKUP[(mantissa >> (MANTISSA_BITS - LOOKUP_BITS)) as usize] as usize;
+        (exp, cand + usize::from(BOUNDS[cand + 1] < mantissa))
+    };
+    if exp >= MAX_EXP {
+        Slot::Overflow
+    } else if exp < MIN_EXP {
+        Slot::Zero
+    } else {
+        Slot::Bucket((exp - MIN_EXP) as usize, sub)
+    }
+}
+
+/// Global bucket index (octave * 32 + sub) → its upper bound.
+pub(crate) fn upper_bound(index: usize) -> f64 {
+    let octave = index / BUCKETS_PER_OCTAVE;
+    let sub = index % BUCKETS_PER_OCTAVE;
+    let base = pow2(octave as i32 + MIN_EXP);
+    base * (1.0 + BOUNDS[sub + 1] as f64 / (1u64 << MANTISSA_BITS) as f64)
+}
+
+/// Global bucket index → its lower bound (exclusive).
+pub(crate) fn lower_bound(index: usize) -> f64 {
+    let octave = index / BUCKETS_PER_OCTAVE;
+    let sub = index % BUCKETS_PER_OCTAVE;
+    let base = pow2(octave as i32 + MIN_EXP);
+    base * (1.0 + BOUNDS[sub] as f64 / (1u64 << MANTISSA_BITS) as f64)
+}
+
+fn pow2(e: i32) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << MANTISSA_BITS)
+}
+
+// ----- live storage ---------------------------------------------------------------
+
+type Octave = [AtomicU64; BUCKETS_PER_OCTAVE];
+
+/// One shard of a histogram: written by one thread (or, for the shared
+/// shard, by several with read-modify-writes).
+#[derive(Debug)]
+#[repr(align(128))]
+pub(crate) struct HistShard {
+    sum: AtomicU64,
+    zero: AtomicU64,
+    overflow: AtomicU64,
+    octaves: [AtomicPtr<Octave>; OCTAVES],
+}
+
+impl HistShard {
+    fn new() -> Self {
+        HistShard {
+            sum: AtomicU64::new(0f64.to_bits()),
+            zero: AtomicU64::new(0),
+            overflow: AtomicU64::new(0),
+            octaves: [const { AtomicPtr::new(std::ptr::null_mut()) }; OCTAVES],
+        }
+    }
+
+    #[inline]
+    fn record(&self, shard: usize, v: f64) {
+        match slot(v) {
+            Slot::Ignore => return,
+            Slot::Zero => shard::add(&self.zero, shard, 1),
+            Slot::Overflow => shard::add(&self.overflow, shard, 1),
+            Slot::Bucket(octave, sub) => {
+                if let Some(ptr) = self.octaves.get(octave) {
+                    let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
+                    if block.is_null() {
+                        block = alloc_octave(ptr);
+                    }
+                    // SAFETY: a published octave is never freed while its shard lives.
+                    let block = unsafe { &*block };
+                    shard::add(&block[sub], shard, 1);
+                }
+            }
+        }
+        shard::add_f64(&self.sum, shard, v);
+    }
+
+    fn read_into(&self, out: &mut ExpBuckets) {
+        out.sum += f64::from_bits(self.sum.load(Relaxed));
+        out.zero += self.zero.load(Relaxed);
+        out.overflow += self.overflow.load(Relaxed);
+        for (octave, ptr) in self.octaves.iter().enumerate() {
+            let block = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if block.is_null() {
+                continue;
+            }
+            // SAFETY: as in `record`.
+            let block = unsafe { &*block };
+            for (sub, c) in block.iter().enumerate() {
+                let n = c.load(Relaxed);
+                if n > 0 {
+                    out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, n);
+                }
+            }
+        }
+    }
+}
+
+#[cold]
+fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
+    let fresh = Box::into_raw(Box::new([const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]));
+    match ptr.compare_exchange(
+        std::ptr::null_mut(),
+        fresh,
+        std::sync::atomic::Ordering::AcqRel,
+        std::sync::atomic::Ordering::Acquire,
+    ) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: `fresh` was never published.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl Drop for HistShard {
+    fn drop(&mut self) {
+        for ptr in &mut self.octaves {
+            let block = *ptr.get_mut();
+            if !block.is_null() {
+                // SAFETY: we own the shard exclusively in drop.
+                drop(unsafe { Box::from_raw(block) });
+            }
+        }
+    }
+}
+
+/// A sharded exponential histogram whose shards are allocated on first use.
+#[derive(Debug)]
+pub(crate) struct HistogramCells {
+    shards: [AtomicPtr<HistShard>; shard::SHARDS],
+}
+
+impl HistogramCells {
+    pub(crate) const fn new() -> Self {
+        HistogramCells {
+            shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+        }
+    }
+
+    /// Records one observation from the calling thread.
+    #[inline]
+    pub(crate) fn record(&self, v: f64) {
+        self.record_in(shard::current(), v);
+    }
+
+    /// Records one observation into shard `shard`, the calling thread's.
+    #[inline]
+    pub(crate) fn record_in(&self, shard: usize, v: f64) {
+        if let Some(ptr) = self.shards.get(shard) {
+            let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if s.is_null() {
+                s = alloc_shard(ptr);
+            }
+            // SAFETY: published shards live as long as `self`.
+            unsafe { &*s }.record(shard, v);
+        }
+    }
+
+    /// Sums all shards.
+    pub(crate) fn read(&self) -> ExpBuckets {
+        let mut out = ExpBuckets::default();
+        for ptr in &self.shards {
+            let s = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if !s.is_null() {
+                // SAFETY: as in `record`.
+                unsafe { &*s }.read_into(&mut out);
+            }
+        }
+        out
+    }
+
+    /// Bytes allocated on the heap by this histogram.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let mut total = 0;
+        for ptr in &self.shards {
+            let s = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if s.is_null() {
+                continue;
+            }
+            total += std::mem::size_of::<HistShard>();
+            // SAFETY: as in `record`.
+            let s = unsafe { &*s };
+            total += s
+                .octaves
+                .iter()
+                .filter(|o| !o.load(Relaxed).is_null())
+                .count()
+                * std::mem::size_of::<Octave>();
+        }
+        total
+    }
+}
+
+impl Default for HistogramCells {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cold]
+fn alloc_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
+    let fresh = Box::into_raw(Box::new(HistShard::new()));
+    match ptr.compare_exchange(
+        std::ptr::null_mut(),
+        fresh,
+        std::sync::atomic::Ordering::AcqRel,
+        std::sync::atomic::Ordering::Acquire,
+    ) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: `fresh` was never published.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl Drop for HistogramCells {
+    fn drop(&mut self) {
+        for ptr in &mut self.shards {
+            let s = *ptr.get_mut();
+            if !s.is_null() {
+                // SAFETY: exclusive in drop.
+                drop(unsafe { Box::from_raw(s) });
+            }
+        }
+    }
+}
+
+// ----- read side --------------------------------------------------------------------
+
+/// The exponential buckets of a histogram, read out and summed over shards.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ExpBuckets {
+    /// Sum of all observations.
+    pub sum: f64,
+    /// Observations below [`MIN_VALUE`], zero included.
+    pub zero: u64,
+    /// Observations at or above 2^64, `+Inf` included.
+    pub overflow: u64,
+    /// `(index, count)` of every non-empty bucket, in increasing index. Bucket
+    /// `index` covers `(lower_bound(index), upper_bound(index)]`.
+    buckets: Vec<(usize, u64)>,
+}
+
+impl ExpBuckets {
+    fn add_bucket(&mut self, index: usize, n: u64) {
+        match self.buckets.binary_search_by_key(&index, |&(i, _)| i) {
+            Ok(pos) => self.buckets[pos].1 += n,
+            Err(pos) => self.buckets.insert(pos, (index, n)),
+        }
+    }
+
+    /// Adds another histogram's buckets to this one.
+    pub fn merge(&mut self, other: &ExpBuckets) {
+        self.sum += other.sum;
+        self.zero += other.zero;
+        self.overflow += other.overflow;
+        for &(i, n) in &other.buckets {
+            self.add_bucket(i, n);
+        }
+    }
+
+    /// Number of observations.
+    pub fn count(&self) -> u64 {
+        self.zero + self.overflow + self.buckets.iter().map(|&(_, n)| n).sum::<u64>()
+    }
+
+    /// Non-empty buckets as `(lower bound exclusive, upper bound inclusive, count)`,
+    /// in increasing order (zero and overflow buckets not included).
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, f64, u64)> + '_ {
+        self.buckets
+            .iter()
+            .map(|&(i, n)| (lower_bound(i), upper_bound(i), n))
+    }
+
+    /// Observations counted as `<= le`. A bucket entirely at or below `le`
+    /// counts whole; the one bucket that straddles `le` counts when its
+    /// geometric middle is at or below `le`, so an observation within 2.2 %
+    /// of a classic bound may be counted on the other side of it.
+    pub fn count_le(&self, le: f64) -> u64 {
+        if le.is_infinite() && le > 0.0 {
+            return self.count();
+        }
+        let mut total = if le >= 0.0 { self.zero } else { 0 };
+        for &(i, n) in &self.buckets {
+            let (lo, hi) = (lower_bound(i), upper_bound(i));
+            if hi <= le || (lo < le && (lo * hi).sqrt() <= le) {
+                total += n;
+            } else {
+                break;
+            }
+        }
+        total
+    }
+
+    /// The estimated `q`-quantile, `q` in `0.0..=1.0` (nearest rank, reported
+    /// as the geometric middle of the bucket holding it); `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let count = self.count();
+        if count == 0 || q.is_nan() {
+            return None;
+        }
+        let q = q.clamp(0.0, 1.0);
+        let rank = ((q * count as f64).ceil() as u64).clamp(1, count);
+        let mut seen = self.zero;
+        if seen >= rank {
+            return Some(0.0);
+        }
+        for &(i, n) in &self.buckets {
+            seen += n;
+            if seen >= rank {
+                return Some((lower_bound(i) * upper_bound(i)).sqrt());
+            }
+        }
+        Some(pow2(MAX_EXP))
+    }
+}
+
+/// Records into a fresh store and reads it back (tests and benches).
+#[cfg(test)]
+pub(crate) fn from_values(values: impl IntoIterator<Item = f64>) -> ExpBuckets {
+    let cells = HistogramCells::new();
+    for v in values {
+        cells.record(v);
+    }
+    cells.read()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_powers_of_two_to_the_thirty_second() {
+        for i in 0..=BUCKETS_PER_OCTAVE {
+            let expected = 2f64.powf(i as f64 / 32.0);
+            let got = 1.0 + BOUNDS[i] as f64 / (1u64 << 52) as f64;
+            assert!((got - expected).abs() < 1e-12, "bound {i}: {got} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn every_value_lands_in_the_bucket_whose_bounds_contain_it() {
+        let mut v = MIN_VALUE * 1.0001;
+        while v < 1e18 {
+            match slot(v) {
+                Slot::Bucket(o, s) => {
+                    let i = o * BUCKETS_PER_OCTAVE + s;
+                    assert!(lower_bound(i) < v && v <= upper_bound(i), "{v} in bucket {i}");
+                }
+                other => panic!("{v} went to {other:?}"),
+            }
+            v *= 1.003_7;
+        }
+    }
+
+    #[test]
+    fn bucket_edges_are_upper_inclusive() {
+        for i in [0usize, 31, 32, 100, 1000, 2000] {
+            let hi = upper_bound(i);
+            match slot(hi) {
+                Slot::Bucket(o, s) => assert_eq!(o * 32 + s, i, "upper bound of {i}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        // An exact power of two closes the octave below it.
+        assert_eq!(slot(1.0), Slot::Bucket((-1 - MIN_EXP) as usize, 31));
+    }
+
+    #[test]
+    fn special_values() {
+        assert_eq!(slot(0.0), Slot::Zero);
+        assert_eq!(slot(1e-300), Slot::Zero);
+        assert_eq!(slot(f64::INFINITY), Slot::Overflow);
+        assert_eq!(slot(1e30), Slot::Overflow);
+        assert_eq!(slot(-1.0), Slot::Ignore);
+        assert_eq!(slot(f64::NAN), Slot::Ignore);
+        let h = from_values([0.0, f64::INFINITY, -3.0, f64::NAN, 2.5]);
+        assert_eq!(h.count(), 3);
+        assert_eq!(h.count_le(0.0), 1);
+        assert_eq!(h.count_le(2.4), 1);
+        assert_eq!(h.count_le(2.6), 2);
+        assert_eq!(h.count_le(f64::INFINITY), 3);
+    }
+
+    /// A small deterministic generator (xorshift64*) for log-normal samples.
+    fn lognormal_samples(n: usize, mu: f64, sigma: f64) -> Vec<f64> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut uniform = move || {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            ((state.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        (0..n)
+            .map(|_| {
+                let (u1, u2) = (uniform(), uniform());
+                let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                (mu + sigma * z).exp()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn quantiles_are_within_two_percent_on_lognormal_samples() {
+        // Latencies around 2 ms with a long tail.
+        let mut samples = lognormal_samples(100_000, (2e-3f64).ln(), 1.2);
+        let h = from_values(samples.iter().copied());
+        samples.sort_by(f64::total_cmp);
+        for q in [0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.999, 1.0] {
+            let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+            let exact = samples[rank - 1];
+            let est = h.quantile(q).unwrap();
+            let err = (est - exact).abs() / exact;
+            assert!(err < 0.02, "q={q}: estimate {est} vs exact {exact} ({:.3} %)", err * 100.0);
+        }
+        let exact_sum: f64 = samples.iter().sum();
+        assert!((h.sum - exact_sum).abs() / exact_sum < 1e-9);
+        assert_eq!(h.count(), 100_000);
+    }
+
+    #[test]
+    fn classic_buckets_from_the_store_are_cumulative_and_close() {
+        let samples = lognormal_samples(50_000, 0.0, 1.0);
+        let h = from_values(samples.iter().copied());
+        let mut last = 0;
+        for le in [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0] {
+            let got = h.count_le(le);
+            assert!(got >= last);
+            last = got;
+            let exact = samples.iter().filter(|&&v| v <= le).count() as f64;
+            // Only observations within one bucket width of `le` can be misplaced.
+            let near = samples
+                .iter()
+                .filter(|&&v| (v / le - 1.0).abs() < 0.022)
+                .count() as f64;
+            assert!((got as f64 - exact).abs() <= near, "le={le}: {got} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn memory_grows_with_octaves_used() {
+        let cells = HistogramCells::new();
+        assert_eq!(cells.heap_bytes(), 0);
+        cells.record(0.003);
+        let one = cells.heap_bytes();
+        cells.record(0.0031);
+        assert_eq!(cells.heap_bytes(), one, "same octave, no new block");
+        cells.record(0.02);
+        assert_eq!(cells.heap_bytes(), one + std::mem::size_of::<Octave>());
+    }
+}

@@ -1,0 +1,552 @@
+//! Metrics a user declares: [`Counter`], [`Gauge`], [`IntGauge`], [`Histogram`].
+//!
+//! Each is usable as a `static` (every constructor is `const`) and registers
+//! itself on first use; [`register!`](crate::register) also submits it with
+//! `inventory` so it appears, at zero, in the first exposition.
+//!
+//! Names are checked when the metric is built: in a `static` an invalid
+//! name is a compile error, and [`Counter::register`] and friends return an
+//! [`Error`] for names known only at run time.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+
+use crate::error::{check_metric_name, metric_name_problem, Error};
+use crate::histogram::HistogramCells;
+use crate::registry::{Builder, Collect};
+use crate::shard::ShardedU64;
+use crate::snapshot::{HistogramValue, MetricKind, Value};
+use crate::{clock, registry};
+
+/// Default classic buckets of a [`Histogram`] (Prometheus' defaults).
+pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] =
+    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+const fn checked(name: &'static str) -> &'static str {
+    if let Some(problem) = metric_name_problem(name) {
+        panic!("{}", problem);
+    }
+    name
+}
+
+/// Registration state shared by every metric type.
+#[derive(Debug)]
+struct Header {
+    name: Cow<'static, str>,
+    help: Cow<'static, str>,
+    registered: AtomicBool,
+    created: AtomicU64,
+}
+
+impl Header {
+    const fn new(name: &'static str, help: &'static str) -> Header {
+        Header {
+            name: Cow::Borrowed(checked(name)),
+            help: Cow::Borrowed(help),
+            registered: AtomicBool::new(false),
+            created: AtomicU64::new(0),
+        }
+    }
+
+    fn dynamic(name: String, help: String) -> Result<Header, Error> {
+        check_metric_name(&name)?;
+        Ok(Header {
+            name: Cow::Owned(name),
+            help: Cow::Owned(help),
+            registered: AtomicBool::new(false),
+            created: AtomicU64::new(0),
+        })
+    }
+
+    #[inline]
+    fn ensure_registered(&self, me: &'static dyn Collect) {
+        if !self.registered.load(Ordering::Relaxed) {
+            self.register(me);
+        }
+    }
+
+    #[cold]
+    fn register(&self, me: &'static dyn Collect) {
+        if !self.registered.swap(true, Ordering::AcqRel) {
+            self.created_at();
+            registry::register(me);
+        }
+    }
+
+    fn created_at(&self) -> f64 {
+        let bits = self.created.load(Ordering::Relaxed);
+        if bits != 0 {
+            return f64::from_bits(bits);
+        }
+        let now = clock::unix_now();
+        match self.created.compare_exchange(0, now.to_bits(), Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => now,
+            Err(existing) => f64::from_bits(existing),
+        }
+    }
+}
+
+/// A monotonically increasing count, sharded so that threads never contend.
+///
+/// ```
+/// static REQUESTS: telltale::Counter = telltale::Counter::new("requests_total", "Requests handled.");
+/// telltale::register!(REQUESTS);
+///
+/// REQUESTS.inc();
+/// REQUESTS.inc_by(2);
+/// assert_eq!(REQUESTS.get(), 3);
+/// ```
+#[derive(Debug)]
+pub struct Counter {
+    header: Header,
+    cells: ShardedU64,
+}
+
+impl Counter {
+    /// A counter named `name` (`_total` is optional: the family is the name
+    /// without it). An invalid name fails to compile in a `static`.
+    pub const fn new(name: &'static str, help: &'static str) -> Counter {
+        Counter {
+            header: Header::new(name, help),
+            cells: ShardedU64::new(),
+        }
+    }
+
+    /// A counter whose name is known only at run time, registered now and
+    /// kept for the rest of the program.
+    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static Counter, Error> {
+        let c: &'static Counter = Box::leak(Box::new(Counter {
+            header: Header::dynamic(name.into(), help.into())?,
+            cells: ShardedU64::new(),
+        }));
+        c.header.register(c);
+        Ok(c)
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&'static self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn inc_by(&'static self, n: u64) {
+        self.header.ensure_registered(self);
+        self.cells.add(n);
+    }
+
+    /// The current total.
+    pub fn get(&self) -> u64 {
+        self.cells.sum()
+    }
+}
+
+impl Collect for Counter {
+    fn collect(&'static self, out: &mut Builder) {
+        let name = self.header.name.strip_suffix("_total").unwrap_or(&self.header.name);
+        out.push(
+            name,
+            &self.header.help,
+            None,
+            MetricKind::Counter,
+            Vec::new(),
+            Value::Counter(self.get() as f64),
+            Some(self.header.created_at()),
+        );
+    }
+}
+
+/// A value that goes up and down, as an `f64`.
+///
+/// ```
+/// static TEMPERATURE: telltale::Gauge = telltale::Gauge::new("temperature_celsius", "Room temperature.");
+/// TEMPERATURE.set(21.5);
+/// TEMPERATURE.add(0.5);
+/// TEMPERATURE.dec();
+/// assert_eq!(TEMPERATURE.get(), 21.0);
+/// ```
+#[derive(Debug)]
+pub struct Gauge {
+    header: Header,
+    bits: AtomicU64,
+}
+
+impl Gauge {
+    /// A gauge named `name`, starting at zero.
+    pub const fn new(name: &'static str, help: &'static str) -> Gauge {
+        Gauge {
+            header: Header::new(name, help),
+            bits: AtomicU64::new(0),
+        }
+    }
+
+    /// A gauge whose name is known only at run time, registered now.
+    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static Gauge, Error> {
+        let g: &'static Gauge = Box::leak(Box::new(Gauge {
+            header: Header::dynamic(name.into(), help.into())?,
+            bits: AtomicU64::new(0),
+        }));
+        g.header.register(g);
+        Ok(g)
+    }
+
+    /// Sets the value.
+    #[inline]
+    pub fn set(&'static self, v: f64) {
+        self.header.ensure_registered(self);
+        self.bits.store(v.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Adds `v` (negative to subtract).
+    #[inline]
+    pub fn add(&'static self, v: f64) {
+        self.header.ensure_registered(self);
+        let mut cur = self.bits.load(Ordering::Relaxed);
+        loop {
+            let new = (f64::from_bits(cur) + v).to_bits();
+            match self
+                .bits
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Subtracts `v`.
+    #[inline]
+    pub fn sub(&'static self, v: f64) {
+        self.add(-v);
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&'static self) {
+        self.add(1.0);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&'static self) {
+        self.add(-1.0);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.bits.load(Ordering::Relaxed))
+    }
+}
+
+impl Collect for Gauge {
+    fn collect(&'static self, out: &mut Builder) {
+        out.push(
+            &self.header.name,
+            &self.header.help,
+            None,
+            MetricKind::Gauge,
+            Vec::new(),
+            Value::Gauge(self.get()),
+            None,
+        );
+    }
+}
+
+/// A value that goes up and down, as an `i64`.
+///
+/// ```
+/// static QUEUED: telltale::IntGauge = telltale::IntGauge::new("jobs_queued", "Jobs waiting.");
+/// QUEUED.add(5);
+/// QUEUED.dec();
+/// assert_eq!(QUEUED.get(), 4);
+/// ```
+#[derive(Debug)]
+pub struct IntGauge {
+    header: Header,
+    value: AtomicI64,
+}
+
+impl IntGauge {
+    /// An integer gauge named `name`, starting at zero.
+    pub const fn new(name: &'static str, help: &'static str) -> IntGauge {
+        IntGauge {
+            header: Header::new(name, help),
+            value: AtomicI64::new(0),
+        }
+    }
+
+    /// An integer gauge whose name is known only at run time, registered now.
+    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static IntGauge, Error> {
+        let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
+            header: Header::dynamic(name.into(), help.into())?,
+            value: AtomicI64::new(0),
+        }));
+        g.header.register(g);
+        Ok(g)
+    }
+
+    /// Sets the value.
+    #[inline]
+    pub fn set(&'static self, v: i64) {
+        self.header.ensure_registered(self);
+        self.value.store(v, Ordering::Relaxed);
+    }
+
+    /// Adds `v` (wrapping).
+    #[inline]
+    pub fn add(&'static self, v: i64) {
+        self.header.ensure_registered(self);
+        self.value.fetch_add(v, Ordering::Relaxed);
+    }
+
+    /// Subtracts `v` (wrapping).
+    #[inline]
+    pub fn sub(&'static self, v: i64) {
+        self.add(v.wrapping_neg());
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&'static self) {
+        self.add(1);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&'static self) {
+        self.add(-1);
+    }
+
+    /// The current value.
+    pub fn get(&self) -> i64 {
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+impl Collect for IntGauge {
+    fn collect(&'static self, out: &mut Builder) {
+        out.push(
+            &self.header.name,
+            &self.header.help,
+            None,
+            MetricKind::Gauge,
+            Vec::new(),
+            Value::Gauge(self.get() as f64),
+            None,
+        );
+    }
+}
+
+/// A distribution of observations in exponential buckets (see
+/// [`crate::histogram`]), exported with classic `le` buckets.
+///
+/// ```
+/// static SIZES: telltale::Histogram =
+///     telltale::Histogram::new("response_size_bytes", "Response sizes.")
+///         .with_buckets(&[100.0, 1_000.0, 10_000.0]);
+/// SIZES.observe(512.0);
+/// SIZES.observe(2_048.0);
+/// let v = SIZES.value();
+/// assert_eq!(v.count, 2);
+/// assert_eq!(v.sum, 2_560.0);
+/// assert_eq!(v.buckets, vec![(100.0, 0), (1_000.0, 1), (10_000.0, 2)]);
+/// ```
+#[derive(Debug)]
+pub struct Histogram {
+    header: Header,
+    buckets: &'static [f64],
+    cells: HistogramCells,
+}
+
+impl Histogram {
+    /// A histogram named `name` with [`DEFAULT_HISTOGRAM_BUCKETS`].
+    pub const fn new(name: &'static str, help: &'static str) -> Histogram {
+        Histogram {
+            header: Header::new(name, help),
+            buckets: DEFAULT_HISTOGRAM_BUCKETS,
+            cells: HistogramCells::new(),
+        }
+    }
+
+    /// The same histogram exported with these classic bounds, which must be
+    /// finite and strictly increasing (a compile error in a `static` otherwise).
+    #[must_use]
+    pub const fn with_buckets(mut self, buckets: &'static [f64]) -> Histogram {
+        if let Some(problem) = bucket_problem(buckets) {
+            panic!("{}", problem);
+        }
+        self.buckets = buckets;
+        self
+    }
+
+    /// A histogram whose name and buckets are known only at run time.
+    pub fn register(
+        name: impl Into<String>,
+        help: impl Into<String>,
+        buckets: &[f64],
+    ) -> Result<&'static Histogram, Error> {
+        let header = Header::dynamic(name.into(), help.into())?;
+        if let Some(problem) = bucket_problem(buckets) {
+            return Err(Error::Config(format!(
+                "buckets of histogram {:?}: {problem}",
+                header.name
+            )));
+        }
+        let h: &'static Histogram = Box::leak(Box::new(Histogram {
+            header,
+            buckets: Box::leak(buckets.to_vec().into_boxed_slice()),
+            cells: HistogramCells::new(),
+        }));
+        h.header.register(h);
+        Ok(h)
+    }
+
+    /// Records one observation. Negative and `NaN` observations are ignored.
+    #[inline]
+    pub fn observe(&'static self, v: f64) {
+        self.header.ensure_registered(self);
+        self.cells.record(v);
+    }
+
+    /// Starts timing; the guard observes the elapsed seconds when dropped.
+    #[inline]
+    pub fn start_timer(&'static self) -> HistogramTimer {
+        HistogramTimer {
+            histogram: self,
+            start: clock::now(),
+        }
+    }
+
+    /// The current distribution.
+    pub fn value(&self) -> HistogramValue {
+        histogram_value(&self.cells, self.buckets)
+    }
+}
+
+const fn bucket_problem(buckets: &[f64]) -> Option<&'static str> {
+    let mut i = 0;
+    while i < buckets.len() {
+        if !buckets[i].is_finite() {
+            return Some("bucket bounds must be finite (+Inf is always added)");
+        }
+        if i > 0 && buckets[i] <= buckets[i - 1] {
+            return Some("bucket bounds must be strictly increasing");
+        }
+        i += 1;
+    }
+    None
+}
+
+pub(crate) fn histogram_value(cells: &HistogramCells, bounds: &[f64]) -> HistogramValue {
+    HistogramValue::from_exponential(cells.read(), bounds)
+}
+
+impl Collect for Histogram {
+    fn collect(&'static self, out: &mut Builder) {
+        let unit = ["seconds", "bytes"]
+            .into_iter()
+            .find(|u| self.header.name.ends_with(&format!("_{u}")));
+        out.push(
+            &self.header.name,
+            &self.header.help,
+            unit,
+            MetricKind::Histogram,
+            Vec::new(),
+            Value::Histogram(self.value()),
+            Some(self.header.created_at()),
+        );
+    }
+}
+
+/// Times a span of code into a [`Histogram`], in seconds, when dropped.
+#[derive(Debug)]
+#[must_use = "dropping the timer records the elapsed time"]
+pub struct HistogramTimer {
+    histogram: &'static Histogram,
+    start: u64,
+}
+
+impl Drop for HistogramTimer {
+    fn drop(&mut self) {
+        let nanos = clock::nanos_between(self.start, clock::now());
+        self.histogram.observe(nanos as f64 * 1e-9);
+    }
+}
+
+/// Submits metrics declared as `static`s with `inventory`, so that they
+/// appear in the first exposition before they are first used.
+///
+/// ```
+/// static HITS: telltale::Counter = telltale::Counter::new("cache_hits_total", "Cache hits.");
+/// static SIZE: telltale::IntGauge = telltale::IntGauge::new("cache_entries", "Entries cached.");
+/// telltale::register!(HITS, SIZE);
+///
+/// let text = telltale::render(telltale::Format::Prometheus);
+/// assert!(text.contains("cache_hits_total 0\n"));
+/// ```
+#[macro_export]
+macro_rules! register {
+    ($($metric:path),+ $(,)?) => {
+        $(
+            $crate::__private::inventory::submit! {
+                $crate::__private::Registration::metric(&$metric)
+            }
+        )+
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_threads_and_more_lose_no_update() {
+        static C: Counter = Counter::new("test_lost_updates_total", "t");
+        static H: Histogram = Histogram::new("test_lost_updates_hist", "t");
+        for threads in [2usize, 4, 16] {
+            let before = (C.get(), H.value());
+            std::thread::scope(|s| {
+                for _ in 0..threads {
+                    s.spawn(|| {
+                        for i in 0..1_000_000u64 {
+                            C.inc();
+                            H.observe((i % 1000) as f64);
+                        }
+                    });
+                }
+            });
+            let after = H.value();
+            assert_eq!(C.get() - before.0, threads as u64 * 1_000_000);
+            assert_eq!(after.count - before.1.count, threads as u64 * 1_000_000);
+            // Each thread adds 1000 * (0 + 1 + ... + 999) = 499_500_000: exact in f64.
+            assert_eq!(after.sum - before.1.sum, threads as f64 * 499_500_000.0);
+        }
+    }
+
+    #[test]
+    fn runtime_names_are_checked() {
+        let e = Counter::register("bad name", "x").unwrap_err();
+        assert!(e.to_string().contains("invalid metric name \"bad name\""), "{e}");
+        assert!(Gauge::register("9lives", "x").is_err());
+        let e = Histogram::register("ok_hist", "x", &[2.0, 1.0]).unwrap_err();
+        assert!(e.to_string().contains("strictly increasing"), "{e}");
+        let c = Counter::register("runtime_named_total", "x").unwrap();
+        c.inc();
+        assert_eq!(c.get(), 1);
+    }
+
+    #[test]
+    fn gauges() {
+        static G: Gauge = Gauge::new("test_gauge", "t");
+        static I: IntGauge = IntGauge::new("test_int_gauge", "t");
+        G.set(1.5);
+        G.inc();
+        G.sub(0.25);
+        assert_eq!(G.get(), 2.25);
+        I.set(10);
+        I.sub(3);
+        I.inc();
+        assert_eq!(I.get(), 8);
+    }
+}

@@ -1,0 +1,58 @@
+//! What generated code may name. Not a public API: it changes with the macros.
+
+pub use ::core;
+pub use ::inventory;
+
+pub use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
+pub use crate::labels::{BoundedLabelValue, LabelStr, LabelValue};
+pub use crate::registry::Registration;
+
+/// Wraps a call's result for outcome classification by autoref specialization.
+#[derive(Debug)]
+pub struct Classify<'a, T: ?Sized>(pub &'a T);
+
+/// Most specific: `Result<T, E>` where `E` is a bounded label value (a
+/// derived enum): the error kind is its variant.
+pub trait ClassifyLabeled {
+    /// The call's outcome.
+    fn __telltale_outcome(self) -> Outcome;
+}
+
+/// `Result<T, E>` for any other `E`: the error kind is `E`'s type name.
+pub trait ClassifyResult {
+    /// The call's outcome.
+    fn __telltale_outcome(self) -> Outcome;
+}
+
+/// Anything else: the call succeeded.
+pub trait ClassifyOther {
+    /// The call's outcome.
+    fn __telltale_outcome(self) -> Outcome;
+}
+
+impl<T, E: BoundedLabelValue> ClassifyLabeled for &&Classify<'_, Result<T, E>> {
+    #[inline]
+    fn __telltale_outcome(self) -> Outcome {
+        match self.0 {
+            Ok(_) => Outcome::Ok,
+            Err(e) => Outcome::Error(ErrorKind::Indexed(E::VALUES, e.index())),
+        }
+    }
+}
+
+impl<T, E> ClassifyResult for &Classify<'_, Result<T, E>> {
+    #[inline]
+    fn __telltale_outcome(self) -> Outcome {
+        match self.0 {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Error(ErrorKind::Named(::core::any::type_name::<E>())),
+        }
+    }
+}
+
+impl<T: ?Sized> ClassifyOther for Classify<'_, T> {
+    #[inline]
+    fn __telltale_outcome(self) -> Outcome {
+        Outcome::Ok
+    }
+}
