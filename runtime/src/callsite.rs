@@ -55,10 +55,12 @@ pub struct Callsite {
     cells: AtomicPtr<CallsiteCells>,
 }
 
+type LabeledMap = DashMap<u64, Vec<(Box<[Box<str>]>, &'static SeriesCells)>>;
+
 #[derive(Debug)]
 struct CallsiteCells {
     base: SeriesCells,
-    labeled: DashMap<u64, Vec<(Box<[Box<str>]>, &'static SeriesCells)>>,
+    labeled: OnceLock<LabeledMap>,
     labeled_len: AtomicUsize,
     overflow: OnceLock<&'static SeriesCells>,
 }
@@ -72,7 +74,7 @@ struct SeriesCells {
 }
 
 #[derive(Debug)]
-#[repr(align(64))]
+#[repr(align(128))]
 struct OutcomeShard {
     ok: AtomicU64,
     cancelled: AtomicU64,
@@ -232,7 +234,7 @@ impl Callsite {
     fn init_cells(&'static self) -> &'static CallsiteCells {
         let fresh = Box::into_raw(Box::new(CallsiteCells {
             base: SeriesCells::new(),
-            labeled: DashMap::new(),
+            labeled: OnceLock::new(),
             labeled_len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
         }));
@@ -276,7 +278,7 @@ impl CallsiteCells {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         values.hash(&mut h);
         let key = h.finish();
-        if let Some(list) = self.labeled.get(&key) {
+        if let Some(list) = self.labeled.get().and_then(|m| m.get(&key)) {
             for (vals, series) in list.iter() {
                 if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
                     return series;
@@ -288,7 +290,11 @@ impl CallsiteCells {
 
     #[cold]
     fn insert_series(&self, key: u64, values: &[&str]) -> &'static SeriesCells {
-        let mut list = self.labeled.entry(key).or_default();
+        let mut list = self
+            .labeled
+            .get_or_init(DashMap::new)
+            .entry(key)
+            .or_default();
         for (vals, series) in list.iter() {
             if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
                 return series;
@@ -451,7 +457,7 @@ impl Collect for Callsite {
         if meta.label_names.is_empty() {
             series.push((Vec::new(), &cells.base, false));
         } else {
-            for list in &cells.labeled {
+            for list in cells.labeled.get().into_iter().flatten() {
                 for (vals, s) in list.iter() {
                     series.push((vals.iter().map(|v| v.to_string()).collect(), *s, false));
                 }
