@@ -1,0 +1,487 @@
+//! Expansion of `#[timed]` and `#[tracked]`: turns checked input into code.
+//! Nothing here reports errors; `args` and `item` did the checking.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::ext::IdentExt as _;
+use syn::spanned::Spanned as _;
+use syn::visit_mut::VisitMut;
+use syn::{
+    Attribute, Block, Expr, ExprAsync, GenericArgument, Ident, ImplItem, LitStr, PathArguments,
+    ReturnType, Signature, Stmt, Type, TypeParamBound,
+};
+
+use crate::args::{self, Args, Kind, Predicate};
+use crate::ctxt::Ctxt;
+use crate::item::{self, Input};
+
+/// Entry point of both attributes.
+pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut cx = Ctxt::new();
+    let args = match args::parse(&mut cx, kind, args) {
+        Ok(args) => Some(args),
+        Err(error) => {
+            cx.push(error);
+            None
+        }
+    };
+    let krate = args.as_ref().and_then(|a| a.krate.as_ref());
+    let input = item::parse(&mut cx, kind, krate, item.clone());
+    match (cx.check(), args, input) {
+        (Ok(()), Some(args), Some(input)) => Expander::new(kind, &args).input(input),
+        (Err(errors), ..) => {
+            // The item unchanged beside the errors: one mistake, one error.
+            let errors = errors.to_compile_error();
+            quote!(#errors #item)
+        }
+        (Ok(()), ..) => item,
+    }
+}
+
+struct Expander<'a> {
+    kind: Kind,
+    args: &'a Args,
+    /// `::telltale` or the path given with `crate = ..`.
+    krate: TokenStream,
+    /// The local alias of `<krate>::__private` every expansion imports.
+    private: Ident,
+    callsite: Ident,
+    guard: Ident,
+    result: Ident,
+}
+
+/// The location of `tokens` with the hygiene of the macro's own code, for
+/// generated code that may fail to type-check because of the user's tokens:
+/// the error points at them, but lints treat the code as the macro's.
+fn at(tokens: &dyn quote::ToTokens) -> Span {
+    tokens
+        .to_token_stream()
+        .into_iter()
+        .next()
+        .map_or_else(Span::mixed_site, |tt| {
+            tt.span().resolved_at(Span::mixed_site())
+        })
+}
+
+impl<'a> Expander<'a> {
+    fn new(kind: Kind, args: &'a Args) -> Self {
+        let site = Span::mixed_site();
+        let krate = args.krate.as_ref().map_or_else(
+            || quote_spanned!(site=> ::telltale),
+            ToTokens::to_token_stream,
+        );
+        Expander {
+            kind,
+            args,
+            krate,
+            private: Ident::new("__telltale_private", site),
+            callsite: Ident::new("__TELLTALE_CALLSITE", site),
+            guard: Ident::new("__telltale_guard", site),
+            result: Ident::new("__telltale_result", site),
+        }
+    }
+
+    fn input(&self, input: Input) -> TokenStream {
+        match input {
+            Input::Fn(mut item) => {
+                let function = item.sig.ident.unraw().to_string();
+                let body = self.function(&item.attrs, &item.sig, &item.block, &function);
+                replace_body(&mut item.block, body);
+                item.into_token_stream()
+            }
+            Input::Impl(mut block) => {
+                let krate = self.args.krate.as_ref();
+                let impl_docs = doc_comment(&block.item.attrs);
+                for impl_item in &mut block.item.items {
+                    let ImplItem::Fn(method) = impl_item else {
+                        continue;
+                    };
+                    if item::is_skipped(&method.attrs, krate) {
+                        method.attrs.retain(|attr| !item::is_skip_attr(attr, krate));
+                        continue;
+                    }
+                    if item::has_own_attr(&method.attrs) {
+                        continue;
+                    }
+                    let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
+                    let body =
+                        self.function_with_help(&impl_docs, &method.sig, &method.block, &function);
+                    replace_body(&mut method.block, body);
+                }
+                block.item.into_token_stream()
+            }
+        }
+    }
+
+    fn function(
+        &self,
+        attrs: &[Attribute],
+        sig: &Signature,
+        block: &Block,
+        function: &str,
+    ) -> TokenStream {
+        self.function_with_help(&doc_comment(attrs), sig, block, function)
+    }
+
+    /// The new body of one function.
+    fn function_with_help(
+        &self,
+        docs: &str,
+        sig: &Signature,
+        block: &Block,
+        function: &str,
+    ) -> TokenStream {
+        let header = self.header(docs, function);
+        if sig.asyncness.is_some() {
+            return self.async_fn(&header, sig, block);
+        }
+        if let Some((prefix, boxed)) = boxed_async_block(block) {
+            return self.boxed_future(&header, sig, prefix, boxed);
+        }
+        self.sync_fn(&header, sig, block)
+    }
+
+    /// The `use`, the callsite `static` and its registration.
+    fn header(&self, docs: &str, function: &str) -> TokenStream {
+        let site = Span::mixed_site();
+        let Expander {
+            krate,
+            private: p,
+            callsite,
+            ..
+        } = self;
+        let args = self.args;
+        let name = args
+            .name
+            .as_ref()
+            .map_or_else(|| "function_calls".to_owned(), LitStr::value);
+        let help = match (&args.help, &args.name) {
+            (Some(help), _) => help.value(),
+            (None, Some(_)) => docs.to_owned(),
+            (None, None) => String::new(),
+        };
+        let tracked = self.kind == Kind::Tracked;
+        let concurrency = args.concurrency;
+        let buckets = args
+            .buckets
+            .iter()
+            .map(|b| proc_macro2::Literal::f64_unsuffixed(*b));
+        let label_names = args.labels.iter().map(|l| &l.name);
+        let use_span = args.krate.as_ref().map_or(site, |k| at(k));
+        let use_private = quote_spanned!(use_span=> use #krate::__private as #p;);
+        quote_spanned! {site=>
+            #use_private
+            static #callsite: #p::Callsite = #p::Callsite::new(&#p::CallsiteMeta {
+                name: #name,
+                help: #help,
+                function: #function,
+                module: ::core::module_path!(),
+                tracked: #tracked,
+                concurrency: #concurrency,
+                buckets: &[#(#buckets),*],
+                label_names: &[#(#label_names),*],
+            });
+            #p::inventory::submit! { #p::Registration::callsite(&#callsite) }
+        }
+    }
+
+    /// `let __telltale_guard = __TELLTALE_CALLSITE.enter(..);`
+    fn enter(&self) -> TokenStream {
+        let site = Span::mixed_site();
+        let Expander {
+            private: p,
+            callsite,
+            guard,
+            ..
+        } = self;
+        if self.args.labels.is_empty() {
+            return quote_spanned!(site=> let #guard = #callsite.enter(););
+        }
+        let values = self.args.labels.iter().map(|label| {
+            let value = &label.value;
+            quote_spanned! {at(value)=>
+                ::core::convert::AsRef::<str>::as_ref(&#p::LabelValue::label_value(&(#value)))
+            }
+        });
+        quote_spanned!(site=> let #guard = #callsite.enter_labeled(&[#(#values),*]);)
+    }
+
+    /// `__telltale_guard.finish(<outcome of __telltale_result>);`
+    fn finish(&self) -> TokenStream {
+        let site = Span::mixed_site();
+        let Expander {
+            private: p,
+            guard,
+            result,
+            ..
+        } = self;
+        let outcome = match &self.args.predicate {
+            None => quote_spanned! {site=> {
+                use #p::{ClassifyLabeled as _, ClassifyOther as _, ClassifyResult as _};
+                (&&#p::Classify(&#result)).__telltale_outcome()
+            }},
+            Some(predicate) => {
+                let path = predicate.path();
+                let kind = path
+                    .segments
+                    .last()
+                    .map_or_else(String::new, |s| s.ident.unraw().to_string());
+                let error = quote_spanned!(site=> #p::Outcome::Error(#p::ErrorKind::Named(#kind)));
+                let ok = quote_spanned!(site=> #p::Outcome::Ok);
+                let (then, otherwise) = match predicate {
+                    Predicate::OkIf(_) => (ok, error),
+                    Predicate::ErrorIf(_) => (error, ok),
+                };
+                quote_spanned!(at(path)=> if #path(&#result) { #then } else { #otherwise })
+            }
+        };
+        quote_spanned!(site=> #guard.finish(#outcome);)
+    }
+
+    fn sync_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
+        let site = Span::mixed_site();
+        let enter = self.enter();
+        if self.kind == Kind::Timed {
+            // The guard records the duration when it drops, on every exit.
+            return quote_spanned!(site=> #header #enter #block);
+        }
+        let Expander { result, .. } = self;
+        let finish = self.finish();
+        let call = Ident::new("__telltale_call", site);
+        let closure = return_type(sig).map_or_else(
+            || quote_spanned!(site=> move || #block),
+            |ty| quote_spanned!(site=> move || -> #ty #block),
+        );
+        // Passing the closure to an `FnOnce` parameter makes it an `FnOnce`
+        // closure, so a body may return borrows of what it captured.
+        quote_spanned! {site=>
+            #header
+            #[inline(always)]
+            fn #call<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
+                f()
+            }
+            #enter
+            let #result = #call(#closure);
+            #finish
+            #result
+        }
+    }
+
+    fn async_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
+        let site = Span::mixed_site();
+        let enter = self.enter();
+        if self.kind == Kind::Timed {
+            return quote_spanned!(site=> #header #enter #block);
+        }
+        let Expander { result, .. } = self;
+        let finish = self.finish();
+        let ret = return_type(sig);
+        let annotation = ret.as_ref().map(|ty| quote_spanned!(site=> : #ty));
+        // An early `return` of type R fixes the block's type, so `?` in the
+        // body converts errors into the function's error type.
+        let typed_return = ret.as_ref().map(|ty| {
+            let value = Ident::new("__telltale_ret", site);
+            quote_spanned! {site=>
+                if let ::core::option::Option::Some(#value) = ::core::option::Option::None::<#ty> {
+                    return #value;
+                }
+            }
+        });
+        // The body's statements go into the future's block, keeping the
+        // user's braces, so no lint sees a block nested in a block.
+        let mut body = block.clone();
+        if let Some(typed_return) = typed_return {
+            body.stmts
+                .insert(0, Stmt::Expr(Expr::Verbatim(typed_return), None));
+        }
+        quote_spanned! {site=>
+            #header
+            #enter
+            let #result #annotation = async move #body.await;
+            #finish
+            #result
+        }
+    }
+
+    /// A function desugared by `async_trait`: its body ends in
+    /// `Box::pin(async move { .. })`; the inner future is instrumented.
+    fn boxed_future(
+        &self,
+        header: &TokenStream,
+        sig: &Signature,
+        prefix: &[Stmt],
+        boxed: BoxedAsync<'_>,
+    ) -> TokenStream {
+        let site = Span::mixed_site();
+        let enter = self.enter();
+        let BoxedAsync { func, future } = boxed;
+        let instrumented = if self.kind == Kind::Timed {
+            let stmts = &future.block.stmts;
+            let (attrs, async_token, capture) =
+                (&future.attrs, &future.async_token, &future.capture);
+            quote_spanned!(site=> #(#attrs)* #async_token #capture { #enter #(#stmts)* })
+        } else {
+            let Expander { result, .. } = self;
+            let finish = self.finish();
+            let annotation = future_output(sig).map(|ty| quote_spanned!(site=> : #ty));
+            quote_spanned! {site=>
+                async move {
+                    #enter
+                    let #result #annotation = #future.await;
+                    #finish
+                    #result
+                }
+            }
+        };
+        quote_spanned!(site=> #header #(#prefix)* #func(#instrumented))
+    }
+}
+
+/// Replaces a block's statements with generated tokens, keeping its braces.
+fn replace_body(block: &mut Block, body: TokenStream) {
+    block.stmts = vec![Stmt::Expr(Expr::Verbatim(body), None)];
+}
+
+/// The doc comment, its lines trimmed and joined by spaces.
+fn doc_comment(attrs: &[Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if let syn::Meta::NameValue(nv) = &attr.meta {
+            if nv.path.is_ident("doc") {
+                if let Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
+                {
+                    let value = s.value();
+                    lines.extend(
+                        value
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_owned),
+                    );
+                }
+            }
+        }
+    }
+    lines.join(" ")
+}
+
+/// The declared return type, with every `impl Trait` replaced by `_` so it
+/// can annotate a closure or a `let`; `None` for `()`.
+fn return_type(sig: &Signature) -> Option<Type> {
+    match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, ty) => {
+            let mut ty = (**ty).clone();
+            ImplTraitToInfer.visit_type_mut(&mut ty);
+            Some(ty)
+        }
+    }
+}
+
+struct ImplTraitToInfer;
+
+impl VisitMut for ImplTraitToInfer {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(it) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](it.span()),
+            });
+            return;
+        }
+        syn::visit_mut::visit_type_mut(self, ty);
+    }
+}
+
+/// `R` of a `Pin<Box<dyn Future<Output = R> + ..>>` return type.
+fn future_output(sig: &Signature) -> Option<Type> {
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return None;
+    };
+    let mut found = None;
+    find_output(ty, &mut found);
+    let mut ty = found?;
+    ImplTraitToInfer.visit_type_mut(&mut ty);
+    Some(ty)
+}
+
+fn find_output(ty: &Type, found: &mut Option<Type>) {
+    match ty {
+        Type::Path(p) => {
+            for segment in &p.path.segments {
+                if let PathArguments::AngleBracketed(args) = &segment.arguments {
+                    for arg in &args.args {
+                        if let GenericArgument::Type(inner) = arg {
+                            find_output(inner, found);
+                        }
+                    }
+                }
+            }
+        }
+        Type::TraitObject(object) => {
+            for bound in &object.bounds {
+                let TypeParamBound::Trait(bound) = bound else {
+                    continue;
+                };
+                let Some(last) = bound.path.segments.last() else {
+                    continue;
+                };
+                if last.ident != "Future" {
+                    continue;
+                }
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    for arg in &args.args {
+                        if let GenericArgument::AssocType(assoc) = arg {
+                            if assoc.ident == "Output" {
+                                *found = Some(assoc.ty.clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Type::Group(g) => find_output(&g.elem, found),
+        Type::Paren(p) => find_output(&p.elem, found),
+        _ => {}
+    }
+}
+
+#[derive(Clone, Copy)]
+struct BoxedAsync<'a> {
+    /// `Box::pin` as written.
+    func: &'a Expr,
+    future: &'a ExprAsync,
+}
+
+/// Splits a body ending in `Box::pin(async move { .. })` (what `async_trait`
+/// generates) into the statements before it and that call.
+fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
+    let (last, prefix) = block.stmts.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let mut segments = func.path.segments.iter().rev();
+    let is_box_pin = segments
+        .next()
+        .is_some_and(|s| s.ident == "pin" && s.arguments.is_none())
+        && segments.next().is_some_and(|s| s.ident == "Box");
+    if !is_box_pin || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(future)) = call.args.first() else {
+        return None;
+    };
+    future.capture?;
+    Some((
+        prefix,
+        BoxedAsync {
+            func: &call.func,
+            future,
+        },
+    ))
+}

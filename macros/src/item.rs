@@ -1,0 +1,232 @@
+//! The typed view of what `#[timed]` / `#[tracked]` is attached to: one
+//! function (free fn or method) or an `impl` block, checked for the forms that
+//! cannot be instrumented.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::ext::IdentExt as _;
+use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Path, Signature, Type};
+
+use crate::args::Kind;
+use crate::ctxt::Ctxt;
+
+/// What the attribute sits on.
+pub(crate) enum Input {
+    /// A free function or a method (the attribute is on the `fn` itself).
+    Fn(ItemFn),
+    /// An `impl` block, inherent or of a trait: every method is instrumented.
+    Impl(ImplBlock),
+}
+
+/// An `impl` block with the name its methods are reported under.
+pub(crate) struct ImplBlock {
+    pub(crate) item: ItemImpl,
+    /// Last path segment of the self type, without generics: `Cache` for `impl<K> Cache<K>`.
+    pub(crate) self_name: String,
+}
+
+/// Reads the item tokens. Problems are recorded in `cx`; `None` means the
+/// item cannot be instrumented at all.
+pub(crate) fn parse(
+    cx: &mut Ctxt,
+    kind: Kind,
+    krate: Option<&Path>,
+    tokens: TokenStream,
+) -> Option<Input> {
+    let attr = kind.attr();
+    let item = match syn::parse2::<Item>(tokens) {
+        Ok(item) => item,
+        Err(error) => {
+            cx.push(error);
+            return None;
+        }
+    };
+    let not_fn = |cx: &mut Ctxt, tokens: TokenStream, what: &str| {
+        cx.error_spanned_by(
+            tokens,
+            format!("{attr} applies to a function, a method or an impl block, not to {what}"),
+        );
+    };
+    match item {
+        Item::Fn(item) => {
+            check_fn(cx, kind, &item.sig, &item.attrs, false);
+            Some(Input::Fn(item))
+        }
+        Item::Impl(item) => {
+            for impl_item in &item.items {
+                if let ImplItem::Fn(method) = impl_item {
+                    if !is_skipped(&method.attrs, krate) && !has_own_attr(&method.attrs) {
+                        check_fn(cx, kind, &method.sig, &method.attrs, true);
+                    }
+                }
+            }
+            let self_name = type_name(&item.self_ty);
+            Some(Input::Impl(ImplBlock { item, self_name }))
+        }
+        Item::ForeignMod(item) => {
+            cx.error_spanned_by(
+                &item.abi,
+                format!("{attr} cannot be applied to an `extern` block: its functions have no body to instrument"),
+            );
+            None
+        }
+        Item::Struct(s) => {
+            not_fn(cx, two(&s.struct_token, &s.ident), "a struct");
+            None
+        }
+        Item::Enum(e) => {
+            not_fn(cx, two(&e.enum_token, &e.ident), "an enum");
+            None
+        }
+        Item::Union(u) => {
+            not_fn(cx, two(&u.union_token, &u.ident), "a union");
+            None
+        }
+        Item::Const(c) => {
+            not_fn(cx, two(&c.const_token, &c.ident), "a const");
+            None
+        }
+        Item::Static(s) => {
+            not_fn(cx, two(&s.static_token, &s.ident), "a static");
+            None
+        }
+        Item::Trait(t) => {
+            cx.error_spanned_by(
+                two(&t.trait_token, &t.ident),
+                format!("{attr} cannot be applied to a trait definition: put it on the `impl` of the trait"),
+            );
+            None
+        }
+        Item::Verbatim(tokens) => {
+            if let Ok(decl) = syn::parse2::<syn::TraitItemFn>(tokens.clone()) {
+                cx.error_spanned_by(
+                    &decl.sig,
+                    format!("{attr} needs a function body: it cannot be applied to a declaration without one"),
+                );
+            } else {
+                not_fn(cx, tokens, "this item");
+            }
+            None
+        }
+        Item::Mod(m) => {
+            not_fn(cx, two(&m.mod_token, &m.ident), "a module");
+            None
+        }
+        Item::Type(t) => {
+            not_fn(cx, two(&t.type_token, &t.ident), "a type alias");
+            None
+        }
+        mut other => {
+            strip_attrs(&mut other);
+            not_fn(cx, other.to_token_stream(), "this item");
+            None
+        }
+    }
+}
+
+/// The attributes that mark a method of an instrumented impl block as left
+/// alone: `#[skip]`, `#[telltale::skip]`, `#[::telltale::skip]` or
+/// `#[<crate>::skip]`.
+pub(crate) fn is_skip_attr(attr: &Attribute, krate: Option<&Path>) -> bool {
+    let path = attr.path();
+    let Some(last) = path.segments.last() else {
+        return false;
+    };
+    if last.ident != "skip" || !matches!(attr.meta, syn::Meta::Path(_)) {
+        return false;
+    }
+    let prefix: Vec<String> = path
+        .segments
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|s| s.ident.to_string())
+        .collect();
+    match prefix.as_slice() {
+        [] => true,
+        [single] if single == "telltale" => true,
+        _ => krate.is_some_and(|krate| {
+            let mut want: Vec<String> =
+                krate.segments.iter().map(|s| s.ident.to_string()).collect();
+            want.reverse();
+            want == prefix
+        }),
+    }
+}
+
+pub(crate) fn is_skipped(attrs: &[Attribute], krate: Option<&Path>) -> bool {
+    attrs.iter().any(|attr| is_skip_attr(attr, krate))
+}
+
+/// `#[timed]` or `#[tracked]` (bare or qualified) among the attributes.
+fn own_attr(attrs: &[Attribute]) -> Option<&Attribute> {
+    attrs.iter().find(|attr| {
+        let path = attr.path();
+        path.segments.len() <= 2
+            && path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "timed" || s.ident == "tracked")
+    })
+}
+
+/// A method with its own `#[timed]`/`#[tracked]` inside an instrumented impl
+/// block is left to that attribute.
+pub(crate) fn has_own_attr(attrs: &[Attribute]) -> bool {
+    own_attr(attrs).is_some()
+}
+
+fn check_fn(cx: &mut Ctxt, kind: Kind, sig: &Signature, attrs: &[Attribute], in_impl: bool) {
+    let attr = kind.attr();
+    if let Some(constness) = &sig.constness {
+        let hint = if in_impl {
+            "; mark the method `#[telltale::skip]` to leave it alone"
+        } else {
+            ""
+        };
+        cx.error_spanned_by(
+            two(constness, &sig.fn_token),
+            format!("{attr} cannot be applied to a `const fn`: it may run at compile time, where nothing is measured{hint}"),
+        );
+    }
+    if !in_impl {
+        if let Some(other) = own_attr(attrs) {
+            cx.error_spanned_by(
+                other,
+                "a function can carry only one of #[timed] and #[tracked] (#[tracked] records the duration too)",
+            );
+        }
+    }
+}
+
+/// The name a method is reported under: the last segment of the self type.
+fn type_name(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .map_or_else(String::new, |s| s.ident.unraw().to_string()),
+        Type::Reference(r) => type_name(&r.elem),
+        Type::Group(g) => type_name(&g.elem),
+        Type::Paren(p) => type_name(&p.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}
+
+/// Two tokens to point an error at (`struct Foo` rather than the whole item).
+fn two(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
+    let mut tokens = a.to_token_stream();
+    b.to_tokens(&mut tokens);
+    tokens
+}
+
+fn strip_attrs(item: &mut Item) {
+    match item {
+        Item::Use(i) => i.attrs.clear(),
+        Item::Macro(i) => i.attrs.clear(),
+        Item::ExternCrate(i) => i.attrs.clear(),
+        Item::TraitAlias(i) => i.attrs.clear(),
+        _ => {}
+    }
+}
