@@ -1,0 +1,713 @@
+//! Exposition formats: turning a [`Snapshot`] into text a scraper reads.
+//!
+//! [`encode`] appends one snapshot, in one [`Format`], to a caller-owned
+//! `String`, so a server can reuse its buffer from scrape to scrape; [`render`]
+//! collects a snapshot and returns the text. Numbers are written with a small
+//! stack formatter and escapes are copied slice by slice, so encoding allocates
+//! nothing per sample once the buffer has grown to the size of an exposition.
+//!
+//! # Rules both text formats follow
+//!
+//! - Label values escape `\` as `\\`, `"` as `\"` and a line feed as `\n`;
+//!   every other character, Unicode included, is written as it is.
+//! - Sample values are the shortest decimal text that reads back as the same
+//!   `f64` (`5`, `0.25`, `1.5e+21`, `1e-05`), or `NaN`, `+Inf`, `-Inf`. Counts
+//!   are integers.
+//! - Histogram buckets are cumulative, in increasing `le`, and end with an
+//!   `le="+Inf"` bucket equal to the count. `le` values use the canonical
+//!   rendering of the OpenMetrics specification (`0.005`, `1.0`, `1e+06`) in
+//!   *both* formats, so a bucket is the same series whichever format a
+//!   scraper negotiates.
+//! - A family's lines are contiguous, its metadata first; an empty help text
+//!   writes no `HELP` line. A family without series still writes its metadata.
+//!
+//! The format-specific rules are on [`Format::Prometheus`] and
+//! [`Format::OpenMetrics`].
+
+use std::fmt::{self, Write as _};
+
+use crate::snapshot::{HistogramValue, Snapshot};
+
+mod openmetrics;
+mod prometheus;
+
+/// An exposition format that [`encode`] and [`render`] can write.
+///
+/// More formats (JSON, CSV) will be added, so the enum is `#[non_exhaustive]`.
+///
+/// ```
+/// use telltale::Format;
+///
+/// assert_eq!(Format::Prometheus.content_type(), "text/plain; version=0.0.4; charset=utf-8");
+/// assert_eq!(
+///     Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")),
+///     Format::OpenMetrics,
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// The Prometheus text format, version 0.0.4.
+    ///
+    /// Counters are named `<family>_total` on their `HELP`, `TYPE` and sample
+    /// lines; `HELP` escapes only `\` and the line feed; histograms write
+    /// `_bucket` lines, then `_sum` and `_count`; `_created` is not written.
+    /// The text ends with a line feed (an empty snapshot is the empty text).
+    #[default]
+    Prometheus,
+    /// OpenMetrics 1.0 text.
+    ///
+    /// Metadata is written in the order `TYPE`, `UNIT`, `HELP`; `UNIT` only when
+    /// the family has a unit and its name ends with `_<unit>`; `HELP` escapes
+    /// `\`, `"` and the line feed. A counter family `foo` writes `foo_total`
+    /// and, when the series knows its creation time, `foo_created`; histograms
+    /// write `_bucket` lines, `_count`, `_sum` and `_created`. The text ends with
+    /// `# EOF` and a line feed and has no blank line.
+    ///
+    /// Values the specification forbids are left out rather than making the
+    /// whole exposition invalid: a counter series whose total is `NaN` or
+    /// negative is skipped, and a histogram whose sum is `NaN` or negative, or
+    /// which has a bucket below zero, is written without `_sum` and `_count`.
+    OpenMetrics,
+}
+
+impl Format {
+    /// The value of the HTTP `Content-Type` header for this format.
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
+            Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        }
+    }
+
+    /// Chooses a format from the value of an HTTP `Accept` header.
+    ///
+    /// OpenMetrics is chosen when the header accepts
+    /// `application/openmetrics-text` (any `version`) with a quality above zero
+    /// and at least as high as that of every other text format it accepts
+    /// (`text/plain`, `text/*`, `*/*`). Everything else, a missing header
+    /// included, gets [`Format::Prometheus`], which every scraper understands.
+    pub fn negotiate(accept: Option<&str>) -> Format {
+        let Some(accept) = accept else {
+            return Format::Prometheus;
+        };
+        let mut openmetrics = 0.0_f64;
+        let mut text = 0.0_f64;
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or("").trim();
+            let mut quality = 1.0_f64;
+            for param in parts {
+                if let Some((key, value)) = param.split_once('=') {
+                    if key.trim().eq_ignore_ascii_case("q") {
+                        quality = value.trim().parse::<f64>().unwrap_or(0.0);
+                        if !(0.0..=1.0).contains(&quality) {
+                            quality = 0.0;
+                        }
+                    }
+                }
+            }
+            if media.eq_ignore_ascii_case("application/openmetrics-text") {
+                openmetrics = openmetrics.max(quality);
+            } else if media.eq_ignore_ascii_case("text/plain")
+                || media.eq_ignore_ascii_case("text/*")
+                || media == "*/*"
+            {
+                text = text.max(quality);
+            }
+        }
+        if openmetrics > 0.0 && openmetrics >= text {
+            Format::OpenMetrics
+        } else {
+            Format::Prometheus
+        }
+    }
+}
+
+/// Appends `snapshot`, written in `format`, to `out`.
+///
+/// `out` is not cleared first: clear it yourself to reuse one buffer across
+/// scrapes. The snapshot is expected to keep the invariants
+/// [`Snapshot`] documents (valid and unique names, unique label sets, no
+/// `le` label on histograms); the encoder does not re-check them.
+///
+/// ```
+/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+///
+/// let snapshot = Snapshot {
+///     families: vec![Family {
+///         name: "jobs".into(),
+///         help: "Jobs run.".into(),
+///         unit: None,
+///         kind: MetricKind::Counter,
+///         series: vec![Series {
+///             labels: vec![("queue".into(), "a\"b".into())],
+///             value: Value::Counter(3.0),
+///             created: None,
+///         }],
+///     }],
+/// };
+/// let mut out = String::new();
+/// telltale::encode::encode(&snapshot, telltale::Format::Prometheus, &mut out);
+/// assert_eq!(
+///     out,
+///     "# HELP jobs_total Jobs run.\n# TYPE jobs_total counter\njobs_total{queue=\"a\\\"b\"} 3\n",
+/// );
+/// ```
+pub fn encode(snapshot: &Snapshot, format: Format, out: &mut String) {
+    match format {
+        Format::Prometheus => prometheus::encode(snapshot, out),
+        Format::OpenMetrics => openmetrics::encode(snapshot, out),
+    }
+}
+
+/// Reads every registered metric now and returns it as text in `format`.
+///
+/// ```
+/// let text = telltale::render(telltale::Format::OpenMetrics);
+/// assert!(text.ends_with("# EOF\n"));
+/// ```
+pub fn render(format: Format) -> String {
+    let snapshot = Snapshot::collect();
+    let mut out = String::new();
+    encode(&snapshot, format, &mut out);
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Shared writing helpers.
+
+/// Which characters a piece of text must escape.
+#[derive(Clone, Copy)]
+enum Escape {
+    /// `\`, line feed and `"`: label values in both formats, OpenMetrics HELP.
+    Quoted,
+    /// `\` and line feed only: Prometheus 0.0.4 HELP.
+    Help004,
+}
+
+/// Appends `text`, escaped, to `out`.
+fn write_escaped(out: &mut String, text: &str, escape: Escape) {
+    let mut start = 0;
+    // Only ASCII bytes are replaced, and no byte of a multi-byte UTF-8
+    // sequence is ASCII, so every slice boundary below is a char boundary.
+    for (i, byte) in text.bytes().enumerate() {
+        let replacement = match byte {
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'"' if matches!(escape, Escape::Quoted) => "\\\"",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(replacement);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
+}
+
+/// Appends `name` + `suffix` and the label set (with an optional trailing
+/// `le` label), then a space: everything of a sample line before its value.
+fn write_sample_start(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    )],
+    le: Option<f64>,
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() || le.is_some() {
+        out.push('{');
+        let mut first = true;
+        for (key, value) in labels {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            out.push_str(key);
+            out.push_str("=\"");
+            write_escaped(out, value, Escape::Quoted);
+            out.push('"');
+        }
+        if let Some(le) = le {
+            if !first {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            write_float(out, le, FloatStyle::Canonical);
+            out.push('"');
+        }
+        out.push('}');
+    }
+    out.push(' ');
+}
+
+/// Appends a line feed-terminated sample value.
+fn write_value_line(out: &mut String, value: f64) {
+    write_float(out, value, FloatStyle::Value);
+    out.push('\n');
+}
+
+/// Appends a line feed-terminated integer sample value.
+fn write_count_line(out: &mut String, count: u64) {
+    // Writing into a `String` cannot fail.
+    let _ = write!(out, "{count}");
+    out.push('\n');
+}
+
+/// The cumulative buckets of `histogram` that can be written: `le` not NaN,
+/// not `+Inf` (the encoders add that bucket from the count) and strictly
+/// increasing.
+fn buckets(histogram: &HistogramValue) -> impl Iterator<Item = (f64, u64)> + '_ {
+    let mut previous = f64::NEG_INFINITY;
+    let mut first = true;
+    histogram.buckets.iter().copied().filter(move |&(le, _)| {
+        let keep = !le.is_nan() && le != f64::INFINITY && (first || le > previous);
+        if keep {
+            previous = le;
+            first = false;
+        }
+        keep
+    })
+}
+
+/// How [`write_float`] lays out a finite number.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FloatStyle {
+    /// Sample values: plain decimal for decimal exponents -4 ..= 20
+    /// (`0.0001`, `1234567`, `5`), scientific outside (`1e-05`, `1e+21`).
+    Value,
+    /// `le` and `quantile` label values, as the OpenMetrics "Canonical
+    /// Numbers" section asks: Go's `%g` with the shortest precision (scientific
+    /// for decimal exponents below -4 or from 6 up), with `.0` appended when
+    /// the text has neither a point nor an exponent (`1.0`, `0.005`,
+    /// `100000.0`, `1e+06`, `1e-05`).
+    Canonical,
+}
+
+/// Appends `value` to `out`: `NaN`, `+Inf`, `-Inf`, or the shortest decimal
+/// digits that read back as exactly `value`, laid out per `style`.
+fn write_float(out: &mut String, value: f64, style: FloatStyle) {
+    if value.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if value.is_infinite() {
+        out.push_str(if value > 0.0 { "+Inf" } else { "-Inf" });
+        return;
+    }
+    if style == FloatStyle::Value && value.fract() == 0.0 && value.abs() < 1e15 {
+        // Exact integer: its digits are already the shortest round-trip text.
+        // (This also writes -0.0 as `0`.)
+        let _ = write!(out, "{}", value as i64);
+        return;
+    }
+    let decimal = Decimal::of(value);
+    let scientific_from = match style {
+        FloatStyle::Value => 21,
+        FloatStyle::Canonical => 6,
+    };
+    if decimal.exponent < -4 || decimal.exponent >= scientific_from {
+        decimal.write_scientific(out);
+    } else {
+        decimal.write_plain(out, style == FloatStyle::Canonical);
+    }
+}
+
+/// A finite `f64` as its shortest round-trip decimal digits:
+/// `±d.ddd × 10^exponent`.
+struct Decimal {
+    negative: bool,
+    /// ASCII digits, first one non-zero unless the value is zero; at most 17.
+    digits: [u8; 24],
+    len: usize,
+    exponent: i32,
+}
+
+impl Decimal {
+    fn of(value: f64) -> Decimal {
+        // `{:e}` without a precision prints the shortest digits that
+        // round-trip, like `-1.2345e-7` or `5e0`.
+        let mut buf = StackBuf::<40>::new();
+        let _ = write!(buf, "{value:e}");
+        let text = buf.as_bytes();
+        let mut decimal = Decimal {
+            negative: false,
+            digits: [0; 24],
+            len: 0,
+            exponent: 0,
+        };
+        let mut i = 0;
+        if text.first() == Some(&b'-') {
+            decimal.negative = true;
+            i = 1;
+        }
+        while i < text.len() && text[i] != b'e' {
+            if text[i].is_ascii_digit() && decimal.len < decimal.digits.len() {
+                decimal.digits[decimal.len] = text[i];
+                decimal.len += 1;
+            }
+            i += 1;
+        }
+        let mut exponent_negative = false;
+        let mut exponent = 0_i32;
+        for &byte in text.get(i + 1..).unwrap_or(&[]) {
+            match byte {
+                b'-' => exponent_negative = true,
+                b'0'..=b'9' => exponent = exponent * 10 + i32::from(byte - b'0'),
+                _ => {}
+            }
+        }
+        decimal.exponent = if exponent_negative {
+            -exponent
+        } else {
+            exponent
+        };
+        if decimal.len == 0 {
+            decimal.digits[0] = b'0';
+            decimal.len = 1;
+        }
+        decimal
+    }
+
+    fn digits(&self) -> &str {
+        // Only ASCII digits are ever stored.
+        std::str::from_utf8(&self.digits[..self.len]).unwrap_or("0")
+    }
+
+    /// `d.ddde±XX`, the exponent with at least two digits (Go's `%e`).
+    fn write_scientific(&self, out: &mut String) {
+        let digits = self.digits();
+        if self.negative {
+            out.push('-');
+        }
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if self.exponent < 0 { '-' } else { '+' });
+        let magnitude = self.exponent.unsigned_abs();
+        if magnitude < 10 {
+            out.push('0');
+        }
+        let _ = write!(out, "{magnitude}");
+    }
+
+    /// Positional notation; `point_zero` appends `.0` to integers.
+    fn write_plain(&self, out: &mut String, point_zero: bool) {
+        let digits = self.digits();
+        if self.negative {
+            out.push('-');
+        }
+        if self.exponent < 0 {
+            out.push_str("0.");
+            for _ in 0..(-self.exponent - 1) {
+                out.push('0');
+            }
+            out.push_str(digits);
+            return;
+        }
+        let integer_len = self.exponent as usize + 1;
+        if digits.len() > integer_len {
+            out.push_str(&digits[..integer_len]);
+            out.push('.');
+            out.push_str(&digits[integer_len..]);
+        } else {
+            out.push_str(digits);
+            for _ in digits.len()..integer_len {
+                out.push('0');
+            }
+            if point_zero {
+                out.push_str(".0");
+            }
+        }
+    }
+}
+
+/// A fixed-size `fmt::Write` target on the stack.
+struct StackBuf<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackBuf<N> {
+    fn new() -> Self {
+        StackBuf {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl<const N: usize> fmt::Write for StackBuf<N> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// Builders for hand-written snapshots in the encoders' tests.
+#[cfg(test)]
+mod fixture {
+    use std::borrow::Cow;
+
+    use crate::histogram::ExpBuckets;
+    use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Value};
+
+    pub(super) fn family(
+        name: &'static str,
+        help: &'static str,
+        kind: MetricKind,
+        series: Vec<Series>,
+    ) -> Family {
+        Family {
+            name: Cow::Borrowed(name),
+            help: Cow::Borrowed(help),
+            unit: None,
+            kind,
+            series,
+        }
+    }
+
+    pub(super) fn series(pairs: &[(&'static str, &'static str)], value: Value) -> Series {
+        Series {
+            labels: pairs
+                .iter()
+                .map(|&(k, v)| (Cow::Borrowed(k), Cow::Borrowed(v)))
+                .collect(),
+            value,
+            created: None,
+        }
+    }
+
+    pub(super) fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
+        Value::Histogram(HistogramValue {
+            count,
+            sum,
+            buckets: buckets.to_vec(),
+            exponential: ExpBuckets::default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(x: f64) -> String {
+        let mut out = String::new();
+        write_float(&mut out, x, FloatStyle::Value);
+        out
+    }
+
+    fn canonical(x: f64) -> String {
+        let mut out = String::new();
+        write_float(&mut out, x, FloatStyle::Canonical);
+        out
+    }
+
+    #[test]
+    fn special_values() {
+        for style in [FloatStyle::Value, FloatStyle::Canonical] {
+            let mut out = String::new();
+            write_float(&mut out, f64::NAN, style);
+            out.push(' ');
+            write_float(&mut out, f64::INFINITY, style);
+            out.push(' ');
+            write_float(&mut out, f64::NEG_INFINITY, style);
+            assert_eq!(out, "NaN +Inf -Inf");
+        }
+    }
+
+    #[test]
+    fn sample_values() {
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0"),
+            (-0.0, "0"),
+            (5.0, "5"),
+            (-3.0, "-3"),
+            (0.25, "0.25"),
+            (0.1, "0.1"),
+            (1.5, "1.5"),
+            (-2.75, "-2.75"),
+            (0.0001, "0.0001"),
+            (0.000_12, "0.00012"),
+            (0.000_01, "1e-05"),
+            (1.5e-7, "1.5e-07"),
+            (1e-300, "1e-300"),
+            (123_456_789.0, "123456789"),
+            (1_520_430_000.123, "1520430000.123"),
+            (999_999_999_999_999.0, "999999999999999"),
+            (1e15, "1000000000000000"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (-1.5e300, "-1.5e+300"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (f64::MIN_POSITIVE, "2.2250738585072014e-308"),
+            (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (9_007_199_254_740_993.0, "9007199254740992"),
+        ];
+        for &(x, expected) in cases {
+            assert_eq!(value(x), expected, "value {x:?}");
+        }
+    }
+
+    #[test]
+    fn sample_values_round_trip() {
+        let mut x = 1.234_567_890_123_456_7e-12_f64;
+        while x < 1e30 {
+            for v in [x, -x, x * 3.0, 1.0 / x] {
+                let text = value(v);
+                assert_eq!(
+                    text.parse::<f64>().unwrap().to_bits(),
+                    v.to_bits(),
+                    "{text}"
+                );
+            }
+            x *= 7.3;
+        }
+    }
+
+    #[test]
+    fn canonical_numbers_from_the_openmetrics_spec() {
+        // "Exposers SHOULD produce output for the values 0.0 up to 10.0 in
+        // 0.001 increments in line with the following examples".
+        let cases: &[(f64, &str)] = &[
+            (0.0, "0.0"),
+            (0.001, "0.001"),
+            (0.002, "0.002"),
+            (0.01, "0.01"),
+            (0.1, "0.1"),
+            (0.9, "0.9"),
+            (0.95, "0.95"),
+            (0.99, "0.99"),
+            (0.999, "0.999"),
+            (1.0, "1.0"),
+            (1.7, "1.7"),
+            (10.0, "10.0"),
+            // "... the values 1e-10 up to 1e+10 in powers of ten".
+            (1e-10, "1e-10"),
+            (1e-9, "1e-09"),
+            (1e-5, "1e-05"),
+            (1e-4, "0.0001"),
+            (1e5, "100000.0"),
+            (1e6, "1e+06"),
+            (1e10, "1e+10"),
+            // The histogram example of the spec.
+            (1e23, "1e+23"),
+            (1.1e23, "1.1e+23"),
+            // Prometheus' default buckets.
+            (0.005, "0.005"),
+            (0.025, "0.025"),
+            (0.25, "0.25"),
+            (2.5, "2.5"),
+            (5.0, "5.0"),
+            // Go's %g switches to exponents at 1e6 and keeps all digits.
+            (123_456.0, "123456.0"),
+            (1_234_567.0, "1.234567e+06"),
+            (1_555_555.555_555_52, "1.55555555555552e+06"),
+            (0.000_11, "0.00011"),
+            (-1.0, "-1.0"),
+            (-0.5, "-0.5"),
+        ];
+        for &(x, expected) in cases {
+            assert_eq!(canonical(x), expected, "le {x:?}");
+        }
+    }
+
+    #[test]
+    fn canonical_numbers_over_the_spec_range_round_trip() {
+        // Every value 0.000 ..= 10.000 in 0.001 steps: round-trips, and is
+        // written with a point or an exponent.
+        for i in 0..=10_000_u32 {
+            let x = f64::from(i) / 1000.0;
+            let text = canonical(x);
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                x.to_bits(),
+                "{text}"
+            );
+            assert!(text.contains('.') || text.contains('e'), "{text}");
+        }
+    }
+
+    #[test]
+    fn escaping() {
+        let mut out = String::new();
+        write_escaped(&mut out, "a\\b\"c\nd ü ☃ \t\r", Escape::Quoted);
+        assert_eq!(out, "a\\\\b\\\"c\\nd ü ☃ \t\r");
+        out.clear();
+        write_escaped(&mut out, "a\\b\"c\nd ü", Escape::Help004);
+        assert_eq!(out, "a\\\\b\"c\\nd ü");
+        out.clear();
+        write_escaped(&mut out, "", Escape::Quoted);
+        write_escaped(&mut out, "\\", Escape::Quoted);
+        write_escaped(&mut out, "\n\n", Escape::Help004);
+        assert_eq!(out, "\\\\\\n\\n");
+    }
+
+    #[test]
+    fn negotiation() {
+        let om = Format::OpenMetrics;
+        let prom = Format::Prometheus;
+        let cases: &[(Option<&str>, Format)] = &[
+            (None, prom),
+            (Some(""), prom),
+            (Some("*/*"), prom),
+            (Some("text/plain"), prom),
+            (Some("text/html,application/xhtml+xml,*/*;q=0.8"), prom),
+            (Some("application/json"), prom),
+            (Some("application/openmetrics-text"), om),
+            (Some("Application/OpenMetrics-Text; Version=1.0.0"), om),
+            // What Prometheus 2.x sends.
+            (
+                Some(
+                    "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                     version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                ),
+                om,
+            ),
+            // What Prometheus sends with `scrape_protocols: [PrometheusText0.0.4]`.
+            (Some("text/plain;version=0.0.4;q=1,*/*;q=0.1"), prom),
+            (
+                Some("text/plain;version=0.0.4,application/openmetrics-text;q=0.5"),
+                prom,
+            ),
+            (Some("application/openmetrics-text;q=0"), prom),
+            (Some("application/openmetrics-text;q=0.3, */*;q=0.2"), om),
+            (Some("application/openmetrics-text;q=bogus"), prom),
+            (Some("text/plain, application/openmetrics-text"), om),
+        ];
+        for &(accept, expected) in cases {
+            assert_eq!(Format::negotiate(accept), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn content_types() {
+        assert_eq!(
+            Format::Prometheus.content_type(),
+            "text/plain; version=0.0.4; charset=utf-8"
+        );
+        assert_eq!(
+            Format::OpenMetrics.content_type(),
+            "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+    }
+}
