@@ -25,8 +25,7 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
             None
         }
     };
-    let krate = args.as_ref().and_then(|a| a.krate.as_ref());
-    let input = item::parse(&mut cx, kind, krate, item.clone());
+    let input = item::parse(&mut cx, kind, item.clone());
     match (cx.check(), args, input) {
         (Ok(()), Some(args), Some(input)) => Expander::new(kind, &args).input(input),
         (Err(errors), ..) => {
@@ -90,14 +89,13 @@ impl<'a> Expander<'a> {
                 item.into_token_stream()
             }
             Input::Impl(mut block) => {
-                let krate = self.args.krate.as_ref();
                 let impl_docs = doc_comment(&block.item.attrs);
                 for impl_item in &mut block.item.items {
                     let ImplItem::Fn(method) = impl_item else {
                         continue;
                     };
-                    if item::is_skipped(&method.attrs, krate) {
-                        method.attrs.retain(|attr| !item::is_skip_attr(attr, krate));
+                    if item::is_skipped(&method.attrs) {
+                        method.attrs.retain(|attr| !item::is_skip_attr(attr));
                         continue;
                     }
                     if item::has_own_attr(&method.attrs) {
@@ -141,11 +139,23 @@ impl<'a> Expander<'a> {
         self.sync_fn(&header, sig, block)
     }
 
-    /// The `use`, the callsite `static` and its registration.
+    /// `use <crate>::__private as __telltale_private;`, pointing at the
+    /// user's `crate = path` when there is one.
+    fn use_private(&self) -> TokenStream {
+        let span = self
+            .args
+            .krate
+            .as_ref()
+            .map_or_else(Span::mixed_site, |k| at(k));
+        let Expander { krate, private, .. } = self;
+        quote_spanned!(span=> use #krate::__private as #private;)
+    }
+
+    /// The `use`, the callsite `static` and its registration. They go in a
+    /// block of their own, so the user's body sees none of these names.
     fn header(&self, docs: &str, function: &str) -> TokenStream {
         let site = Span::mixed_site();
         let Expander {
-            krate,
             private: p,
             callsite,
             ..
@@ -167,8 +177,7 @@ impl<'a> Expander<'a> {
             .iter()
             .map(|b| proc_macro2::Literal::f64_unsuffixed(*b));
         let label_names = args.labels.iter().map(|l| &l.name);
-        let use_span = args.krate.as_ref().map_or(site, |k| at(k));
-        let use_private = quote_spanned!(use_span=> use #krate::__private as #p;);
+        let use_private = self.use_private();
         quote_spanned! {site=>
             #use_private
             static #callsite: #p::Callsite = #p::Callsite::new(&#p::CallsiteMeta {
@@ -185,8 +194,8 @@ impl<'a> Expander<'a> {
         }
     }
 
-    /// `let __telltale_guard = __TELLTALE_CALLSITE.enter(..);`
-    fn enter(&self) -> TokenStream {
+    /// `let __telltale_guard = { <header> __TELLTALE_CALLSITE.enter(..) };`
+    fn enter(&self, header: &TokenStream) -> TokenStream {
         let site = Span::mixed_site();
         let Expander {
             private: p,
@@ -195,15 +204,18 @@ impl<'a> Expander<'a> {
             ..
         } = self;
         if self.args.labels.is_empty() {
-            return quote_spanned!(site=> let #guard = #callsite.enter(););
+            return quote_spanned!(site=> let #guard = { #header #callsite.enter() };);
         }
         let values = self.args.labels.iter().map(|label| {
             let value = &label.value;
+            // Every token at the expression, so a missing `LabelValue` impl
+            // is reported there and nowhere else.
+            let p = Ident::new(&p.to_string(), at(value));
             quote_spanned! {at(value)=>
                 ::core::convert::AsRef::<str>::as_ref(&#p::LabelValue::label_value(&(#value)))
             }
         });
-        quote_spanned!(site=> let #guard = #callsite.enter_labeled(&[#(#values),*]);)
+        quote_spanned!(site=> let #guard = { #header #callsite.enter_labeled(&[#(#values),*]) };)
     }
 
     /// `__telltale_guard.finish(<outcome of __telltale_result>);`
@@ -215,8 +227,10 @@ impl<'a> Expander<'a> {
             result,
             ..
         } = self;
+        let use_private = self.use_private();
         let outcome = match &self.args.predicate {
             None => quote_spanned! {site=> {
+                #use_private
                 use #p::{ClassifyLabeled as _, ClassifyOther as _, ClassifyResult as _};
                 (&&#p::Classify(&#result)).__telltale_outcome()
             }},
@@ -232,7 +246,9 @@ impl<'a> Expander<'a> {
                     Predicate::OkIf(_) => (ok, error),
                     Predicate::ErrorIf(_) => (error, ok),
                 };
-                quote_spanned!(at(path)=> if #path(&#result) { #then } else { #otherwise })
+                let result = Ident::new(&result.to_string(), at(path));
+                let test = quote_spanned!(at(path)=> #path(&#result));
+                quote_spanned!(site=> { #use_private if #test { #then } else { #otherwise } })
             }
         };
         quote_spanned!(site=> #guard.finish(#outcome);)
@@ -240,10 +256,10 @@ impl<'a> Expander<'a> {
 
     fn sync_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
         let site = Span::mixed_site();
-        let enter = self.enter();
+        let enter = self.enter(header);
         if self.kind == Kind::Timed {
             // The guard records the duration when it drops, on every exit.
-            return quote_spanned!(site=> #header #enter #block);
+            return quote_spanned!(site=> #enter #block);
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
@@ -255,10 +271,9 @@ impl<'a> Expander<'a> {
         // Passing the closure to an `FnOnce` parameter makes it an `FnOnce`
         // closure, so a body may return borrows of what it captured.
         quote_spanned! {site=>
-            #header
             #[inline(always)]
-            fn #call<R, F: ::core::ops::FnOnce() -> R>(f: F) -> R {
-                f()
+            fn #call<R, F: ::core::ops::FnOnce() -> R>(__telltale_body: F) -> R {
+                __telltale_body()
             }
             #enter
             let #result = #call(#closure);
@@ -269,9 +284,9 @@ impl<'a> Expander<'a> {
 
     fn async_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
         let site = Span::mixed_site();
-        let enter = self.enter();
+        let enter = self.enter(header);
         if self.kind == Kind::Timed {
-            return quote_spanned!(site=> #header #enter #block);
+            return quote_spanned!(site=> #enter #block);
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
@@ -295,7 +310,6 @@ impl<'a> Expander<'a> {
                 .insert(0, Stmt::Expr(Expr::Verbatim(typed_return), None));
         }
         quote_spanned! {site=>
-            #header
             #enter
             let #result #annotation = async move #body.await;
             #finish
@@ -313,7 +327,7 @@ impl<'a> Expander<'a> {
         boxed: BoxedAsync<'_>,
     ) -> TokenStream {
         let site = Span::mixed_site();
-        let enter = self.enter();
+        let enter = self.enter(header);
         let BoxedAsync { func, future } = boxed;
         let instrumented = if self.kind == Kind::Timed {
             let stmts = &future.block.stmts;
@@ -333,7 +347,7 @@ impl<'a> Expander<'a> {
                 }
             }
         };
-        quote_spanned!(site=> #header #(#prefix)* #func(#instrumented))
+        quote_spanned!(site=> #(#prefix)* #func(#instrumented))
     }
 }
 

@@ -5,7 +5,7 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ext::IdentExt as _;
-use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Path, Signature, Type};
+use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
 
 use crate::args::Kind;
 use crate::ctxt::Ctxt;
@@ -27,12 +27,7 @@ pub(crate) struct ImplBlock {
 
 /// Reads the item tokens. Problems are recorded in `cx`; `None` means the
 /// item cannot be instrumented at all.
-pub(crate) fn parse(
-    cx: &mut Ctxt,
-    kind: Kind,
-    krate: Option<&Path>,
-    tokens: TokenStream,
-) -> Option<Input> {
+pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> Option<Input> {
     let attr = kind.attr();
     let item = match syn::parse2::<Item>(tokens) {
         Ok(item) => item,
@@ -55,7 +50,7 @@ pub(crate) fn parse(
         Item::Impl(item) => {
             for impl_item in &item.items {
                 if let ImplItem::Fn(method) = impl_item {
-                    if !is_skipped(&method.attrs, krate) && !has_own_attr(&method.attrs) {
+                    if !is_skipped(&method.attrs) && !has_own_attr(&method.attrs) {
                         check_fn(cx, kind, &method.sig, &method.attrs, true);
                     }
                 }
@@ -125,37 +120,18 @@ pub(crate) fn parse(
 }
 
 /// The attributes that mark a method of an instrumented impl block as left
-/// alone: `#[skip]`, `#[telltale::skip]`, `#[::telltale::skip]` or
-/// `#[<crate>::skip]`.
-pub(crate) fn is_skip_attr(attr: &Attribute, krate: Option<&Path>) -> bool {
+/// alone: `#[skip]`, `#[telltale::skip]`, or `#[<path>::skip]` for any other
+/// path to the runtime (a renamed import, a re-export), but not the tool
+/// attribute `#[rustfmt::skip]`.
+pub(crate) fn is_skip_attr(attr: &Attribute) -> bool {
     let path = attr.path();
-    let Some(last) = path.segments.last() else {
-        return false;
-    };
-    if last.ident != "skip" || !matches!(attr.meta, syn::Meta::Path(_)) {
-        return false;
-    }
-    let prefix: Vec<String> = path
-        .segments
-        .iter()
-        .rev()
-        .skip(1)
-        .map(|s| s.ident.to_string())
-        .collect();
-    match prefix.as_slice() {
-        [] => true,
-        [single] if single == "telltale" => true,
-        _ => krate.is_some_and(|krate| {
-            let mut want: Vec<String> =
-                krate.segments.iter().map(|s| s.ident.to_string()).collect();
-            want.reverse();
-            want == prefix
-        }),
-    }
+    let is_skip = path.segments.last().is_some_and(|s| s.ident == "skip");
+    let is_rustfmt = path.segments.first().is_some_and(|s| s.ident == "rustfmt");
+    is_skip && !is_rustfmt && matches!(attr.meta, syn::Meta::Path(_))
 }
 
-pub(crate) fn is_skipped(attrs: &[Attribute], krate: Option<&Path>) -> bool {
-    attrs.iter().any(|attr| is_skip_attr(attr, krate))
+pub(crate) fn is_skipped(attrs: &[Attribute]) -> bool {
+    attrs.iter().any(is_skip_attr)
 }
 
 /// `#[timed]` or `#[tracked]` (bare or qualified) among the attributes.

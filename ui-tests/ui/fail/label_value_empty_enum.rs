@@ -1,0 +1,6 @@
+use telltale::LabelValue;
+
+#[derive(LabelValue)]
+enum Never {}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use telltale::timed;
+
+#[timed]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

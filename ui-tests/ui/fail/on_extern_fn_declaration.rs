@@ -1,0 +1,8 @@
+extern "C" {
+    #[telltale::timed]
+    fn abs(x: i32) -> i32;
+}
+
+fn main() {
+    let _ = unsafe { abs(-1) };
+}

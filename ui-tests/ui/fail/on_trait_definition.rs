@@ -1,0 +1,6 @@
+#[telltale::tracked]
+trait Handler {
+    fn handle(&self) -> Result<(), String>;
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use telltale::timed;
+
+#[timed(nmae = "render_calls")]
+fn render() {}
+
+fn main() {
+    render();
+}

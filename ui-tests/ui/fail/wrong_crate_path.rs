@@ -1,0 +1,10 @@
+mod metrics {}
+
+#[telltale::tracked(crate = metrics::telltale)]
+fn work() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {
+    let _ = work();
+}

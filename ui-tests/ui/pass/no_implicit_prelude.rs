@@ -1,0 +1,42 @@
+// Expansions name only absolute paths: they compile in a module without the
+// prelude, beside a local module called `telltale`.
+
+#![no_implicit_prelude]
+
+mod telltale {}
+
+#[::telltale::tracked]
+fn parse(input: &str) -> ::core::result::Result<u32, ::core::num::ParseIntError> {
+    input.parse()
+}
+
+#[::telltale::timed(concurrency, labels(input = input))]
+fn timed(input: &str) {}
+
+#[::telltale::tracked]
+async fn later() -> ::core::option::Option<u8> {
+    ::core::option::Option::Some(1)
+}
+
+struct Unit;
+
+#[::telltale::tracked]
+impl Unit {
+    fn get(&self) -> u8 {
+        1
+    }
+}
+
+#[derive(::telltale::LabelValue)]
+enum Kind {
+    First,
+    Second(u8),
+}
+
+fn main() {
+    ::std::assert!(parse("1").is_ok());
+    timed("x");
+    let _ = later();
+    ::std::assert_eq!(Unit.get(), 1);
+    let _ = (Kind::First, Kind::Second(0));
+}
