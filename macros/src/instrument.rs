@@ -257,9 +257,13 @@ impl<'a> Expander<'a> {
     fn sync_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
         let site = Span::mixed_site();
         let enter = self.enter(header);
-        if self.kind == Kind::Timed {
-            // The guard records the duration when it drops, on every exit.
-            return quote_spanned!(site=> #enter #block);
+        if self.kind == Kind::Timed || returns_never(sig) {
+            // The guard records the duration when it drops, on every exit
+            // (a function returning `!` can only leave by unwinding, which
+            // the guard counts as a panic). It is the body's first local, so
+            // it drops last; the body's statements stay in the user's braces.
+            let stmts = &block.stmts;
+            return quote_spanned!(site=> #enter #(#stmts)*);
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
@@ -286,7 +290,8 @@ impl<'a> Expander<'a> {
         let site = Span::mixed_site();
         let enter = self.enter(header);
         if self.kind == Kind::Timed {
-            return quote_spanned!(site=> #enter #block);
+            let stmts = &block.stmts;
+            return quote_spanned!(site=> #enter #(#stmts)*);
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
@@ -380,6 +385,11 @@ fn doc_comment(attrs: &[Attribute]) -> String {
         }
     }
     lines.join(" ")
+}
+
+/// `-> !`: the function never returns a value to classify.
+fn returns_never(sig: &Signature) -> bool {
+    matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
 /// The declared return type, with every `impl Trait` replaced by `_` so it

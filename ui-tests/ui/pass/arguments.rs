@@ -1,5 +1,7 @@
 // Every argument, each on its own and all together.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::{timed, tracked, LabelValue};
 
 #[derive(Clone, Copy, Debug, LabelValue)]

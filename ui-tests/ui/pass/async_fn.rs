@@ -1,6 +1,8 @@
 // async fn stays async; `?` converts errors inside the instrumented future;
 // async methods return borrows of `self`.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::{timed, tracked};
 
 #[derive(Debug)]

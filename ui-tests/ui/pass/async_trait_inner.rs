@@ -2,6 +2,8 @@
 // methods: the macro sees `fn .. -> Pin<Box<dyn Future ..>>` whose body is
 // `Box::pin(async move { .. })` and instruments that future.
 
+#![deny(warnings, unused_qualifications)]
+
 use async_trait::async_trait;
 use telltale::{timed, tracked};
 

@@ -1,6 +1,8 @@
 // `#[tracked]` above `#[async_trait]`: the macro sees the `async fn`s before
 // async_trait boxes them.
 
+#![deny(warnings, unused_qualifications)]
+
 use async_trait::async_trait;
 use telltale::{timed, tracked};
 

@@ -1,6 +1,8 @@
 // #[derive(LabelValue)]: unit, tuple and struct variants, snake_case by
 // default, `rename`, `rename_all`, generics, and use as an error kind.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::{BoundedLabelValue, LabelValue};
 
 #[derive(Debug, LabelValue)]
@@ -37,6 +39,7 @@ enum Camel {
 
 #[derive(LabelValue)]
 #[label(rename_all = "PascalCase")]
+#[allow(non_camel_case_types)]
 enum Pascal {
     not_found,
 }

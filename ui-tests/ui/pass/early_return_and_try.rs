@@ -1,6 +1,8 @@
 // Early `return` and `?` leave the instrumented body but are still counted,
 // with the outcome of the value they return.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::snapshot::Value;
 use telltale::{tracked, LabelValue};
 

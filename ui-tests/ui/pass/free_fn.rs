@@ -1,5 +1,7 @@
 // #[timed] and #[tracked] on free functions, with and without a return value.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::{timed, tracked};
 
 #[timed]

@@ -1,6 +1,8 @@
 // Generic functions: type and lifetime parameters, where clauses, `impl Trait`
 // arguments, const generics.
 
+#![deny(warnings, unused_qualifications)]
+
 use std::fmt::Debug;
 
 use telltale::{timed, tracked};

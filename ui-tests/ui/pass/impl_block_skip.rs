@@ -2,6 +2,8 @@
 // `Type::method`; `#[telltale::skip]` leaves one alone; consts and types
 // in the block are untouched.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::tracked;
 
 struct Store<K> {

@@ -1,6 +1,8 @@
 // `impl Trait` in return position, alone and nested in a `Result`, sync and
 // async.
 
+#![deny(warnings, unused_qualifications)]
+
 use std::fmt::Display;
 
 use telltale::{timed, tracked};

@@ -1,6 +1,8 @@
 // The attribute on single methods of an inherent impl: receivers by
 // reference, by mutable reference and by value, and returned borrows.
 
+#![deny(warnings, unused_qualifications)]
+
 use telltale::{timed, tracked};
 
 struct Cache {

@@ -1,6 +1,7 @@
 // Expansions name only absolute paths: they compile in a module without the
 // prelude, beside a local module called `telltale`.
 
+#![deny(warnings, unused_qualifications)]
 #![no_implicit_prelude]
 
 mod telltale {}

@@ -1,6 +1,8 @@
 // #[tracked] on an `impl Trait for Type` block, and #[timed] on one method of
 // another trait impl.
 
+#![deny(warnings, unused_qualifications)]
+
 use std::fmt;
 
 use telltale::{timed, tracked};
