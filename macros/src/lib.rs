@@ -16,29 +16,155 @@ mod names;
 
 use proc_macro::TokenStream;
 
-/// Records the latency of every call of a function, or of every method of an
-/// `impl` block, into the `function_calls_duration_seconds` histogram.
+/// Records the duration of every call of a function, or of every method of
+/// an `impl` block, in the `function_calls_duration_seconds` histogram
+/// (labels `function` and `module`).
 ///
-/// See `telltale`'s documentation for the arguments: `name`, `help`,
-/// `buckets`, `concurrency`, `labels(..)` and `crate`.
+/// ```
+/// use telltale::timed;
+///
+/// #[timed]
+/// fn render(page: &str) -> String {
+///     page.to_uppercase()
+/// }
+///
+/// #[timed(concurrency, buckets = [0.001, 0.01, 0.1])]
+/// async fn flush() {}
+/// # assert_eq!(render("a"), "A");
+/// ```
+///
+/// # Where it goes
+///
+/// On a free function, a method, an `async fn`, a generic function, or an
+/// `impl` block (inherent or of a trait), where it instruments every method
+/// and reports each as `Type::method`; mark a method `#[telltale::skip]` to
+/// leave it alone. With `async_trait`, put it above or below
+/// `#[async_trait]`, or on single methods. Not on a `const fn`, a function
+/// without a body, an `extern` block or anything that is not a function.
+///
+/// # Arguments
+///
+/// All optional, each at most once:
+///
+/// | argument | meaning |
+/// |---|---|
+/// | `name = "render"` | own series `render_duration_seconds` (and `render_concurrent`) instead of the shared `function_calls_*`; the function's doc comment becomes their HELP |
+/// | `help = "..."` | HELP of the own series, instead of the doc comment |
+/// | `buckets = [0.01, 0.1, 1]` | classic `le` bounds, in seconds: positive, finite, strictly increasing |
+/// | `concurrency` | also keep a gauge of the calls in flight (`function_calls_concurrent`) |
+/// | `labels(key = expr, ...)` | labels computed on each call from the arguments; each `expr` is a `telltale::LabelValue` (a derived enum, `str`, `String`, `bool`, an integer) |
+/// | `crate = path` | the path of the runtime when it is renamed or re-exported (default `::telltale`) |
+///
+/// Series names match `[a-zA-Z_:][a-zA-Z0-9_:]*` without a `__` prefix or a
+/// `_total` suffix; label keys match `[a-zA-Z_][a-zA-Z0-9_]*`, without a
+/// `__` prefix, and are not `le`, `quantile`, `function`, `module`, `result`
+/// or `error`. Every misuse is a compile error pointing at the argument.
+///
+/// # What it generates
+///
+/// At the top of the body, a block holding a `static` callsite and its
+/// `inventory` registration (so the series exists at zero before the first
+/// call) creates a guard; the guard records the duration when it drops, on
+/// every way out of the function, panics included. An `async fn` stays an
+/// `async fn`; its duration runs from the first poll to completion or drop.
 #[proc_macro_attribute]
 pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument::expand(args::Kind::Timed, args.into(), item.into()).into()
 }
 
-/// Records the latency and the outcome of every call of a function, or of
-/// every method of an `impl` block: `function_calls_total` by `result`
-/// (`ok`, `error`, `cancelled`) and `error` kind, plus the duration histogram.
+/// Records the outcome and the duration of every call of a function, or of
+/// every method of an `impl` block: `function_calls_total` by `result` and
+/// `error`, and the `function_calls_duration_seconds` histogram.
 ///
-/// See `telltale`'s documentation for the arguments: those of `#[timed]`
-/// plus `ok_if = path` / `error_if = path`.
+/// ```
+/// use telltale::{tracked, LabelValue};
+///
+/// #[derive(Debug, LabelValue)]
+/// enum FetchError {
+///     Timeout,
+///     NotFound,
+/// }
+///
+/// /// Fetches one page.
+/// #[tracked]
+/// async fn fetch(url: &str) -> Result<String, FetchError> {
+///     if url.is_empty() {
+///         return Err(FetchError::NotFound); // error="not_found"
+///     }
+///     Ok(url.to_owned())
+/// }
+///
+/// #[tracked]
+/// fn parse(input: &str) -> Result<u32, std::num::ParseIntError> {
+///     let n: u32 = input.parse()?; // error="ParseIntError"
+///     Ok(n)
+/// }
+///
+/// #[tracked(error_if = Option::is_none)]
+/// fn lookup(key: u32) -> Option<u32> {
+///     key.checked_sub(1)
+/// }
+/// # assert!(parse("x").is_err());
+/// # assert_eq!(lookup(0), None);
+/// ```
+///
+/// # Outcomes
+///
+/// - `Ok(_)` → `result="ok", error=""`.
+/// - `Err(e)` → `result="error"`, and `error` is `e`'s label value when its
+///   type derives `LabelValue` (`error="not_found"`), otherwise the short
+///   name of its type (`ParseIntError`, `io::Error`). The choice is made at
+///   compile time; nothing is looked up at run time.
+/// - Any other return type → `result="ok"`, unless `ok_if = path` or
+///   `error_if = path` names a `fn(&R) -> bool`: then a failed call is
+///   `result="error"` with the predicate's name as `error` (`is_none`).
+/// - A panic passing through → `result="error", error="panic"`; the panic
+///   continues unchanged.
+/// - An `async fn` whose future is dropped before it completes (after its
+///   first poll) → `result="cancelled"`.
+///
+/// Early `return` and `?` are counted with the value they return.
+///
+/// # Arguments
+///
+/// Those of [`macro@timed`], plus `ok_if = path` or `error_if = path` (one of
+/// them, a path to a function, not a closure). With `name = "fetch"` the
+/// series are `fetch_total` and `fetch_duration_seconds`.
+///
+/// # What it generates
+///
+/// As for [`macro@timed`], then the body runs in a closure (an `async`
+/// block for an `async fn`, the boxed future for `async_trait`) whose result
+/// is classified and handed to the guard before it is returned.
 #[proc_macro_attribute]
 pub fn tracked(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument::expand(args::Kind::Tracked, args.into(), item.into()).into()
 }
 
-/// Leaves one method of an `#[timed]` or `#[tracked]` `impl` block
-/// uninstrumented. On its own it does nothing.
+/// Leaves one method of a `#[timed]` or `#[tracked]` `impl` block
+/// uninstrumented. The attribute is removed by the block's macro; on its own
+/// it does nothing.
+///
+/// ```
+/// struct Cache;
+///
+/// #[telltale::tracked]
+/// impl Cache {
+///     fn load(&self) -> Result<u8, std::io::Error> {
+///         Ok(self.peek())
+///     }
+///
+///     #[telltale::skip]
+///     fn peek(&self) -> u8 {
+///         0
+///     }
+/// }
+/// # assert_eq!(Cache.load().unwrap(), 0);
+/// ```
+///
+/// Any path-only attribute ending in `skip` counts (`#[skip]` after
+/// `use telltale::skip`, `#[tt::skip]` with a renamed import), except
+/// `#[rustfmt::skip]`.
 #[proc_macro_attribute]
 pub fn skip(args: TokenStream, item: TokenStream) -> TokenStream {
     if let Some(first) = proc_macro2::TokenStream::from(args).into_iter().next() {
@@ -50,9 +176,47 @@ pub fn skip(args: TokenStream, item: TokenStream) -> TokenStream {
     item
 }
 
-/// Makes each variant of an enum a static label value (`snake_case` of the
-/// variant name unless `#[label(rename = "..")]` or
-/// `#[label(rename_all = "..")]` says otherwise).
+/// Makes each variant of an enum a static label value, for the `error` label
+/// of `#[tracked]` and for `labels(..)`.
+///
+/// ```
+/// use telltale::{BoundedLabelValue, LabelValue};
+///
+/// #[derive(Debug, LabelValue)]
+/// enum FetchError {
+///     Timeout,                    // "timeout"
+///     NotFound { path: String },  // "not_found"
+///     Io(std::io::Error),         // "io"
+///     HTTPError,                  // "http_error"
+///     #[label(rename = "tls")]
+///     TlsHandshake,               // "tls"
+/// }
+///
+/// #[derive(LabelValue)]
+/// #[label(rename_all = "kebab-case")]
+/// enum Method {
+///     Get,                        // "get"
+///     MustRevalidate,             // "must-revalidate"
+/// }
+///
+/// assert_eq!(&*FetchError::HTTPError.label_value(), "http_error");
+/// assert_eq!(Method::VALUES, ["get", "must-revalidate"]);
+/// ```
+///
+/// Unit, tuple and struct variants are all one value each, whatever their
+/// fields hold. Values are the variant names in `snake_case` unless
+/// `#[label(rename_all = "..")]` on the enum says `kebab-case`, `lowercase`,
+/// `UPPERCASE`, `SCREAMING_SNAKE_CASE`, `SCREAMING-KEBAB-CASE`, `camelCase`
+/// or `PascalCase`; `#[label(rename = "..")]` on a variant sets its value.
+/// Words split at case changes, with acronyms kept whole (`HTTPError` →
+/// `http_error`). `#[label(crate = path)]` names a renamed runtime.
+///
+/// It generates `LabelValue` (no allocation, no lookup: a `match` returning
+/// a `&'static str`) and `BoundedLabelValue` (the value table and the
+/// variant's index). Generic enums get both impls for all their parameters.
+///
+/// Structs, unions, enums without variants and two variants with the same
+/// value are compile errors.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     label_value::derive(input.into()).into()
