@@ -84,7 +84,8 @@ impl<'a> Expander<'a> {
         match input {
             Input::Fn(mut item) => {
                 let function = item.sig.ident.unraw().to_string();
-                let body = self.function(&item.attrs, &item.sig, &item.block, &function);
+                let docs = doc_comment(&item.attrs);
+                let body = self.body(&docs, &item.sig, &item.block, &function);
                 replace_body(&mut item.block, body);
                 item.into_token_stream()
             }
@@ -102,8 +103,7 @@ impl<'a> Expander<'a> {
                         continue;
                     }
                     let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
-                    let body =
-                        self.function_with_help(&impl_docs, &method.sig, &method.block, &function);
+                    let body = self.body(&impl_docs, &method.sig, &method.block, &function);
                     replace_body(&mut method.block, body);
                 }
                 block.item.into_token_stream()
@@ -111,24 +111,9 @@ impl<'a> Expander<'a> {
         }
     }
 
-    fn function(
-        &self,
-        attrs: &[Attribute],
-        sig: &Signature,
-        block: &Block,
-        function: &str,
-    ) -> TokenStream {
-        self.function_with_help(&doc_comment(attrs), sig, block, function)
-    }
-
-    /// The new body of one function.
-    fn function_with_help(
-        &self,
-        docs: &str,
-        sig: &Signature,
-        block: &Block,
-        function: &str,
-    ) -> TokenStream {
+    /// The new body of one function; `docs` is the HELP of an own series
+    /// without `help = ..` (the impl block's doc comment for its methods).
+    fn body(&self, docs: &str, sig: &Signature, block: &Block, function: &str) -> TokenStream {
         let header = self.header(docs, function);
         if sig.asyncness.is_some() {
             return self.async_fn(&header, sig, block);
