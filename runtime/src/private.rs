@@ -11,6 +11,15 @@ pub use crate::registry::Registration;
 #[derive(Debug)]
 pub struct Classify<'a, T: ?Sized>(pub &'a T);
 
+// Not derived: a derive would require `T: Copy`.
+impl<T: ?Sized> Clone for Classify<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Classify<'_, T> {}
+
 /// Most specific: `Result<T, E>` where `E` is a bounded label value (a
 /// derived enum): the error kind is its variant.
 pub trait ClassifyLabeled {
