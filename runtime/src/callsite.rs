@@ -307,7 +307,10 @@ impl CallsiteCells {
         }
         self.labeled_len.fetch_add(1, Ordering::Relaxed);
         let series: &'static SeriesCells = Box::leak(Box::new(SeriesCells::new()));
-        list.push((values.iter().map(|v| Box::<str>::from(*v)).collect(), series));
+        list.push((
+            values.iter().map(|v| Box::<str>::from(*v)).collect(),
+            series,
+        ));
         series
     }
 }
@@ -370,9 +373,9 @@ impl Guard {
 impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
-        let nanos = clock::nanos_between(self.start, clock::now());
+        let ticks = clock::now().saturating_sub(self.start);
         let shard = shard::current();
-        self.series.hist.record_in(shard, nanos as f64 * 1e-9);
+        self.series.hist.record_ticks_in(shard, ticks);
         if self.meta.concurrency || (self.meta.tracked && !self.finished) {
             self.end_slow(shard);
         }
@@ -491,7 +494,8 @@ impl Collect for Callsite {
                     labels.push(((*k).to_owned(), v));
                 }
             }
-            let hist = crate::metrics::histogram_value(&s.hist, buckets);
+            let hist =
+                crate::snapshot::HistogramValue::from_exponential(s.hist.read_ticks(), buckets);
             let outcomes = s.read_outcomes();
             if meta.tracked {
                 let family = meta.name.to_owned();
@@ -500,7 +504,15 @@ impl Collect for Callsite {
                     let mut l = labels.clone();
                     l.push(("result".into(), result.into()));
                     l.push(("error".into(), error.into()));
-                    out.push(&family, &fhelp, None, MetricKind::Counter, l, Value::Counter(n as f64), Some(s.created));
+                    out.push(
+                        &family,
+                        &fhelp,
+                        None,
+                        MetricKind::Counter,
+                        l,
+                        Value::Counter(n as f64),
+                        Some(s.created),
+                    );
                 };
                 push("ok", "", outcomes.ok);
                 for (label, n) in &outcomes.errors {

@@ -22,6 +22,16 @@ pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
     clock().delta_as_nanos(start, end)
 }
 
+/// Seconds per raw tick. The clock scales ticks linearly, so durations can
+/// be stored in ticks on the hot path and scaled once when read.
+pub(crate) fn seconds_per_tick() -> f64 {
+    static FACTOR: OnceLock<f64> = OnceLock::new();
+    *FACTOR.get_or_init(|| {
+        let span = 1u64 << 40;
+        clock().delta_as_nanos(1, 1 + span) as f64 / span as f64 * 1e-9
+    })
+}
+
 /// Seconds since the Unix epoch, from the wall clock (for `_created`).
 pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()

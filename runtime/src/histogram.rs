@@ -61,18 +61,20 @@ const BOUNDS: [u64; BUCKETS_PER_OCTAVE + 1] = {
 };
 
 /// For the top 8 mantissa bits `k`: the largest `i` with `BOUNDS[i] < k << 44`
-/// (0 for `k = 0`). Bucket bounds are more than one lookup cell apart, so the
-/// real sub-bucket is this or the next one.
-const LOOKUP: [u8; 1 << LOOKUP_BITS] = {
-    let mut out = [0u8; 1 << LOOKUP_BITS];
-    let mut k = 1;
+/// (0 for `k = 0`) in the low 8 bits, and `BOUNDS[i + 1]` above them. Bucket
+/// bounds are more than one lookup cell apart, so the real sub-bucket is `i`
+/// or `i + 1`, decided by one comparison with the bound stored beside it: one
+/// load instead of two dependent ones.
+const LOOKUP: [u64; 1 << LOOKUP_BITS] = {
+    let mut out = [0u64; 1 << LOOKUP_BITS];
+    let mut k = 0;
     while k < (1 << LOOKUP_BITS) {
         let start = (k as u64) << (MANTISSA_BITS - LOOKUP_BITS);
         let mut i = 0;
-        while i + 1 < BUCKETS_PER_OCTAVE && BOUNDS[i + 1] < start {
+        while k > 0 && i + 1 < BUCKETS_PER_OCTAVE && BOUNDS[i + 1] < start {
             i += 1;
         }
-        out[k] = i as u8;
+        out[k] = (BOUNDS[i + 1] << 8) | i as u64;
         k += 1;
     }
     out
@@ -101,8 +103,11 @@ fn slot(v: f64) -> Slot {
     let (exp, sub) = if mantissa == 0 {
         (exp - 1, BUCKETS_PER_OCTAVE - 1)
     } else {
-        let cand = LOOKUP[(mantissa >> (MANTISSA_BITS - LOOKUP_BITS)) as usize] as usize;
-        (exp, cand + usize::from(BOUNDS[cand + 1] < mantissa))
+        let entry = LOOKUP[(mantissa >> (MANTISSA_BITS - LOOKUP_BITS)) as usize];
+        (
+            exp,
+            (entry & 0xff) as usize + usize::from((entry >> 8) < mantissa),
+        )
     };
     if exp >= MAX_EXP {
         Slot::Overflow
@@ -179,8 +184,44 @@ impl HistShard {
         shard::add_f64(&self.sum, shard, v);
     }
 
-    fn read_into(&self, out: &mut ExpBuckets) {
-        out.sum += f64::from_bits(self.sum.load(Relaxed));
+    /// Records a duration in raw clock ticks: an integer sum and no float
+    /// arithmetic on the hot path; [`HistogramCells::read_ticks`] scales.
+    #[inline]
+    fn record_ticks(&self, shard: usize, ticks: u64) {
+        // Signed conversion is one instruction; ticks never reach 2^63.
+        let Slot::Bucket(octave, sub) = slot(ticks as i64 as f64) else {
+            return self.record_special(shard, ticks as i64 as f64);
+        };
+        if let Some(ptr) = self.octaves.get(octave) {
+            let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if block.is_null() {
+                block = alloc_octave(ptr);
+            }
+            // SAFETY: a published octave is never freed while its shard lives.
+            let block = unsafe { &*block };
+            if let Some(c) = block.get(sub) {
+                shard::add(c, shard, 1);
+            }
+        }
+        shard::add(&self.sum, shard, ticks);
+    }
+
+    #[cold]
+    fn record_special(&self, shard: usize, v: f64) {
+        match slot(v) {
+            Slot::Zero => shard::add(&self.zero, shard, 1),
+            Slot::Overflow => shard::add(&self.overflow, shard, 1),
+            Slot::Ignore | Slot::Bucket(..) => {}
+        }
+    }
+
+    fn read_into(&self, out: &mut ExpBuckets, ticks: bool) {
+        let sum = self.sum.load(Relaxed);
+        out.sum += if ticks {
+            sum as f64
+        } else {
+            f64::from_bits(sum)
+        };
         out.zero += self.zero.load(Relaxed);
         out.overflow += self.overflow.load(Relaxed);
         for (octave, ptr) in self.octaves.iter().enumerate() {
@@ -262,14 +303,40 @@ impl HistogramCells {
         }
     }
 
-    /// Sums all shards.
+    /// Records a duration in raw clock ticks into shard `shard`. A store
+    /// must take either [`record_in`](Self::record_in) or ticks, never both.
+    #[inline]
+    pub(crate) fn record_ticks_in(&self, shard: usize, ticks: u64) {
+        if let Some(ptr) = self.shards.get(shard) {
+            let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
+            if s.is_null() {
+                s = alloc_shard(ptr);
+            }
+            // SAFETY: published shards live as long as `self`.
+            unsafe { &*s }.record_ticks(shard, ticks);
+        }
+    }
+
+    /// Sums all shards of a store of `f64` observations.
     pub(crate) fn read(&self) -> ExpBuckets {
+        self.read_all(false)
+    }
+
+    /// Sums all shards of a store of clock ticks, scaled to seconds.
+    pub(crate) fn read_ticks(&self) -> ExpBuckets {
+        let mut out = self.read_all(true);
+        out.scale = crate::clock::seconds_per_tick();
+        out.sum *= out.scale;
+        out
+    }
+
+    fn read_all(&self, ticks: bool) -> ExpBuckets {
         let mut out = ExpBuckets::default();
         for ptr in &self.shards {
             let s = ptr.load(std::sync::atomic::Ordering::Acquire);
             if !s.is_null() {
                 // SAFETY: as in `record`.
-                unsafe { &*s }.read_into(&mut out);
+                unsafe { &*s }.read_into(&mut out, ticks);
             }
         }
         out
@@ -336,10 +403,13 @@ impl Drop for HistogramCells {
 // ----- read side --------------------------------------------------------------------
 
 /// The exponential buckets of a histogram, read out and summed over shards.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExpBuckets {
     /// Sum of all observations.
     pub sum: f64,
+    /// What one unit of the store is worth (seconds per clock tick for
+    /// durations, 1 otherwise): bucket bounds are scaled by it.
+    scale: f64,
     /// Observations below [`MIN_VALUE`], zero included.
     pub zero: u64,
     /// Observations at or above 2^64, `+Inf` included.
@@ -349,7 +419,27 @@ pub struct ExpBuckets {
     buckets: Vec<(usize, u64)>,
 }
 
+impl Default for ExpBuckets {
+    fn default() -> Self {
+        ExpBuckets {
+            sum: 0.0,
+            scale: 1.0,
+            zero: 0,
+            overflow: 0,
+            buckets: Vec::new(),
+        }
+    }
+}
+
 impl ExpBuckets {
+    fn lower(&self, index: usize) -> f64 {
+        lower_bound(index) * self.scale
+    }
+
+    fn upper(&self, index: usize) -> f64 {
+        upper_bound(index) * self.scale
+    }
+
     fn add_bucket(&mut self, index: usize, n: u64) {
         match self.buckets.binary_search_by_key(&index, |&(i, _)| i) {
             Ok(pos) => self.buckets[pos].1 += n,
@@ -359,6 +449,9 @@ impl ExpBuckets {
 
     /// Adds another histogram's buckets to this one.
     pub fn merge(&mut self, other: &ExpBuckets) {
+        if self.count() == 0 {
+            self.scale = other.scale;
+        }
         self.sum += other.sum;
         self.zero += other.zero;
         self.overflow += other.overflow;
@@ -377,7 +470,7 @@ impl ExpBuckets {
     pub fn buckets(&self) -> impl Iterator<Item = (f64, f64, u64)> + '_ {
         self.buckets
             .iter()
-            .map(|&(i, n)| (lower_bound(i), upper_bound(i), n))
+            .map(|&(i, n)| (self.lower(i), self.upper(i), n))
     }
 
     /// Observations counted as `<= le`. A bucket entirely at or below `le`
@@ -390,7 +483,7 @@ impl ExpBuckets {
         }
         let mut total = if le >= 0.0 { self.zero } else { 0 };
         for &(i, n) in &self.buckets {
-            let (lo, hi) = (lower_bound(i), upper_bound(i));
+            let (lo, hi) = (self.lower(i), self.upper(i));
             if hi <= le || (lo < le && (lo * hi).sqrt() <= le) {
                 total += n;
             } else {
@@ -416,10 +509,10 @@ impl ExpBuckets {
         for &(i, n) in &self.buckets {
             seen += n;
             if seen >= rank {
-                return Some((lower_bound(i) * upper_bound(i)).sqrt());
+                return Some((self.lower(i) * self.upper(i)).sqrt());
             }
         }
-        Some(pow2(MAX_EXP))
+        Some(pow2(MAX_EXP) * self.scale)
     }
 }
 
@@ -442,7 +535,10 @@ mod tests {
         for i in 0..=BUCKETS_PER_OCTAVE {
             let expected = 2f64.powf(i as f64 / 32.0);
             let got = 1.0 + BOUNDS[i] as f64 / (1u64 << 52) as f64;
-            assert!((got - expected).abs() < 1e-12, "bound {i}: {got} vs {expected}");
+            assert!(
+                (got - expected).abs() < 1e-12,
+                "bound {i}: {got} vs {expected}"
+            );
         }
     }
 
@@ -453,7 +549,10 @@ mod tests {
             match slot(v) {
                 Slot::Bucket(o, s) => {
                     let i = o * BUCKETS_PER_OCTAVE + s;
-                    assert!(lower_bound(i) < v && v <= upper_bound(i), "{v} in bucket {i}");
+                    assert!(
+                        lower_bound(i) < v && v <= upper_bound(i),
+                        "{v} in bucket {i}"
+                    );
                 }
                 other => panic!("{v} went to {other:?}"),
             }
@@ -519,7 +618,11 @@ mod tests {
             let exact = samples[rank - 1];
             let est = h.quantile(q).unwrap();
             let err = (est - exact).abs() / exact;
-            assert!(err < 0.02, "q={q}: estimate {est} vs exact {exact} ({:.3} %)", err * 100.0);
+            assert!(
+                err < 0.02,
+                "q={q}: estimate {est} vs exact {exact} ({:.3} %)",
+                err * 100.0
+            );
         }
         let exact_sum: f64 = samples.iter().sum();
         assert!((h.sum - exact_sum).abs() / exact_sum < 1e-9);
@@ -541,8 +644,28 @@ mod tests {
                 .iter()
                 .filter(|&&v| (v / le - 1.0).abs() < 0.022)
                 .count() as f64;
-            assert!((got as f64 - exact).abs() <= near, "le={le}: {got} vs {exact}");
+            assert!(
+                (got as f64 - exact).abs() <= near,
+                "le={le}: {got} vs {exact}"
+            );
         }
+    }
+
+    #[test]
+    fn tick_stores_scale_to_seconds_when_read() {
+        let cells = HistogramCells::new();
+        for ticks in [0u64, 1_000, 2_000, 4_000_000] {
+            cells.record_ticks_in(0, ticks);
+        }
+        let h = cells.read_ticks();
+        let s = crate::clock::seconds_per_tick();
+        assert_eq!(h.count(), 4);
+        assert_eq!(h.zero, 1);
+        assert!((h.sum - 4_003_000.0 * s).abs() <= 1e-9 * h.sum);
+        let p100 = h.quantile(1.0).unwrap();
+        assert!((p100 / (4_000_000.0 * s) - 1.0).abs() < 0.011, "{p100}");
+        assert_eq!(h.count_le(1_500.0 * s), 2);
+        assert_eq!(h.count_le(f64::INFINITY), 4);
     }
 
     #[test]
