@@ -148,6 +148,10 @@ type Octave = [AtomicU64; BUCKETS_PER_OCTAVE];
 #[repr(align(128))]
 pub(crate) struct HistShard {
     sum: AtomicU64,
+    /// Tick stores on an owned shard: the last observation, plus one (0 when
+    /// none), not yet in its bucket. It is bucketed on the next call, where
+    /// that work does not wait for the clock read of the call being recorded.
+    pending: AtomicU64,
     zero: AtomicU64,
     overflow: AtomicU64,
     octaves: [AtomicPtr<Octave>; OCTAVES],
@@ -157,6 +161,7 @@ impl HistShard {
     fn new() -> Self {
         HistShard {
             sum: AtomicU64::new(0f64.to_bits()),
+            pending: AtomicU64::new(0),
             zero: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
             octaves: [const { AtomicPtr::new(std::ptr::null_mut()) }; OCTAVES],
@@ -185,9 +190,28 @@ impl HistShard {
     }
 
     /// Records a duration in raw clock ticks: an integer sum and no float
-    /// arithmetic on the hot path; [`HistogramCells::read_ticks`] scales.
+    /// arithmetic; [`HistogramCells::read_ticks`] scales.
     #[inline]
     fn record_ticks(&self, shard: usize, ticks: u64) {
+        shard::add(&self.sum, shard, ticks);
+        if shard < shard::SHARED {
+            // Owned shard: park this observation and bucket the previous one.
+            // The pending store comes first and a release fence separates it
+            // from the bucket update, so a reader that sees the bucket also
+            // sees the new pending value and never counts one twice.
+            let prev = self.pending.load(Relaxed);
+            self.pending.store(ticks.saturating_add(1), Relaxed);
+            if prev != 0 {
+                std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
+                self.bucket_ticks(shard, prev - 1);
+            }
+        } else {
+            self.bucket_ticks(shard, ticks);
+        }
+    }
+
+    #[inline]
+    fn bucket_ticks(&self, shard: usize, ticks: u64) {
         // Signed conversion is one instruction; ticks never reach 2^63.
         let Slot::Bucket(octave, sub) = slot(ticks as i64 as f64) else {
             return self.record_special(shard, ticks as i64 as f64);
@@ -203,7 +227,6 @@ impl HistShard {
                 shard::add(c, shard, 1);
             }
         }
-        shard::add(&self.sum, shard, ticks);
     }
 
     #[cold]
@@ -235,6 +258,21 @@ impl HistShard {
                 let n = c.load(Relaxed);
                 if n > 0 {
                     out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, n);
+                }
+            }
+        }
+        if ticks {
+            // Pairs with the writer's release fence: buckets first, then pending.
+            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            let pending = self.pending.load(Relaxed);
+            if pending != 0 {
+                match slot((pending - 1) as i64 as f64) {
+                    Slot::Bucket(octave, sub) => {
+                        out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, 1);
+                    }
+                    Slot::Zero => out.zero += 1,
+                    Slot::Overflow => out.overflow += 1,
+                    Slot::Ignore => {}
                 }
             }
         }
@@ -275,12 +313,20 @@ impl Drop for HistShard {
 #[derive(Debug)]
 pub(crate) struct HistogramCells {
     shards: [AtomicPtr<HistShard>; shard::SHARDS],
+    /// Tick stores: what the last read reported. A value pending on an owned
+    /// shard is reported in its bucket; while the writer moves it there a
+    /// read can miss it for an instant, so each bucket is reported as the
+    /// larger of its new reading and its last report. That never exceeds the
+    /// truth (a value once seen stays pending or bucketed) and keeps every
+    /// `le` bucket monotonic.
+    reported: std::sync::Mutex<Option<ExpBuckets>>,
 }
 
 impl HistogramCells {
     pub(crate) const fn new() -> Self {
         HistogramCells {
             shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+            reported: std::sync::Mutex::new(None),
         }
     }
 
@@ -325,6 +371,12 @@ impl HistogramCells {
     /// Sums all shards of a store of clock ticks, scaled to seconds.
     pub(crate) fn read_ticks(&self) -> ExpBuckets {
         let mut out = self.read_all(true);
+        if let Ok(mut reported) = self.reported.lock() {
+            if let Some(last) = reported.as_ref() {
+                out.raise_to(last);
+            }
+            *reported = Some(out.clone());
+        }
         out.scale = crate::clock::seconds_per_tick();
         out.sum *= out.scale;
         out
@@ -444,6 +496,18 @@ impl ExpBuckets {
         match self.buckets.binary_search_by_key(&index, |&(i, _)| i) {
             Ok(pos) => self.buckets[pos].1 += n,
             Err(pos) => self.buckets.insert(pos, (index, n)),
+        }
+    }
+
+    /// Raises every bucket to at least its count in `floor` (same scale).
+    fn raise_to(&mut self, floor: &ExpBuckets) {
+        self.zero = self.zero.max(floor.zero);
+        self.overflow = self.overflow.max(floor.overflow);
+        for &(i, n) in &floor.buckets {
+            match self.buckets.binary_search_by_key(&i, |&(j, _)| j) {
+                Ok(pos) => self.buckets[pos].1 = self.buckets[pos].1.max(n),
+                Err(pos) => self.buckets.insert(pos, (i, n)),
+            }
         }
     }
 
@@ -666,6 +730,37 @@ mod tests {
         assert!((p100 / (4_000_000.0 * s) - 1.0).abs() < 0.011, "{p100}");
         assert_eq!(h.count_le(1_500.0 * s), 2);
         assert_eq!(h.count_le(f64::INFINITY), 4);
+    }
+
+    #[test]
+    fn reads_during_tick_records_never_go_backwards_and_end_exact() {
+        static CELLS: HistogramCells = HistogramCells::new();
+        const N: u64 = 2_000_000;
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 0..N {
+                    CELLS.record_ticks_in(shard::current(), 1 + i % 5_000);
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            });
+            s.spawn(|| {
+                let mut last = 0;
+                let mut last_le = 0;
+                while !done.load(std::sync::atomic::Ordering::Acquire) {
+                    let h = CELLS.read_ticks();
+                    let (count, le) = (h.count(), h.count_le(2_500.0 * h.scale));
+                    assert!(count >= last, "count went back from {last} to {count}");
+                    assert!(le >= last_le, "bucket went back from {last_le} to {le}");
+                    assert!(count <= N);
+                    (last, last_le) = (count, le);
+                }
+            });
+        });
+        let h = CELLS.read_ticks();
+        assert_eq!(h.count(), N);
+        let exact_sum: u64 = (0..N).map(|i| 1 + i % 5_000).sum();
+        assert!((h.sum / h.scale - exact_sum as f64).abs() < 1e-6 * exact_sum as f64);
     }
 
     #[test]
