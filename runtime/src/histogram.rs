@@ -395,6 +395,7 @@ impl HistogramCells {
     }
 
     /// Bytes allocated on the heap by this histogram.
+    #[cfg(test)]
     pub(crate) fn heap_bytes(&self) -> usize {
         let mut total = 0;
         for ptr in &self.shards {

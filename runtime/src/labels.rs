@@ -89,7 +89,10 @@ impl<'a> LabelStr<'a> {
         }
         let len = buf.len() - pos;
         buf.copy_within(pos.., 0);
-        LabelStr(Repr::Inline { buf, len: len as u8 })
+        LabelStr(Repr::Inline {
+            buf,
+            len: len as u8,
+        })
     }
 }
 
@@ -251,8 +254,14 @@ mod tests {
         assert_eq!(&*0u8.label_value(), "0");
         assert_eq!(&*42u64.label_value(), "42");
         assert_eq!(&*(-7i32).label_value(), "-7");
-        assert_eq!(&*i128::MIN.label_value(), "-170141183460469231731687303715884105728");
-        assert_eq!(&*u128::MAX.label_value(), "340282366920938463463374607431768211455");
+        assert_eq!(
+            &*i128::MIN.label_value(),
+            "-170141183460469231731687303715884105728"
+        );
+        assert_eq!(
+            &*u128::MAX.label_value(),
+            "340282366920938463463374607431768211455"
+        );
     }
 
     #[test]
@@ -266,9 +275,15 @@ mod tests {
     #[test]
     fn readable_names() {
         assert_eq!(readable_type_name("std::io::error::Error"), "io::Error");
-        assert_eq!(readable_type_name("core::num::error::ParseIntError"), "ParseIntError");
+        assert_eq!(
+            readable_type_name("core::num::error::ParseIntError"),
+            "ParseIntError"
+        );
         assert_eq!(readable_type_name("anyhow::Error"), "anyhow::Error");
-        assert_eq!(readable_type_name("serde_json::error::Error"), "serde_json::Error");
+        assert_eq!(
+            readable_type_name("serde_json::error::Error"),
+            "serde_json::Error"
+        );
         assert_eq!(readable_type_name("core::fmt::Error"), "fmt::Error");
         assert_eq!(
             readable_type_name(

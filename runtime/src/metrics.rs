@@ -19,8 +19,9 @@ use crate::snapshot::{HistogramValue, MetricKind, Value};
 use crate::{clock, registry};
 
 /// Default classic buckets of a [`Histogram`] (Prometheus' defaults).
-pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] =
-    &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 const fn checked(name: &'static str) -> &'static str {
     if let Some(problem) = metric_name_problem(name) {
@@ -79,7 +80,10 @@ impl Header {
             return f64::from_bits(bits);
         }
         let now = clock::unix_now();
-        match self.created.compare_exchange(0, now.to_bits(), Ordering::Relaxed, Ordering::Relaxed) {
+        match self
+            .created
+            .compare_exchange(0, now.to_bits(), Ordering::Relaxed, Ordering::Relaxed)
+        {
             Ok(_) => now,
             Err(existing) => f64::from_bits(existing),
         }
@@ -114,7 +118,10 @@ impl Counter {
 
     /// A counter whose name is known only at run time, registered now and
     /// kept for the rest of the program.
-    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static Counter, Error> {
+    pub fn register(
+        name: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Result<&'static Counter, Error> {
         let c: &'static Counter = Box::leak(Box::new(Counter {
             header: Header::dynamic(name.into(), help.into())?,
             cells: ShardedU64::new(),
@@ -144,7 +151,11 @@ impl Counter {
 
 impl Collect for Counter {
     fn collect(&'static self, out: &mut Builder) {
-        let name = self.header.name.strip_suffix("_total").unwrap_or(&self.header.name);
+        let name = self
+            .header
+            .name
+            .strip_suffix("_total")
+            .unwrap_or(&self.header.name);
         out.push(
             name,
             &self.header.help,
@@ -182,7 +193,10 @@ impl Gauge {
     }
 
     /// A gauge whose name is known only at run time, registered now.
-    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static Gauge, Error> {
+    pub fn register(
+        name: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Result<&'static Gauge, Error> {
         let g: &'static Gauge = Box::leak(Box::new(Gauge {
             header: Header::dynamic(name.into(), help.into())?,
             bits: AtomicU64::new(0),
@@ -277,7 +291,10 @@ impl IntGauge {
     }
 
     /// An integer gauge whose name is known only at run time, registered now.
-    pub fn register(name: impl Into<String>, help: impl Into<String>) -> Result<&'static IntGauge, Error> {
+    pub fn register(
+        name: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Result<&'static IntGauge, Error> {
         let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
             header: Header::dynamic(name.into(), help.into())?,
             value: AtomicI64::new(0),
@@ -527,7 +544,10 @@ mod tests {
     #[test]
     fn runtime_names_are_checked() {
         let e = Counter::register("bad name", "x").unwrap_err();
-        assert!(e.to_string().contains("invalid metric name \"bad name\""), "{e}");
+        assert!(
+            e.to_string().contains("invalid metric name \"bad name\""),
+            "{e}"
+        );
         assert!(Gauge::register("9lives", "x").is_err());
         let e = Histogram::register("ok_hist", "x", &[2.0, 1.0]).unwrap_err();
         assert!(e.to_string().contains("strictly increasing"), "{e}");
