@@ -462,7 +462,7 @@ impl Collect for Callsite {
         } else {
             for list in cells.labeled.get().into_iter().flatten() {
                 for (vals, s) in list.iter() {
-                    series.push((vals.iter().map(|v| v.to_string()).collect(), *s, false));
+                    series.push((vals.iter().map(ToString::to_string).collect(), *s, false));
                 }
             }
             if let Some(s) = cells.overflow.get() {

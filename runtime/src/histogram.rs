@@ -92,8 +92,12 @@ enum Slot {
 
 #[inline]
 fn slot(v: f64) -> Slot {
-    if !(v >= MIN_VALUE) {
-        return if v >= 0.0 { Slot::Zero } else { Slot::Ignore };
+    // NaN compares false both ways and is ignored.
+    if v.is_nan() || v < 0.0 {
+        return Slot::Ignore;
+    }
+    if v < MIN_VALUE {
+        return Slot::Zero;
     }
     let bits = v.to_bits();
     let exp = ((bits >> MANTISSA_BITS) & 0x7ff) as i32 - 1023;
@@ -597,9 +601,9 @@ mod tests {
 
     #[test]
     fn bounds_are_powers_of_two_to_the_thirty_second() {
-        for i in 0..=BUCKETS_PER_OCTAVE {
+        for (i, bound) in BOUNDS.iter().enumerate() {
             let expected = 2f64.powf(i as f64 / 32.0);
-            let got = 1.0 + BOUNDS[i] as f64 / (1u64 << 52) as f64;
+            let got = 1.0 + *bound as f64 / (1u64 << 52) as f64;
             assert!(
                 (got - expected).abs() < 1e-12,
                 "bound {i}: {got} vs {expected}"

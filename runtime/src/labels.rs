@@ -168,7 +168,7 @@ macro_rules! unsigned {
     ($($t:ty),*) => {$(
         impl LabelValue for $t {
             fn label_value(&self) -> LabelStr<'_> {
-                LabelStr::integer(false, *self as u128)
+                LabelStr::integer(false, u128::try_from(*self).unwrap_or(u128::MAX))
             }
         }
     )*};
@@ -177,7 +177,7 @@ macro_rules! signed {
     ($($t:ty),*) => {$(
         impl LabelValue for $t {
             fn label_value(&self) -> LabelStr<'_> {
-                LabelStr::integer(*self < 0, (*self as i128).unsigned_abs())
+                LabelStr::integer(*self < 0, i128::try_from(*self).unwrap_or(i128::MAX).unsigned_abs())
             }
         }
     )*};

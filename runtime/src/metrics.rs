@@ -514,6 +514,7 @@ macro_rules! register {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the values compared are exact in f64
 mod tests {
     use super::*;
 

@@ -1,4 +1,5 @@
 //! Threads recording into the same instrumented function lose no update.
+#![allow(clippy::float_cmp)] // counts are whole numbers, exact in f64
 
 use telltale::snapshot::Value;
 use telltale::{tracked, LabelValue, Snapshot};
@@ -24,7 +25,10 @@ fn counts() -> (f64, f64, u64, f64) {
         calls
             .series
             .iter()
-            .find(|x| x.label("function") == Some("lost_updates_probe") && x.label("result") == Some(result))
+            .find(|x| {
+                x.label("function") == Some("lost_updates_probe")
+                    && x.label("result") == Some(result)
+            })
             .map_or(0.0, |x| match x.value {
                 Value::Counter(v) => v,
                 _ => unreachable!(),
@@ -70,9 +74,21 @@ fn two_and_more_threads_times_a_million_calls_are_counted_exactly() {
             }
         });
         let (ok, err, hist, in_flight) = counts();
-        assert_eq!(ok - ok0, (threads * CALLS / 2) as f64, "{threads} threads: ok");
-        assert_eq!(err - err0, (threads * CALLS / 2) as f64, "{threads} threads: error");
-        assert_eq!(hist - hist0, threads * CALLS, "{threads} threads: durations");
+        assert_eq!(
+            ok - ok0,
+            (threads * CALLS / 2) as f64,
+            "{threads} threads: ok"
+        );
+        assert_eq!(
+            err - err0,
+            (threads * CALLS / 2) as f64,
+            "{threads} threads: error"
+        );
+        assert_eq!(
+            hist - hist0,
+            threads * CALLS,
+            "{threads} threads: durations"
+        );
         assert_eq!(in_flight, 0.0, "{threads} threads: nothing left in flight");
     }
 }

@@ -4,6 +4,8 @@
 use telltale::snapshot::{MetricKind, Value};
 use telltale::{tracked, Snapshot};
 
+// Never called on purpose: it must be exported all the same.
+#[allow(dead_code)]
 #[tracked]
 fn registration_local_never_called() -> Result<(), std::io::Error> {
     Ok(())
@@ -43,7 +45,10 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
     let sum: fn(&[u64]) -> u64 = telltale_test_xcrate::xcrate_sum;
 
     let first = Snapshot::collect();
-    assert_eq!(calls(&first, "registration_local_never_called", "ok"), Some(0.0));
+    assert_eq!(
+        calls(&first, "registration_local_never_called", "ok"),
+        Some(0.0)
+    );
     assert_eq!(calls(&first, "xcrate_parse_port", "ok"), Some(0.0));
     assert_eq!(duration_count(&first, "xcrate_parse_port"), Some(0));
     assert_eq!(duration_count(&first, "xcrate_sum"), Some(0));
@@ -69,13 +74,18 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
         .unwrap()
         .series
         .iter()
-        .filter(|s| s.label("function") == Some("xcrate_parse_port") && s.label("result") == Some("error"))
+        .filter(|s| {
+            s.label("function") == Some("xcrate_parse_port") && s.label("result") == Some("error")
+        })
         .map(|s| match s.value {
             Value::Counter(v) => (s.label("error").unwrap().to_owned(), v),
             _ => unreachable!(),
         })
         .collect();
-    assert_eq!(errors, vec![("not_a_number".to_owned(), 1.0), ("zero".to_owned(), 1.0)]);
+    assert_eq!(
+        errors,
+        vec![("not_a_number".to_owned(), 1.0), ("zero".to_owned(), 1.0)]
+    );
     assert_eq!(duration_count(&after, "xcrate_sum"), Some(1));
     assert_eq!(duration_count(&after, "xcrate_parse_port"), Some(3));
 }
