@@ -57,7 +57,9 @@ fn instrumented(c: &mut Criterion) {
     let clock = quanta::Clock::new();
     let mut g = c.benchmark_group("instrumented_fn");
     g.bench_function("bare_call", |b| b.iter(bare_empty));
-    g.bench_function("clock_reads_plus_add", |b| b.iter(|| clock_baseline(&clock)));
+    g.bench_function("clock_reads_plus_add", |b| {
+        b.iter(|| clock_baseline(&clock))
+    });
     g.bench_function("telltale_timed", |b| b.iter(timed_empty));
     g.finish();
 
@@ -81,7 +83,9 @@ fn counters(c: &mut Criterion) {
     g.bench_function("atomic_fetch_add", |b| {
         b.iter(|| ATOMIC.fetch_add(black_box(1), Ordering::Relaxed));
     });
-    g.bench_function("telltale_counter", |b| b.iter(|| COUNTER.inc_by(black_box(1))));
+    g.bench_function("telltale_counter", |b| {
+        b.iter(|| COUNTER.inc_by(black_box(1)))
+    });
     g.finish();
 
     let mut g = c.benchmark_group("histogram_record");
@@ -115,7 +119,10 @@ fn per_thread(threads: usize, iters: u64) -> Duration {
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).sum()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .sum()
     });
     total / threads as u32
 }
