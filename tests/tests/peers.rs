@@ -420,6 +420,11 @@ fn scalar_query(prometheus: &Peer, query: &str) -> Result<f64, String> {
     }
 }
 
+/// The `Accept` header of Prometheus 2.42's scrapes.
+const PROMETHEUS_2_42_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
+     application/openmetrics-text;version=0.0.1;q=0.75,\
+     text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
 #[test]
 #[ignore = "needs prometheus"]
 fn prometheus_scrapes_the_demo_and_counts_every_call() {
@@ -435,6 +440,24 @@ fn prometheus_scrapes_the_demo_and_counts_every_call() {
         .expect("start telltale's server on a free port");
     let target = server.local_addr().expect("the server is enabled");
     drive(ITERATIONS);
+
+    // What Prometheus 2.42 asks for, and so reads: OpenMetrics.
+    let negotiated = http::request(
+        target,
+        "GET",
+        "/metrics",
+        &[("Accept", PROMETHEUS_2_42_ACCEPT)],
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(negotiated.status, 200);
+    assert!(
+        negotiated
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("application/openmetrics-text")),
+        "{:?}",
+        negotiated.headers
+    );
 
     let dir = TempDir::new("prometheus").expect("temporary directory");
     std::fs::write(
