@@ -58,7 +58,7 @@ fn instrumented(c: &mut Criterion) {
     let mut g = c.benchmark_group("instrumented_fn");
     g.bench_function("bare_call", |b| b.iter(bare_empty));
     g.bench_function("clock_reads_plus_add", |b| {
-        b.iter(|| clock_baseline(&clock))
+        b.iter(|| clock_baseline(&clock));
     });
     g.bench_function("telltale_timed", |b| b.iter(timed_empty));
     g.finish();
@@ -84,7 +84,7 @@ fn counters(c: &mut Criterion) {
         b.iter(|| ATOMIC.fetch_add(black_box(1), Ordering::Relaxed));
     });
     g.bench_function("telltale_counter", |b| {
-        b.iter(|| COUNTER.inc_by(black_box(1)))
+        b.iter(|| COUNTER.inc_by(black_box(1)));
     });
     g.finish();
 
