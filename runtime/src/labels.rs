@@ -26,9 +26,18 @@ use std::fmt;
 /// assert_eq!(&*FetchError::NotFound.label_value(), "missing");
 /// ```
 pub trait LabelValue {
+    /// Every value of the type, in index order, when the set is finite and
+    /// known at compile time (derived enums, `bool`); `None` otherwise.
+    const BOUNDED: Option<&'static [&'static str]> = None;
+
     /// The label text of this value. Derived enums, `str`, `bool` and the
     /// integer types never allocate.
     fn label_value(&self) -> LabelStr<'_>;
+
+    /// The index of `self` in [`BOUNDED`](Self::BOUNDED) (0 when unbounded).
+    fn bounded_index(&self) -> usize {
+        0
+    }
 }
 
 /// A [`LabelValue`] type with a finite set of values known at compile time,
@@ -128,8 +137,12 @@ impl PartialEq<str> for LabelStr<'_> {
 }
 
 impl<T: LabelValue + ?Sized> LabelValue for &T {
+    const BOUNDED: Option<&'static [&'static str]> = T::BOUNDED;
     fn label_value(&self) -> LabelStr<'_> {
         (**self).label_value()
+    }
+    fn bounded_index(&self) -> usize {
+        (**self).bounded_index()
     }
 }
 
@@ -152,8 +165,12 @@ impl LabelValue for Cow<'_, str> {
 }
 
 impl LabelValue for bool {
+    const BOUNDED: Option<&'static [&'static str]> = Some(&["false", "true"]);
     fn label_value(&self) -> LabelStr<'_> {
         LabelStr::from_static(if *self { "true" } else { "false" })
+    }
+    fn bounded_index(&self) -> usize {
+        usize::from(*self)
     }
 }
 
@@ -184,6 +201,84 @@ macro_rules! signed {
 }
 unsigned!(u8, u16, u32, u64, u128, usize);
 signed!(i8, i16, i32, i64, i128, isize);
+
+/// A set of labels: a struct whose fields are label values, usually derived
+/// with `#[derive(LabelSet)]`.
+///
+/// When every field is bounded (derived enums, `bool`, nested bounded sets)
+/// the set has a known [`CARDINALITY`](Self::CARDINALITY) and a mixed-radix
+/// [`index`](Self::index), and a [`Family`](crate::Family) keyed by it is a
+/// dense array: no hash, no allocation, no lock per call.
+pub trait LabelSet {
+    /// Number of distinct label sets when every field is bounded.
+    const CARDINALITY: Option<usize>;
+
+    /// Appends the label names, in order.
+    fn names(out: &mut Vec<&'static str>);
+
+    /// Calls `f` with each label value, in the order of [`names`](Self::names).
+    fn visit(&self, f: &mut dyn FnMut(&str));
+
+    /// The mixed-radix index of this set, in `0..CARDINALITY` (the first
+    /// field is the most significant digit); 0 when unbounded.
+    fn index(&self) -> usize;
+
+    /// For bounded sets: appends each label's value table, in order (an
+    /// empty table for an unbounded label).
+    fn value_tables(out: &mut Vec<&'static [&'static str]>);
+}
+
+/// `()` is the empty label set.
+impl LabelSet for () {
+    const CARDINALITY: Option<usize> = Some(1);
+    fn names(_: &mut Vec<&'static str>) {}
+    fn visit(&self, _: &mut dyn FnMut(&str)) {}
+    fn index(&self) -> usize {
+        0
+    }
+    fn value_tables(_: &mut Vec<&'static [&'static str]>) {}
+}
+
+/// Helpers the `LabelSet` derive calls in constant context.
+#[doc(hidden)]
+pub mod derive_support {
+    use super::LabelValue;
+
+    /// The number of values of a label type, if bounded.
+    pub const fn value_cardinality<T: LabelValue + ?Sized>() -> Option<usize> {
+        match T::BOUNDED {
+            Some(values) => Some(values.len()),
+            None => None,
+        }
+    }
+
+    /// The product of the parts' cardinalities; `None` if any is unbounded
+    /// or the product overflows.
+    pub const fn product(parts: &[Option<usize>]) -> Option<usize> {
+        let mut total: usize = 1;
+        let mut i = 0;
+        while i < parts.len() {
+            match parts[i] {
+                Some(n) => match total.checked_mul(n) {
+                    Some(t) => total = t,
+                    None => return None,
+                },
+                None => return None,
+            }
+            i += 1;
+        }
+        Some(total)
+    }
+
+    /// The radix of one digit: its cardinality, or 1 when unbounded (the
+    /// index is then unused).
+    pub const fn radix(cardinality: Option<usize>) -> usize {
+        match cardinality {
+            Some(n) => n,
+            None => 1,
+        }
+    }
+}
 
 /// Shortens a `core::any::type_name` to the readable name used as the
 /// `error` label of an error type that does not derive [`LabelValue`].

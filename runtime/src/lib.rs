@@ -67,7 +67,7 @@ pub use build_info::{set_build_info, BuildInfo};
 pub use callsite::DEFAULT_BUCKETS;
 pub use encode::{render, Format};
 pub use error::Error;
-pub use labels::{BoundedLabelValue, LabelStr, LabelValue};
+pub use labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
 pub use metrics::{Counter, Gauge, Histogram, HistogramTimer, IntGauge, DEFAULT_HISTOGRAM_BUCKETS};
 pub use snapshot::Snapshot;
 pub use telltale_macros::{skip, timed, tracked, LabelValue};

@@ -4,7 +4,8 @@ pub use ::core;
 pub use ::inventory;
 
 pub use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
-pub use crate::labels::{BoundedLabelValue, LabelStr, LabelValue};
+pub use crate::labels::derive_support::{product, radix, value_cardinality};
+pub use crate::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
 pub use crate::registry::Registration;
 
 /// Wraps a call's result for outcome classification by autoref specialization.
