@@ -13,6 +13,7 @@ use std::sync::OnceLock;
 use dashmap::DashMap;
 
 use crate::histogram::HistogramCells;
+use crate::labels::LabelSet;
 use crate::registry::{Builder, Collect};
 use crate::snapshot::{MetricKind, Value};
 use crate::{clock, shard};
@@ -63,6 +64,8 @@ struct CallsiteCells {
     labeled: OnceLock<LabeledMap>,
     labeled_len: AtomicUsize,
     overflow: OnceLock<&'static SeriesCells>,
+    /// Label names of `labels = expr` series, from the label set's type.
+    set_names: OnceLock<Box<[&'static str]>>,
 }
 
 /// The cells of one series (one set of per-call label values).
@@ -237,6 +240,7 @@ impl Callsite {
             labeled: OnceLock::new(),
             labeled_len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
+            set_names: OnceLock::new(),
         }));
         match self.cells.compare_exchange(
             std::ptr::null_mut(),
@@ -271,13 +275,57 @@ impl Callsite {
         let series = self.cells().series_for(values);
         Guard::start(self.meta, series)
     }
+
+    /// Starts a call whose series carries the labels of a [`LabelSet`]
+    /// (`#[timed(labels = expr)]`).
+    pub fn enter_set<L: LabelSet + ?Sized>(&'static self, labels: &L) -> Guard {
+        let cells = self.cells();
+        cells.set_names.get_or_init(|| {
+            let mut names = Vec::new();
+            L::names(&mut names);
+            names.into_boxed_slice()
+        });
+        let series = cells.series_for_set(labels);
+        Guard::start(self.meta, series)
+    }
+}
+
+/// The hash of a series' label values, the same whether they come as a
+/// slice or from a [`LabelSet`] visitor.
+fn hash_values(visit: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut n = 0usize;
+    visit(&mut |v: &str| {
+        v.hash(&mut h);
+        n += 1;
+    });
+    h.write_usize(n);
+    h.finish()
 }
 
 impl CallsiteCells {
+    fn series_for_set<L: LabelSet + ?Sized>(&self, labels: &L) -> &'static SeriesCells {
+        let key = hash_values(|f| labels.visit(f));
+        if let Some(list) = self.labeled.get().and_then(|m| m.get(&key)) {
+            for (vals, series) in list.iter() {
+                let (mut i, mut same) = (0, true);
+                labels.visit(&mut |v| {
+                    same &= vals.get(i).is_some_and(|s| &**s == v);
+                    i += 1;
+                });
+                if same && i == vals.len() {
+                    return series;
+                }
+            }
+        }
+        let mut owned: Vec<String> = Vec::new();
+        labels.visit(&mut |v| owned.push(v.to_owned()));
+        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
+        self.insert_series(key, &values)
+    }
+
     fn series_for(&self, values: &[&str]) -> &'static SeriesCells {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        values.hash(&mut h);
-        let key = h.finish();
+        let key = hash_values(|f| values.iter().for_each(|v| f(v)));
         if let Some(list) = self.labeled.get().and_then(|m| m.get(&key)) {
             for (vals, series) in list.iter() {
                 if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
@@ -457,7 +505,12 @@ impl Collect for Callsite {
         let meta = self.meta;
         let cells = self.cells();
         let mut series: Vec<(Vec<String>, &SeriesCells, bool)> = Vec::new();
-        if meta.label_names.is_empty() {
+        let label_names: &[&'static str] = if meta.label_names.is_empty() {
+            cells.set_names.get().map_or(&[], |n| &**n)
+        } else {
+            meta.label_names
+        };
+        if label_names.is_empty() {
             series.push((Vec::new(), &cells.base, false));
         } else {
             for list in cells.labeled.get().into_iter().flatten() {
@@ -490,7 +543,7 @@ impl Collect for Callsite {
             if overflow {
                 labels.push(("otel_metric_overflow".into(), "true".into()));
             } else {
-                for (k, v) in meta.label_names.iter().zip(values) {
+                for (k, v) in label_names.iter().zip(values) {
                     labels.push(((*k).to_owned(), v));
                 }
             }
@@ -546,5 +599,87 @@ impl Collect for Callsite {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+
+    struct Route {
+        method: &'static str,
+        code: u16,
+    }
+
+    impl LabelSet for Route {
+        const CARDINALITY: Option<usize> = None;
+        fn names(out: &mut Vec<&'static str>) {
+            out.extend(["method", "code"]);
+        }
+        fn visit(&self, f: &mut dyn FnMut(&str)) {
+            f(self.method);
+            f(&self.code.to_string());
+        }
+        fn index(&self) -> usize {
+            0
+        }
+        fn value_tables(out: &mut Vec<&'static [&'static str]>) {
+            out.extend([&[][..], &[][..]]);
+        }
+    }
+
+    static META: CallsiteMeta = CallsiteMeta {
+        name: "function_calls",
+        help: "",
+        function: "enter_set_probe",
+        module: "telltale::callsite::tests",
+        tracked: true,
+        concurrency: false,
+        buckets: &[],
+        label_names: &[],
+    };
+    static CALLSITE: Callsite = Callsite::new(&META);
+
+    fn ok_count(s: &Snapshot, method: &str, code: &str) -> Option<f64> {
+        s.family("function_calls")?
+            .series
+            .iter()
+            .find(|x| {
+                x.label("function") == Some("enter_set_probe")
+                    && x.label("method") == Some(method)
+                    && x.label("code") == Some(code)
+                    && x.label("result") == Some("ok")
+            })
+            .map(|x| match x.value {
+                Value::Counter(v) => v,
+                _ => f64::NAN,
+            })
+    }
+
+    #[test]
+    fn label_sets_pick_their_series_and_name_their_labels() {
+        for (method, code) in [("GET", 200), ("GET", 200), ("POST", 200), ("GET", 404)] {
+            CALLSITE
+                .enter_set(&Route { method, code })
+                .finish(Outcome::Ok);
+        }
+        let s = Snapshot::collect();
+        assert_eq!(ok_count(&s, "GET", "200"), Some(2.0));
+        assert_eq!(ok_count(&s, "POST", "200"), Some(1.0));
+        assert_eq!(ok_count(&s, "GET", "404"), Some(1.0));
+        assert_eq!(ok_count(&s, "POST", "404"), None);
+        let labels: Vec<&str> = s
+            .family("function_calls_duration_seconds")
+            .unwrap()
+            .series
+            .iter()
+            .find(|x| x.label("function") == Some("enter_set_probe"))
+            .unwrap()
+            .labels
+            .iter()
+            .map(|(k, _)| k.as_ref())
+            .collect();
+        assert_eq!(labels, ["function", "module", "method", "code"]);
     }
 }
