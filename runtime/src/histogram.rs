@@ -162,7 +162,7 @@ pub(crate) struct HistShard {
 }
 
 impl HistShard {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         HistShard {
             sum: AtomicU64::new(0f64.to_bits()),
             pending: AtomicU64::new(0),
@@ -173,7 +173,7 @@ impl HistShard {
     }
 
     #[inline]
-    fn record(&self, shard: usize, v: f64) {
+    pub(crate) fn record(&self, shard: usize, v: f64) {
         match slot(v) {
             Slot::Ignore => return,
             Slot::Zero => shard::add(&self.zero, shard, 1),
@@ -242,7 +242,7 @@ impl HistShard {
         }
     }
 
-    fn read_into(&self, out: &mut ExpBuckets, ticks: bool) {
+    pub(crate) fn read_into(&self, out: &mut ExpBuckets, ticks: bool) {
         let sum = self.sum.load(Relaxed);
         out.sum += if ticks {
             sum as f64

@@ -23,7 +23,7 @@ pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-const fn checked(name: &'static str) -> &'static str {
+pub(crate) const fn checked(name: &'static str) -> &'static str {
     if let Some(problem) = metric_name_problem(name) {
         panic!("{}", problem);
     }
@@ -441,7 +441,7 @@ impl Histogram {
     }
 }
 
-const fn bucket_problem(buckets: &[f64]) -> Option<&'static str> {
+pub(crate) const fn bucket_problem(buckets: &[f64]) -> Option<&'static str> {
     let mut i = 0;
     while i < buckets.len() {
         if !buckets[i].is_finite() {

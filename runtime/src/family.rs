@@ -1,0 +1,1032 @@
+//! Families: one metric, many series, each keyed by a [`LabelSet`].
+//!
+//! ```
+//! use telltale::{Counter, Family, LabelSet, LabelValue};
+//!
+//! #[derive(Clone, Copy, LabelValue)]
+//! enum Method { Get, Post }
+//!
+//! #[derive(Clone, Copy, LabelSet)]
+//! struct Http { method: Method, ok: bool }
+//!
+//! static REQUESTS: Family<Http, Counter> =
+//!     Family::new("http_requests_total", "HTTP requests handled.");
+//!
+//! REQUESTS.labels(Http { method: Method::Get, ok: true }).inc();
+//! let handle = REQUESTS.labels(Http { method: Method::Post, ok: false });
+//! handle.inc_by(2);                       // handles can be kept and reused
+//! assert_eq!(handle.get(), 2);
+//! ```
+//!
+//! A label set whose fields are all bounded (derived enums, `bool`) has a
+//! known cardinality; its family is a dense array indexed by the set's
+//! mixed-radix index: no hash, no allocation, no lock on any call. Other label
+//! sets are interned: the first use of a new set allocates its series, later
+//! uses find it through a sharded map without allocating. At most
+//! [`cap`](Family::with_cap) label sets are kept (default 2,000, see
+//! [`set_default_cardinality_cap`]); past it, observations go to one series
+//! labelled `otel_metric_overflow="true"` and
+//! `telltale_cardinality_overflow_total{metric="..."}` counts the refused
+//! lookups. A handle is a plain `Copy` value, never a lock guard.
+
+use std::borrow::Borrow;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use dashmap::DashMap;
+
+use crate::histogram::{ExpBuckets, HistShard};
+use crate::labels::LabelSet;
+use crate::metrics::{
+    bucket_problem, checked, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS,
+};
+use crate::registry::{Builder, Collect};
+use crate::snapshot::{HistogramValue, MetricKind, Value};
+use crate::{clock, shard};
+
+/// Label sets with at most this many combinations are stored densely.
+pub const MAX_DENSE_CARDINALITY: usize = 4_096;
+
+static DEFAULT_CAP: AtomicUsize = AtomicUsize::new(2_000);
+
+/// Sets the cardinality cap of families that do not set their own (default
+/// 2,000). It applies to families first used after the call.
+pub fn set_default_cardinality_cap(cap: usize) {
+    DEFAULT_CAP.store(cap.max(1), Ordering::Relaxed);
+}
+
+// ----- the series index ------------------------------------------------------
+
+type Bucket = Vec<(Box<[Box<str>]>, usize)>;
+
+/// Maps label values to series ids.
+#[derive(Debug)]
+pub(crate) struct SeriesIndex {
+    pub(crate) names: Box<[&'static str]>,
+    /// Value tables of a dense label set; `None` when ids are interned.
+    tables: Option<Box<[&'static [&'static str]]>>,
+    /// Number of ids: the cardinality (dense), or the cap plus the overflow id.
+    pub(crate) capacity: usize,
+    map: DashMap<u64, Bucket>,
+    next: AtomicUsize,
+    overflowed: AtomicU64,
+}
+
+fn hash_values(visit: &dyn Fn(&mut dyn FnMut(&str))) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut n = 0usize;
+    visit(&mut |v: &str| {
+        v.hash(&mut h);
+        n += 1;
+    });
+    h.write_usize(n);
+    h.finish()
+}
+
+impl SeriesIndex {
+    pub(crate) fn dense(
+        names: Vec<&'static str>,
+        tables: Vec<&'static [&'static str]>,
+        cardinality: usize,
+    ) -> Self {
+        SeriesIndex {
+            names: names.into_boxed_slice(),
+            tables: Some(tables.into_boxed_slice()),
+            capacity: cardinality.max(1),
+            map: DashMap::new(),
+            next: AtomicUsize::new(0),
+            overflowed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn hashed(names: Vec<&'static str>, cap: usize) -> Self {
+        SeriesIndex {
+            names: names.into_boxed_slice(),
+            tables: None,
+            capacity: cap.max(1) + 1,
+            map: DashMap::new(),
+            next: AtomicUsize::new(0),
+            overflowed: AtomicU64::new(0),
+        }
+    }
+
+    /// The id of the overflow series of a hashed index.
+    fn overflow_id(&self) -> usize {
+        self.capacity - 1
+    }
+
+    /// The id of the label values `visit` produces, interning them if new.
+    pub(crate) fn id(&self, visit: &dyn Fn(&mut dyn FnMut(&str))) -> usize {
+        let key = hash_values(visit);
+        if let Some(bucket) = self.map.get(&key) {
+            if let Some(id) = find(&bucket, visit) {
+                return id;
+            }
+        }
+        self.insert(key, visit)
+    }
+
+    #[cold]
+    fn insert(&self, key: u64, visit: &dyn Fn(&mut dyn FnMut(&str))) -> usize {
+        if self.next.load(Ordering::Relaxed) >= self.overflow_id() {
+            // Full: look only, never grow.
+            if let Some(id) = self.map.get(&key).and_then(|b| find(&b, visit)) {
+                return id;
+            }
+            self.overflowed.fetch_add(1, Ordering::Relaxed);
+            return self.overflow_id();
+        }
+        let mut bucket = self.map.entry(key).or_default();
+        if let Some(id) = find(&bucket, visit) {
+            return id;
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if id >= self.overflow_id() {
+            self.next.store(self.overflow_id(), Ordering::Relaxed);
+            self.overflowed.fetch_add(1, Ordering::Relaxed);
+            return self.overflow_id();
+        }
+        let mut values = Vec::with_capacity(self.names.len());
+        visit(&mut |v| values.push(Box::<str>::from(v)));
+        bucket.push((values.into_boxed_slice(), id));
+        id
+    }
+
+    /// Every series to export: `(id, label pairs)`. Dense indexes list all
+    /// ids (the caller skips untouched ones); hashed ones list interned ids
+    /// and the overflow series once it was used.
+    fn series(&self) -> Vec<(usize, Vec<(String, String)>, bool)> {
+        let mut out = Vec::new();
+        if let Some(tables) = &self.tables {
+            for id in 0..self.capacity {
+                let mut rest = id;
+                let mut values = vec![String::new(); tables.len()];
+                for (slot, table) in values.iter_mut().zip(tables.iter()).rev() {
+                    let radix = table.len().max(1);
+                    *slot = table
+                        .get(rest % radix)
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned();
+                    rest /= radix;
+                }
+                let labels = self
+                    .names
+                    .iter()
+                    .map(|n| (*n).to_owned())
+                    .zip(values)
+                    .collect();
+                out.push((id, labels, true));
+            }
+        } else {
+            for entry in &self.map {
+                for (values, id) in entry.value() {
+                    let labels = self
+                        .names
+                        .iter()
+                        .map(|n| (*n).to_owned())
+                        .zip(values.iter().map(ToString::to_string))
+                        .collect();
+                    out.push((*id, labels, false));
+                }
+            }
+            if self.overflowed.load(Ordering::Relaxed) > 0 {
+                out.push((
+                    self.overflow_id(),
+                    vec![("otel_metric_overflow".to_owned(), "true".to_owned())],
+                    false,
+                ));
+            }
+        }
+        out
+    }
+
+    /// Number of interned label sets (hashed) or possible ones (dense).
+    pub(crate) fn len(&self) -> usize {
+        if self.tables.is_some() {
+            self.capacity
+        } else {
+            self.next.load(Ordering::Relaxed).min(self.overflow_id())
+        }
+    }
+}
+
+fn find(bucket: &Bucket, visit: &dyn Fn(&mut dyn FnMut(&str))) -> Option<usize> {
+    for (values, id) in bucket {
+        let (mut i, mut same) = (0, true);
+        visit(&mut |v| {
+            same &= values.get(i).is_some_and(|s| &**s == v);
+            i += 1;
+        });
+        if same && i == values.len() {
+            return Some(*id);
+        }
+    }
+    None
+}
+
+// ----- cells ---------------------------------------------------------------------
+
+/// Sixteen counters on their own two cache lines.
+#[repr(align(128))]
+struct Line([AtomicU64; 16]);
+
+/// One flat array of `capacity` cells per shard, allocated on first use by a
+/// thread of that shard and never freed (families live for the program).
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct ShardedArrays {
+    capacity: usize,
+    shards: [AtomicPtr<Line>; shard::SHARDS],
+}
+
+impl ShardedArrays {
+    fn new(capacity: usize) -> Self {
+        ShardedArrays {
+            capacity,
+            shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+        }
+    }
+
+    fn lines(&self) -> usize {
+        self.capacity.div_ceil(16)
+    }
+
+    #[inline]
+    fn cell(&self, shard: usize, id: usize) -> Option<&AtomicU64> {
+        if id >= self.capacity {
+            return None;
+        }
+        let ptr = self.shards.get(shard)?;
+        let mut p = ptr.load(Ordering::Acquire);
+        if p.is_null() {
+            p = self.alloc(ptr);
+        }
+        // SAFETY: `p` points to `lines()` lines that are never freed, and
+        // `id / 16 < lines()` because `id < capacity`.
+        let line = unsafe { &*p.add(id / 16) };
+        line.0.get(id % 16)
+    }
+
+    #[cold]
+    fn alloc(&self, ptr: &AtomicPtr<Line>) -> *mut Line {
+        let fresh: Box<[Line]> = (0..self.lines())
+            .map(|_| Line([const { AtomicU64::new(0) }; 16]))
+            .collect();
+        let fresh = Box::into_raw(fresh).cast::<Line>();
+        match ptr.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(existing) => {
+                // SAFETY: `fresh` was never published; rebuild the box it came from.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, self.lines()))
+                });
+                existing
+            }
+        }
+    }
+
+    fn sum(&self, id: usize) -> u64 {
+        let mut total = 0u64;
+        for ptr in &self.shards {
+            let p = ptr.load(Ordering::Acquire);
+            if !p.is_null() && id < self.capacity {
+                // SAFETY: as in `cell`.
+                let line = unsafe { &*p.add(id / 16) };
+                total = total.wrapping_add(line.0[id % 16].load(Ordering::Relaxed));
+            }
+        }
+        total
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.shards
+            .iter()
+            .filter(|p| !p.load(Ordering::Relaxed).is_null())
+            .count()
+            * self.lines()
+            * std::mem::size_of::<Line>()
+    }
+}
+
+/// What a family stores per series, by metric type.
+pub trait FamilyKind: sealed::Sealed + Sized + 'static {
+    /// The cells of all series of a family.
+    #[doc(hidden)]
+    type Cells: Send + Sync + std::fmt::Debug + 'static;
+    /// What [`Family::labels`] returns.
+    type Handle: Copy;
+    #[doc(hidden)]
+    const KIND: MetricKind;
+    #[doc(hidden)]
+    fn cells(capacity: usize) -> Self::Cells;
+    #[doc(hidden)]
+    fn handle(cells: &'static Self::Cells, id: usize) -> Self::Handle;
+    /// The value of series `id`, `None` if it was never recorded.
+    #[doc(hidden)]
+    fn read(cells: &Self::Cells, id: usize, buckets: &[f64]) -> Option<Value>;
+    #[doc(hidden)]
+    fn heap_bytes(cells: &Self::Cells) -> usize;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for crate::Counter {}
+    impl Sealed for crate::Gauge {}
+    impl Sealed for crate::Histogram {}
+}
+
+impl FamilyKind for Counter {
+    type Cells = ShardedArrays;
+    type Handle = CounterHandle;
+    const KIND: MetricKind = MetricKind::Counter;
+    fn cells(capacity: usize) -> ShardedArrays {
+        ShardedArrays::new(capacity)
+    }
+    fn handle(cells: &'static ShardedArrays, id: usize) -> CounterHandle {
+        CounterHandle { cells, id }
+    }
+    fn read(cells: &ShardedArrays, id: usize, _: &[f64]) -> Option<Value> {
+        let v = cells.sum(id);
+        (v > 0).then(|| Value::Counter(v as f64))
+    }
+    fn heap_bytes(cells: &ShardedArrays) -> usize {
+        cells.heap_bytes()
+    }
+}
+
+/// One series of a counter family.
+#[derive(Debug, Clone, Copy)]
+pub struct CounterHandle {
+    cells: &'static ShardedArrays,
+    id: usize,
+}
+
+impl CounterHandle {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.inc_by(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn inc_by(&self, n: u64) {
+        let shard = shard::current();
+        if let Some(c) = self.cells.cell(shard, self.id) {
+            shard::add(c, shard, n);
+        }
+    }
+
+    /// The series' total.
+    pub fn get(&self) -> u64 {
+        self.cells.sum(self.id)
+    }
+}
+
+/// Gauge cells: one `f64` per series (not sharded: `set` needs one place).
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct GaugeCells {
+    values: Box<[AtomicU64]>,
+}
+
+/// A gauge that was never set (a NaN payload no arithmetic produces).
+const UNSET: u64 = 0x7ff8_0000_7e11_7a1e;
+
+impl FamilyKind for Gauge {
+    type Cells = GaugeCells;
+    type Handle = GaugeHandle;
+    const KIND: MetricKind = MetricKind::Gauge;
+    fn cells(capacity: usize) -> GaugeCells {
+        GaugeCells {
+            values: (0..capacity).map(|_| AtomicU64::new(UNSET)).collect(),
+        }
+    }
+    fn handle(cells: &'static GaugeCells, id: usize) -> GaugeHandle {
+        GaugeHandle { cells, id }
+    }
+    fn read(cells: &GaugeCells, id: usize, _: &[f64]) -> Option<Value> {
+        let bits = cells.values.get(id)?.load(Ordering::Relaxed);
+        (bits != UNSET).then(|| Value::Gauge(f64::from_bits(bits)))
+    }
+    fn heap_bytes(cells: &GaugeCells) -> usize {
+        cells.values.len() * 8
+    }
+}
+
+/// One series of a gauge family.
+#[derive(Debug, Clone, Copy)]
+pub struct GaugeHandle {
+    cells: &'static GaugeCells,
+    id: usize,
+}
+
+impl GaugeHandle {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, v: f64) {
+        if let Some(c) = self.cells.values.get(self.id) {
+            c.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    /// Adds `v` (negative to subtract).
+    #[inline]
+    pub fn add(&self, v: f64) {
+        if let Some(c) = self.cells.values.get(self.id) {
+            let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
+                let cur = if bits == UNSET {
+                    0.0
+                } else {
+                    f64::from_bits(bits)
+                };
+                Some((cur + v).to_bits())
+            });
+        }
+    }
+
+    /// Subtracts `v`.
+    #[inline]
+    pub fn sub(&self, v: f64) {
+        self.add(-v);
+    }
+
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.add(1.0);
+    }
+
+    /// Subtracts one.
+    #[inline]
+    pub fn dec(&self) {
+        self.add(-1.0);
+    }
+
+    /// The current value (0 if never set).
+    pub fn get(&self) -> f64 {
+        self.cells
+            .values
+            .get(self.id)
+            .map(|c| c.load(Ordering::Relaxed))
+            .filter(|&b| b != UNSET)
+            .map_or(0.0, f64::from_bits)
+    }
+}
+
+/// Histogram cells: per shard, one lazily allocated histogram shard per series.
+#[derive(Debug)]
+#[doc(hidden)]
+pub struct HistogramFamilyCells {
+    capacity: usize,
+    shards: [AtomicPtr<AtomicPtr<HistShard>>; shard::SHARDS],
+}
+
+impl HistogramFamilyCells {
+    #[inline]
+    fn shard_of(&self, shard: usize, id: usize) -> Option<&HistShard> {
+        if id >= self.capacity {
+            return None;
+        }
+        let ptr = self.shards.get(shard)?;
+        let mut table = ptr.load(Ordering::Acquire);
+        if table.is_null() {
+            table = self.alloc_table(ptr);
+        }
+        // SAFETY: tables have `capacity` slots and are never freed.
+        let slot = unsafe { &*table.add(id) };
+        let mut h = slot.load(Ordering::Acquire);
+        if h.is_null() {
+            h = alloc_hist(slot);
+        }
+        // SAFETY: published histogram shards are never freed.
+        Some(unsafe { &*h })
+    }
+
+    #[cold]
+    fn alloc_table(&self, ptr: &AtomicPtr<AtomicPtr<HistShard>>) -> *mut AtomicPtr<HistShard> {
+        let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity)
+            .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+            .collect();
+        let fresh = Box::into_raw(fresh).cast::<AtomicPtr<HistShard>>();
+        match ptr.compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => fresh,
+            Err(existing) => {
+                // SAFETY: never published.
+                drop(unsafe {
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, self.capacity))
+                });
+                existing
+            }
+        }
+    }
+
+    fn read(&self, id: usize) -> ExpBuckets {
+        let mut out = ExpBuckets::default();
+        if id >= self.capacity {
+            return out;
+        }
+        for ptr in &self.shards {
+            let table = ptr.load(Ordering::Acquire);
+            if table.is_null() {
+                continue;
+            }
+            // SAFETY: as in `shard_of`.
+            let h = unsafe { &*table.add(id) }.load(Ordering::Acquire);
+            if !h.is_null() {
+                // SAFETY: as in `shard_of`.
+                unsafe { &*h }.read_into(&mut out, false);
+            }
+        }
+        out
+    }
+}
+
+#[cold]
+fn alloc_hist(slot: &AtomicPtr<HistShard>) -> *mut HistShard {
+    let fresh = Box::into_raw(Box::new(HistShard::new()));
+    match slot.compare_exchange(
+        std::ptr::null_mut(),
+        fresh,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => fresh,
+        Err(existing) => {
+            // SAFETY: never published.
+            drop(unsafe { Box::from_raw(fresh) });
+            existing
+        }
+    }
+}
+
+impl FamilyKind for Histogram {
+    type Cells = HistogramFamilyCells;
+    type Handle = HistogramHandle;
+    const KIND: MetricKind = MetricKind::Histogram;
+    fn cells(capacity: usize) -> HistogramFamilyCells {
+        HistogramFamilyCells {
+            capacity,
+            shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+        }
+    }
+    fn handle(cells: &'static HistogramFamilyCells, id: usize) -> HistogramHandle {
+        HistogramHandle { cells, id }
+    }
+    fn read(cells: &HistogramFamilyCells, id: usize, buckets: &[f64]) -> Option<Value> {
+        let exp = cells.read(id);
+        (exp.count() > 0).then(|| Value::Histogram(HistogramValue::from_exponential(exp, buckets)))
+    }
+    fn heap_bytes(cells: &HistogramFamilyCells) -> usize {
+        let mut total = 0;
+        for ptr in &cells.shards {
+            let table = ptr.load(Ordering::Acquire);
+            if table.is_null() {
+                continue;
+            }
+            total += cells.capacity * 8;
+            for id in 0..cells.capacity {
+                // SAFETY: as in `shard_of`.
+                if !unsafe { &*table.add(id) }.load(Ordering::Relaxed).is_null() {
+                    total += std::mem::size_of::<HistShard>();
+                }
+            }
+        }
+        total
+    }
+}
+
+/// One series of a histogram family.
+#[derive(Debug, Clone, Copy)]
+pub struct HistogramHandle {
+    cells: &'static HistogramFamilyCells,
+    id: usize,
+}
+
+impl HistogramHandle {
+    /// Records one observation (negative and `NaN` ones are ignored).
+    #[inline]
+    pub fn observe(&self, v: f64) {
+        let shard = shard::current();
+        if let Some(h) = self.cells.shard_of(shard, self.id) {
+            h.record(shard, v);
+        }
+    }
+
+    /// Starts timing; the guard observes the elapsed seconds when dropped.
+    pub fn start_timer(&self) -> FamilyTimer {
+        FamilyTimer {
+            handle: *self,
+            start: clock::now(),
+        }
+    }
+}
+
+/// Times a span of code into one series of a histogram family.
+#[derive(Debug)]
+#[must_use = "dropping the timer records the elapsed time"]
+pub struct FamilyTimer {
+    handle: HistogramHandle,
+    start: u64,
+}
+
+impl Drop for FamilyTimer {
+    fn drop(&mut self) {
+        let nanos = clock::nanos_between(self.start, clock::now());
+        self.handle.observe(nanos as f64 * 1e-9);
+    }
+}
+
+// ----- the family ------------------------------------------------------------------
+
+/// A metric with one series per label set `L`: a counter, gauge or
+/// histogram family (see the [module docs](crate::family)).
+pub struct Family<L, M: FamilyKind = Counter> {
+    name: &'static str,
+    help: &'static str,
+    buckets: &'static [f64],
+    cap: usize,
+    store: OnceLock<Store<M>>,
+    _labels: PhantomData<fn(&L)>,
+}
+
+/// The index and the cells of a family, created on first use.
+pub(crate) struct Store<M: FamilyKind> {
+    pub(crate) index: SeriesIndex,
+    pub(crate) cells: &'static M::Cells,
+    created: f64,
+}
+
+impl<M: FamilyKind> std::fmt::Debug for Store<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<M: FamilyKind> Store<M> {
+    pub(crate) fn new(index: SeriesIndex) -> Self {
+        let cells: &'static M::Cells = Box::leak(Box::new(M::cells(index.capacity)));
+        Store {
+            index,
+            cells,
+            created: clock::unix_now(),
+        }
+    }
+
+    /// Writes the family's series.
+    pub(crate) fn collect(&self, name: &str, help: &str, buckets: &[f64], out: &mut Builder) {
+        let unit = (M::KIND == MetricKind::Histogram)
+            .then(|| {
+                ["seconds", "bytes"]
+                    .into_iter()
+                    .find(|u| name.ends_with(&format!("_{u}")))
+            })
+            .flatten();
+        let family = if M::KIND == MetricKind::Counter {
+            name.strip_suffix("_total").unwrap_or(name)
+        } else {
+            name
+        };
+        for (id, labels, dense) in self.index.series() {
+            let value = match M::read(self.cells, id, buckets) {
+                Some(v) => v,
+                None if dense => continue,
+                None => zero(M::KIND, buckets),
+            };
+            let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
+            out.push(family, help, unit, M::KIND, labels, value, created);
+        }
+        let overflowed = self.index.overflowed.load(Ordering::Relaxed);
+        if overflowed > 0 {
+            out.push(
+                "telltale_cardinality_overflow",
+                "Label-set lookups refused by a family's cardinality cap, by family.",
+                None,
+                MetricKind::Counter,
+                vec![("metric".to_owned(), name.to_owned())],
+                Value::Counter(overflowed as f64),
+                None,
+            );
+        }
+    }
+}
+
+fn zero(kind: MetricKind, buckets: &[f64]) -> Value {
+    match kind {
+        MetricKind::Counter => Value::Counter(0.0),
+        MetricKind::Gauge => Value::Gauge(0.0),
+        MetricKind::Histogram => Value::Histogram(HistogramValue::from_exponential(
+            ExpBuckets::default(),
+            buckets,
+        )),
+    }
+}
+
+impl<L, M: FamilyKind> std::fmt::Debug for Family<L, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.name)
+            .field("kind", &M::KIND)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
+    /// A family named `name`. An invalid name fails to compile in a `static`.
+    pub const fn new(name: &'static str, help: &'static str) -> Self {
+        Family {
+            name: checked(name),
+            help,
+            buckets: DEFAULT_HISTOGRAM_BUCKETS,
+            cap: 0,
+            store: OnceLock::new(),
+            _labels: PhantomData,
+        }
+    }
+
+    /// The same family keeping at most `cap` label sets (for label sets that
+    /// are not bounded; a bounded set always fits).
+    #[must_use]
+    pub const fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = if cap == 0 { 1 } else { cap };
+        self
+    }
+
+    /// For histogram families: the classic `le` bounds, finite and strictly
+    /// increasing (a compile error in a `static` otherwise).
+    #[must_use]
+    pub const fn with_buckets(mut self, buckets: &'static [f64]) -> Self {
+        if let Some(problem) = bucket_problem(buckets) {
+            panic!("{}", problem);
+        }
+        self.buckets = buckets;
+        self
+    }
+
+    const DENSE: bool = matches!(L::CARDINALITY, Some(n) if n <= MAX_DENSE_CARDINALITY);
+
+    #[inline]
+    fn store(&'static self) -> &'static Store<M> {
+        match self.store.get() {
+            Some(s) => s,
+            None => self.init(),
+        }
+    }
+
+    #[cold]
+    fn init(&'static self) -> &'static Store<M> {
+        let mut created = false;
+        let store = self.store.get_or_init(|| {
+            created = true;
+            let mut names = Vec::new();
+            L::names(&mut names);
+            let index = match L::CARDINALITY {
+                Some(n) if Self::DENSE => {
+                    let mut tables = Vec::new();
+                    L::value_tables(&mut tables);
+                    SeriesIndex::dense(names, tables, n)
+                }
+                _ => {
+                    let cap = if self.cap == 0 {
+                        DEFAULT_CAP.load(Ordering::Relaxed)
+                    } else {
+                        self.cap
+                    };
+                    SeriesIndex::hashed(names, cap)
+                }
+            };
+            Store::new(index)
+        });
+        if created {
+            crate::registry::register(self);
+        }
+        store
+    }
+
+    /// The series of `labels`, as a handle that can be kept and reused.
+    #[inline]
+    pub fn labels(&'static self, labels: impl Borrow<L>) -> M::Handle {
+        let store = self.store();
+        let labels = labels.borrow();
+        let id = if Self::DENSE {
+            labels.index()
+        } else {
+            store.index.id(&|f| labels.visit(f))
+        };
+        M::handle(store.cells, id)
+    }
+
+    /// Number of label sets the family holds (for a dense family, the number
+    /// it can hold).
+    pub fn len(&'static self) -> usize {
+        self.store().index.len()
+    }
+
+    /// Whether the family holds no label set yet.
+    pub fn is_empty(&'static self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes the family's cells take on the heap (the label index aside).
+    pub fn heap_bytes(&'static self) -> usize {
+        M::heap_bytes(self.store().cells)
+    }
+}
+
+impl<L: LabelSet + 'static, M: FamilyKind> Collect for Family<L, M> {
+    fn collect(&'static self, out: &mut Builder) {
+        self.store()
+            .collect(self.name, self.help, self.buckets, out);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // counts compared are whole numbers
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+    use crate::LabelValue;
+
+    /// Two bounded labels by hand: `a` in {false, true}, `b` in {x, y, z}.
+    #[derive(Clone, Copy)]
+    struct Dense {
+        a: bool,
+        b: u8,
+    }
+
+    const B: &[&str] = &["x", "y", "z"];
+
+    impl LabelSet for Dense {
+        const CARDINALITY: Option<usize> = Some(6);
+        fn names(out: &mut Vec<&'static str>) {
+            out.extend(["a", "b"]);
+        }
+        fn visit(&self, f: &mut dyn FnMut(&str)) {
+            f(&self.a.label_value());
+            f(B[usize::from(self.b)]);
+        }
+        fn index(&self) -> usize {
+            usize::from(self.a) * 3 + usize::from(self.b)
+        }
+        fn value_tables(out: &mut Vec<&'static [&'static str]>) {
+            out.extend([&["false", "true"][..], B]);
+        }
+    }
+
+    struct Hashed(String);
+
+    impl LabelSet for Hashed {
+        const CARDINALITY: Option<usize> = None;
+        fn names(out: &mut Vec<&'static str>) {
+            out.push("user");
+        }
+        fn visit(&self, f: &mut dyn FnMut(&str)) {
+            f(&self.0);
+        }
+        fn index(&self) -> usize {
+            0
+        }
+        fn value_tables(out: &mut Vec<&'static [&'static str]>) {
+            out.push(&[]);
+        }
+    }
+
+    fn counter_series(s: &Snapshot, family: &str) -> Vec<(Vec<(String, String)>, f64)> {
+        s.family(family)
+            .map(|f| {
+                f.series
+                    .iter()
+                    .map(|x| {
+                        let labels = x
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect();
+                        let v = match x.value {
+                            Value::Counter(v) | Value::Gauge(v) => v,
+                            Value::Histogram(ref h) => h.count as f64,
+                        };
+                        (labels, v)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn dense_families_index_without_hashing_and_decode_labels_on_export() {
+        static F: Family<Dense, Counter> = Family::new("test_dense_total", "t");
+        F.labels(Dense { a: true, b: 2 }).inc();
+        F.labels(Dense { a: true, b: 2 }).inc();
+        let h = F.labels(Dense { a: false, b: 1 });
+        h.inc_by(5);
+        assert_eq!(h.get(), 5);
+        assert_eq!(F.len(), 6);
+        let s = Snapshot::collect();
+        let got = counter_series(&s, "test_dense");
+        assert_eq!(
+            got,
+            vec![
+                (pairs(&[("a", "false"), ("b", "y")]), 5.0),
+                (pairs(&[("a", "true"), ("b", "z")]), 2.0),
+            ],
+            "only recorded label sets are exported"
+        );
+    }
+
+    #[test]
+    fn hashed_families_are_capped_with_an_overflow_series() {
+        static F: Family<Hashed, Counter> = Family::new("test_capped_total", "t").with_cap(10);
+        for i in 0..1_000 {
+            F.labels(Hashed(format!("u{i}"))).inc();
+        }
+        F.labels(Hashed("u3".into())).inc();
+        assert_eq!(F.len(), 10);
+        let s = Snapshot::collect();
+        let got = counter_series(&s, "test_capped");
+        assert_eq!(got.len(), 11, "10 label sets and the overflow series");
+        assert!(got.contains(&(pairs(&[("user", "u3")]), 2.0)));
+        assert!(got.contains(&(pairs(&[("otel_metric_overflow", "true")]), 990.0)));
+        let overflow = counter_series(&s, "telltale_cardinality_overflow");
+        assert!(overflow.contains(&(pairs(&[("metric", "test_capped_total")]), 990.0)));
+    }
+
+    #[test]
+    fn gauge_and_histogram_families() {
+        static G: Family<Hashed, Gauge> = Family::new("test_family_gauge", "t");
+        static H: Family<Dense, Histogram> =
+            Family::new("test_family_hist_seconds", "t").with_buckets(&[0.1, 1.0]);
+        let g = G.labels(Hashed("a".into()));
+        g.set(3.5);
+        g.dec();
+        assert_eq!(g.get(), 2.5);
+        G.labels(Hashed("b".into())).add(0.0);
+        let h = H.labels(Dense { a: false, b: 0 });
+        h.observe(0.05);
+        h.observe(0.5);
+        h.observe(5.0);
+        let s = Snapshot::collect();
+        assert_eq!(
+            counter_series(&s, "test_family_gauge"),
+            vec![
+                (pairs(&[("user", "a")]), 2.5),
+                (pairs(&[("user", "b")]), 0.0)
+            ]
+        );
+        let fam = s.family("test_family_hist_seconds").unwrap();
+        assert_eq!(fam.unit, Some("seconds"));
+        let Value::Histogram(v) = &fam.series[0].value else {
+            panic!("histogram family exports histograms")
+        };
+        assert_eq!((v.count, v.buckets.clone()), (3, vec![(0.1, 1), (1.0, 2)]));
+    }
+
+    #[test]
+    fn threads_lose_no_update_in_a_family() {
+        static F: Family<Dense, Counter> = Family::new("test_family_threads_total", "t");
+        std::thread::scope(|s| {
+            for t in 0..8u8 {
+                s.spawn(move || {
+                    for _ in 0..100_000 {
+                        F.labels(Dense {
+                            a: t % 2 == 0,
+                            b: t % 3,
+                        })
+                        .inc();
+                    }
+                });
+            }
+        });
+        let total: u64 = (0..6)
+            .map(|i| {
+                F.labels(Dense {
+                    a: i >= 3,
+                    b: (i % 3) as u8,
+                })
+                .get()
+            })
+            .sum();
+        assert_eq!(total, 800_000);
+    }
+}
