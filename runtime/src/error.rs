@@ -26,6 +26,27 @@ pub enum Error {
     Io(std::io::Error),
     /// An invalid configuration value.
     Config(String),
+    /// An observation on a dynamic metric with required labels left unbound.
+    MissingLabels {
+        /// The metric.
+        metric: String,
+        /// The labels with no value, in declaration order.
+        labels: Vec<String>,
+    },
+    /// A label bound on a dynamic metric that does not declare it.
+    UnknownLabel {
+        /// The metric.
+        metric: String,
+        /// The label given.
+        label: String,
+    },
+    /// A metric name registered again with another type or other labels.
+    Conflict {
+        /// The metric name.
+        name: String,
+        /// What differs.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -37,6 +58,18 @@ impl fmt::Display for Error {
             Error::Bind { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
             Error::Io(e) => write!(f, "I/O error: {e}"),
             Error::Config(msg) => write!(f, "invalid configuration: {msg}"),
+            Error::MissingLabels { metric, labels } => {
+                write!(
+                    f,
+                    "metric {metric:?} needs values for the labels {labels:?}"
+                )
+            }
+            Error::UnknownLabel { metric, label } => {
+                write!(f, "metric {metric:?} has no label {label:?}")
+            }
+            Error::Conflict { name, reason } => {
+                write!(f, "metric {name:?} is already registered {reason}")
+            }
         }
     }
 }
@@ -85,6 +118,18 @@ const fn name_problem(b: &[u8], colons: bool) -> Option<&'static str> {
         i += 1;
     }
     None
+}
+
+/// Checks a label name against `[a-zA-Z_][a-zA-Z0-9_]*` (no leading `__`).
+pub(crate) fn check_label_name(name: &str) -> Result<(), Error> {
+    match name_problem(name.as_bytes(), false) {
+        None => Ok(()),
+        Some(reason) => Err(Error::InvalidName {
+            what: "label",
+            name: name.to_owned(),
+            reason: reason.to_owned(),
+        }),
+    }
 }
 
 pub(crate) fn check_metric_name(name: &str) -> Result<(), Error> {

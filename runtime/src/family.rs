@@ -51,6 +51,11 @@ pub const MAX_DENSE_CARDINALITY: usize = 4_096;
 
 static DEFAULT_CAP: AtomicUsize = AtomicUsize::new(2_000);
 
+/// The cap of families that do not set their own.
+pub(crate) fn default_cardinality_cap() -> usize {
+    DEFAULT_CAP.load(Ordering::Relaxed)
+}
+
 /// Sets the cardinality cap of families that do not set their own (default
 /// 2,000). It applies to families first used after the call.
 pub fn set_default_cardinality_cap(cap: usize) {
