@@ -24,10 +24,6 @@ pub const DEFAULT_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 
-/// Most label sets one callsite keeps; later ones share one overflow series
-/// labelled `otel_metric_overflow="true"`.
-pub(crate) const MAX_SERIES_PER_CALLSITE: usize = 2_000;
-
 /// Constant metadata of one instrumented function.
 #[derive(Debug)]
 pub struct CallsiteMeta {
@@ -64,6 +60,8 @@ struct CallsiteCells {
     labeled: OnceLock<LabeledMap>,
     labeled_len: AtomicUsize,
     overflow: OnceLock<&'static SeriesCells>,
+    /// Label-set lookups refused by the cardinality cap.
+    overflowed: AtomicU64,
     /// Label names of `labels = expr` series, from the label set's type.
     set_names: OnceLock<Box<[&'static str]>>,
 }
@@ -240,6 +238,7 @@ impl Callsite {
             labeled: OnceLock::new(),
             labeled_len: AtomicUsize::new(0),
             overflow: OnceLock::new(),
+            overflowed: AtomicU64::new(0),
             set_names: OnceLock::new(),
         }));
         match self.cells.compare_exchange(
@@ -348,7 +347,8 @@ impl CallsiteCells {
                 return series;
             }
         }
-        if self.labeled_len.load(Ordering::Relaxed) >= MAX_SERIES_PER_CALLSITE {
+        if self.labeled_len.load(Ordering::Relaxed) >= crate::family::default_cardinality_cap() {
+            self.overflowed.fetch_add(1, Ordering::Relaxed);
             return self
                 .overflow
                 .get_or_init(|| Box::leak(Box::new(SeriesCells::new())));
@@ -521,6 +521,18 @@ impl Collect for Callsite {
             if let Some(s) = cells.overflow.get() {
                 series.push((Vec::new(), *s, true));
             }
+        }
+        let overflowed = cells.overflowed.load(Ordering::Relaxed);
+        if overflowed > 0 {
+            out.push(
+                "telltale_cardinality_overflow",
+                "Label-set lookups refused by a family's cardinality cap, by family.",
+                None,
+                MetricKind::Counter,
+                vec![("metric".to_owned(), format!("{}_total", meta.name))],
+                Value::Counter(overflowed as f64),
+                None,
+            );
         }
         let own = meta.name != "function_calls";
         let help = |default: &'static str| -> String {
