@@ -8,6 +8,7 @@ use syn::ext::IdentExt as _;
 use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
 
 use crate::args::Kind;
+use crate::attr::two;
 use crate::ctxt::Ctxt;
 
 /// What the attribute sits on.
@@ -188,13 +189,6 @@ fn type_name(ty: &Type) -> String {
         Type::Paren(p) => type_name(&p.elem),
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
-}
-
-/// Two tokens to point an error at (`struct Foo` rather than the whole item).
-fn two(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
-    let mut tokens = a.to_token_stream();
-    b.to_tokens(&mut tokens);
-    tokens
 }
 
 fn strip_attrs(item: &mut Item) {

@@ -4,10 +4,9 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt as _;
-use syn::{
-    Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitStr, Meta, Path, Token,
-};
+use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path};
 
+use crate::attr::{self, two};
 use crate::case::RenameRule;
 use crate::ctxt::Ctxt;
 
@@ -140,11 +139,19 @@ impl<'a> Enum<'a> {
         quote_spanned! {site=>
             #[automatically_derived]
             impl #impl_generics #p::LabelValue for #ident #ty_generics #where_clause {
+                const BOUNDED: ::core::option::Option<&'static [&'static str]> =
+                    ::core::option::Option::Some(<Self as #p::BoundedLabelValue>::VALUES);
+
                 #[inline]
                 fn label_value(&self) -> #p::LabelStr<'_> {
                     #p::LabelStr::from_static(match self {
                         #(#patterns => #values,)*
                     })
+                }
+
+                #[inline]
+                fn bounded_index(&self) -> usize {
+                    <Self as #p::BoundedLabelValue>::index(self)
                 }
             }
 
@@ -163,53 +170,11 @@ impl<'a> Enum<'a> {
     }
 }
 
-fn two(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
-    let mut tokens = a.to_token_stream();
-    b.to_tokens(&mut tokens);
-    tokens
-}
-
-/// The `key = value` items of every `#[label(..)]` among `attrs`.
-fn label_items(cx: &mut Ctxt, attrs: &[Attribute]) -> Vec<Meta> {
-    let mut items = Vec::new();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("label")) {
-        match attr.parse_args_with(syn::punctuated::Punctuated::<Meta, Token![,]>::parse_terminated)
-        {
-            Ok(metas) => items.extend(metas),
-            Err(error) => cx.push(error),
-        }
-    }
-    items
-}
-
-fn string_value<'m>(cx: &mut Ctxt, meta: &'m Meta, example: &str) -> Option<&'m LitStr> {
-    match meta {
-        Meta::NameValue(syn::MetaNameValue {
-            value: Expr::Lit(ExprLit {
-                lit: Lit::Str(lit), ..
-            }),
-            ..
-        }) => Some(lit),
-        Meta::NameValue(nv) => {
-            cx.error_spanned_by(&nv.value, format!("expected a string literal: `{example}`"));
-            None
-        }
-        _ => {
-            cx.error_spanned_by(meta, format!("expected `{example}`"));
-            None
-        }
-    }
-}
-
 fn enum_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> EnumAttrs {
     let mut out = EnumAttrs::default();
     let mut seen: Vec<String> = Vec::new();
-    for meta in label_items(cx, attrs) {
-        let key = meta
-            .path()
-            .get_ident()
-            .map(|i| i.unraw().to_string())
-            .unwrap_or_default();
+    for meta in attr::label_items(cx, attrs) {
+        let key = attr::key(&meta);
         if matches!(key.as_str(), "rename_all" | "crate") && seen.contains(&key) {
             cx.error_spanned_by(meta.path(), format!("duplicate `label` attribute `{key}`"));
             continue;
@@ -217,7 +182,7 @@ fn enum_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> EnumAttrs {
         seen.push(key.clone());
         match key.as_str() {
             "rename_all" => {
-                let Some(lit) = string_value(cx, &meta, "rename_all = \"kebab-case\"") else {
+                let Some(lit) = attr::string_value(cx, &meta, "rename_all = \"kebab-case\"") else {
                     continue;
                 };
                 match RenameRule::from_name(&lit.value()) {
@@ -236,15 +201,11 @@ fn enum_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> EnumAttrs {
                     ),
                 }
             }
-            "crate" => match &meta {
-                Meta::NameValue(syn::MetaNameValue {
-                    value: Expr::Path(p),
-                    ..
-                }) if p.qself.is_none() => {
-                    out.krate = Some(p.path.clone());
+            "crate" => {
+                if let Some(path) = attr::crate_path(cx, &meta) {
+                    out.krate = Some(path);
                 }
-                _ => cx.error_spanned_by(&meta, "expected `crate = path::to::telltale`"),
-            },
+            }
             "rename" => cx.error_spanned_by(
                 meta.path(),
                 "`rename` belongs on a variant; on the enum, use `rename_all = \"...\"`",
@@ -253,7 +214,7 @@ fn enum_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> EnumAttrs {
                 meta.path(),
                 format!(
                     "unknown `label` attribute `{}`; on the enum, expected `rename_all` or `crate`",
-                    meta.path().to_token_stream().to_string().replace(' ', "")
+                    attr::key_text(&meta)
                 ),
             ),
         }
@@ -263,9 +224,9 @@ fn enum_attrs(cx: &mut Ctxt, attrs: &[Attribute]) -> EnumAttrs {
 
 fn variant_rename(cx: &mut Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
     let mut rename: Option<LitStr> = None;
-    for meta in label_items(cx, attrs) {
+    for meta in attr::label_items(cx, attrs) {
         if meta.path().is_ident("rename") {
-            let Some(lit) = string_value(cx, &meta, "rename = \"not_found\"") else {
+            let Some(lit) = attr::string_value(cx, &meta, "rename = \"not_found\"") else {
                 continue;
             };
             if rename.is_some() {
@@ -285,7 +246,7 @@ fn variant_rename(cx: &mut Ctxt, attrs: &[Attribute]) -> Option<LitStr> {
                 meta.path(),
                 format!(
                     "unknown `label` attribute `{}`; on a variant, expected `rename`",
-                    meta.path().to_token_stream().to_string().replace(' ', "")
+                    attr::key_text(&meta)
                 ),
             );
         }

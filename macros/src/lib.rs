@@ -7,6 +7,7 @@
 //! `instrument` and `label_value` generate code.
 
 mod args;
+mod attr;
 mod case;
 mod ctxt;
 mod instrument;

@@ -1,0 +1,77 @@
+//! Reading the `#[label(..)]` helper attribute shared by
+//! `#[derive(LabelValue)]` and `#[derive(LabelSet)]`.
+
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::ext::IdentExt as _;
+use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
+
+use crate::ctxt::Ctxt;
+
+/// Two tokens to point an error at (`struct Foo` rather than the whole item).
+pub(crate) fn two(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
+    let mut tokens = a.to_token_stream();
+    b.to_tokens(&mut tokens);
+    tokens
+}
+
+/// The items of every `#[label(..)]` among `attrs`, in order.
+pub(crate) fn label_items(cx: &mut Ctxt, attrs: &[Attribute]) -> Vec<Meta> {
+    let mut items = Vec::new();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("label")) {
+        match attr.parse_args_with(syn::punctuated::Punctuated::<Meta, Token![,]>::parse_terminated)
+        {
+            Ok(metas) => items.extend(metas),
+            Err(error) => cx.push(error),
+        }
+    }
+    items
+}
+
+/// The key of one item, unraw'd (`""` for a path with several segments,
+/// which no key matches).
+pub(crate) fn key(meta: &Meta) -> String {
+    meta.path()
+        .get_ident()
+        .map(|i| i.unraw().to_string())
+        .unwrap_or_default()
+}
+
+/// The key as written, for error messages.
+pub(crate) fn key_text(meta: &Meta) -> String {
+    meta.path().to_token_stream().to_string().replace(' ', "")
+}
+
+/// The string of `key = "..."`, or an error saying how to write it.
+pub(crate) fn string_value<'m>(cx: &mut Ctxt, meta: &'m Meta, example: &str) -> Option<&'m LitStr> {
+    match meta {
+        Meta::NameValue(syn::MetaNameValue {
+            value: Expr::Lit(ExprLit {
+                lit: Lit::Str(lit), ..
+            }),
+            ..
+        }) => Some(lit),
+        Meta::NameValue(nv) => {
+            cx.error_spanned_by(&nv.value, format!("expected a string literal: `{example}`"));
+            None
+        }
+        _ => {
+            cx.error_spanned_by(meta, format!("expected `{example}`"));
+            None
+        }
+    }
+}
+
+/// The path of `crate = path::to::telltale`, or an error.
+pub(crate) fn crate_path(cx: &mut Ctxt, meta: &Meta) -> Option<Path> {
+    match meta {
+        Meta::NameValue(syn::MetaNameValue {
+            value: Expr::Path(p),
+            ..
+        }) if p.qself.is_none() => Some(p.path.clone()),
+        _ => {
+            cx.error_spanned_by(meta, "expected `crate = path::to::telltale`");
+            None
+        }
+    }
+}
