@@ -75,3 +75,17 @@ pub(crate) fn crate_path(cx: &mut Ctxt, meta: &Meta) -> Option<Path> {
         }
     }
 }
+
+/// A flag written as a bare key (`skip`), or an error.
+pub(crate) fn flag(cx: &mut Ctxt, meta: &Meta) -> bool {
+    if let Meta::Path(_) = meta {
+        true
+    } else {
+        let key = key_text(meta);
+        cx.error_spanned_by(
+            meta,
+            format!("`{key}` is a flag and takes no value: write `{key}`"),
+        );
+        false
+    }
+}

@@ -52,7 +52,7 @@ struct Expander<'a> {
 /// The location of `tokens` with the hygiene of the macro's own code, for
 /// generated code that may fail to type-check because of the user's tokens:
 /// the error points at them, but lints treat the code as the macro's.
-fn at(tokens: &dyn quote::ToTokens) -> Span {
+pub(crate) fn at(tokens: &dyn quote::ToTokens) -> Span {
     tokens
         .to_token_stream()
         .into_iter()

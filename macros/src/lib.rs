@@ -1,10 +1,11 @@
 //! Procedural macros of [telltale](https://docs.rs/telltale): `#[timed]`,
-//! `#[tracked]`, `#[telltale::skip]` and `#[derive(LabelValue)]`.
+//! `#[tracked]`, `#[telltale::skip]`, `#[derive(LabelValue)]` and
+//! `#[derive(LabelSet)]`.
 //!
 //! Use them through the `telltale` crate, which re-exports them; the code they
-//! generate names only `telltale::__private`, whose items are not a public API.
-//! This crate only dispatches: `args` and `item` read and check the input,
-//! `instrument` and `label_value` generate code.
+//! generate names only `telltale::__private` and `::core`, whose items are not
+//! a public API. This crate only dispatches: `args`, `item` and `attr` read and
+//! check the input, `instrument`, `label_value` and `label_set` generate code.
 
 mod args;
 mod attr;
@@ -12,6 +13,7 @@ mod case;
 mod ctxt;
 mod instrument;
 mod item;
+mod label_set;
 mod label_value;
 mod names;
 
@@ -178,7 +180,7 @@ pub fn skip(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Makes each variant of an enum a static label value, for the `error` label
-/// of `#[tracked]` and for `labels(..)`.
+/// of `#[tracked]`, for `labels(..)` and for the fields of a label set.
 ///
 /// ```
 /// use telltale::{BoundedLabelValue, LabelValue};
@@ -213,12 +215,107 @@ pub fn skip(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `http_error`). `#[label(crate = path)]` names a renamed runtime.
 ///
 /// It generates `LabelValue` (no allocation, no lookup: a `match` returning
-/// a `&'static str`) and `BoundedLabelValue` (the value table and the
-/// variant's index). Generic enums get both impls for all their parameters.
+/// a `&'static str`; its `BOUNDED` table and `bounded_index` make the enum a
+/// bounded label of a [`LabelSet`](derive@LabelSet)) and `BoundedLabelValue`
+/// (the value table and the variant's index). Generic enums get both impls
+/// for all their parameters.
 ///
 /// Structs, unions, enums without variants and two variants with the same
 /// value are compile errors.
 #[proc_macro_derive(LabelValue, attributes(label))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     label_value::derive(input.into()).into()
+}
+
+/// Makes a struct a set of labels: each field is one label, named after the
+/// field, whose value is the field's [`LabelValue`](derive@LabelValue).
+/// Use it to key a `telltale::Family`, or as the labels of an instrumented
+/// function with `#[timed(labels = expr)]` / `#[tracked(labels = expr)]`.
+///
+/// ```
+/// use telltale::{LabelSet, LabelValue};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Method {
+///     Get,
+///     Post,
+///     Put,
+/// }
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Status {
+///     Ok,
+///     Error,
+/// }
+///
+/// #[derive(LabelSet)]
+/// struct Http {
+///     method: Method,
+///     #[label(rename = "status_class")]
+///     status: Status,
+/// }
+///
+/// #[derive(LabelSet)]
+/// struct Request<'a> {
+///     #[label(flatten)]
+///     http: Http,
+///     r#type: &'a str,    // label `type`
+///     #[label(skip)]
+///     started: std::time::Instant,
+/// }
+///
+/// let mut names = Vec::new();
+/// Request::names(&mut names);
+/// assert_eq!(names, ["method", "status_class", "type"]);
+///
+/// // Every field of `Http` is bounded: 3 × 2 label sets, each with its own
+/// // index, the first field the most significant digit.
+/// assert_eq!(Http::CARDINALITY, Some(6));
+/// assert_eq!(Http { method: Method::Put, status: Status::Error }.index(), 2 * 2 + 1);
+/// // A `&str` can take any value: `Request` has no known cardinality.
+/// assert_eq!(Request::CARDINALITY, None);
+///
+/// let request = Request {
+///     http: Http { method: Method::Post, status: Status::Ok },
+///     r#type: "api",
+///     started: std::time::Instant::now(),
+/// };
+/// let mut values = Vec::new();
+/// request.visit(&mut |v| values.push(v.to_owned()));
+/// assert_eq!(values, ["post", "ok", "api"]);
+/// ```
+///
+/// # Fields
+///
+/// - A plain field is one label. Its type implements `LabelValue`: a derived
+///   enum, `bool`, an integer, `&str`, `String`, `Cow<str>`. The label name
+///   is the field name, with `r#` removed.
+/// - `#[label(rename = "name")]` gives the label another name.
+/// - `#[label(skip)]` leaves the field out.
+/// - `#[label(flatten)]` splices in the labels of a field whose type is
+///   itself a `LabelSet`, at the field's position.
+///
+/// `#[label(crate = path)]` on the struct names a renamed runtime.
+///
+/// # Cardinality
+///
+/// When every label is bounded (derived enums, `bool`, flattened sets made
+/// of those), `CARDINALITY` is the product of the fields' numbers of values
+/// and `index` is the set's mixed-radix number in `0..CARDINALITY`, the
+/// first field the most significant digit: a family keyed by the set is a
+/// dense array, looked up without hashing. Otherwise `CARDINALITY` is `None`.
+///
+/// # Checks
+///
+/// Label names match `[a-zA-Z_][a-zA-Z0-9_]*`, do not start with `__`, are
+/// not `le` or `quantile` (which the exposition formats use) and are unique
+/// within the struct; each mistake is a compile error at the field or the
+/// `rename` string. A name a flattened set repeats can only be seen at run
+/// time, where it is rejected. Tuple structs, unit structs, enums and unions
+/// are compile errors, as are unknown `label(..)` keys and `flatten` with
+/// `rename`. Generic structs are supported: each field whose type involves a
+/// type parameter gets the bound it needs.
+#[proc_macro_derive(LabelSet, attributes(label))]
+pub fn derive_label_set(input: TokenStream) -> TokenStream {
+    label_set::derive(input.into()).into()
 }

@@ -1,9 +1,8 @@
 //! Checks for the names that end up in an exposition: series names, label
 //! names and label values. Each returns the reason a name is rejected.
 
-/// Label names that the exposition formats or telltale's own series use.
-pub(crate) const RESERVED_LABELS: &[&str] =
-    &["le", "quantile", "function", "module", "result", "error"];
+/// Label names that telltale's function series already carry.
+pub(crate) const FUNCTION_LABELS: &[&str] = &["function", "module", "result", "error"];
 
 /// A series base name: `[a-zA-Z_:][a-zA-Z0-9_:]*`, no `__` prefix, and no
 /// `_total` suffix (counters get it added).
@@ -33,9 +32,14 @@ pub(crate) fn check_series_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A label name: `[a-zA-Z_][a-zA-Z0-9_]*`, no `__` prefix, not one of
-/// [`RESERVED_LABELS`].
-pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
+/// Label names the exposition formats give a meaning of their own: the
+/// bucket bound of a histogram and the quantile of a summary.
+pub(crate) const FORMAT_LABELS: &[&str] = &["le", "quantile"];
+
+/// A label name of a label set: `[a-zA-Z_][a-zA-Z0-9_]*`, no `__` prefix,
+/// not one of [`FORMAT_LABELS`]. The names telltale's function series use
+/// are allowed: a label set may also key a family of its own.
+pub(crate) fn check_label_set_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("the label name is empty".to_owned());
     }
@@ -53,10 +57,27 @@ pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
             "invalid label name `{name}`: names starting with `__` are reserved"
         ));
     }
-    if RESERVED_LABELS.contains(&name) {
+    if FORMAT_LABELS.contains(&name) {
+        let meaning = if name == "le" {
+            "the upper bound of a histogram bucket"
+        } else {
+            "the quantile of a summary"
+        };
         return Err(format!(
-            "the label name `{name}` is reserved: telltale's series already use {}",
-            RESERVED_LABELS
+            "the label name `{name}` is reserved: the exposition formats use it for {meaning}"
+        ));
+    }
+    Ok(())
+}
+
+/// A label name of an instrumented function: a valid label-set name (see
+/// [`check_label_set_name`]) that is not one of [`FUNCTION_LABELS`].
+pub(crate) fn check_label_name(name: &str) -> Result<(), String> {
+    check_label_set_name(name)?;
+    if FUNCTION_LABELS.contains(&name) {
+        return Err(format!(
+            "the label name `{name}` is reserved: telltale's function series already use {}",
+            FUNCTION_LABELS
                 .iter()
                 .map(|l| format!("`{l}`"))
                 .collect::<Vec<_>>()
@@ -104,8 +125,22 @@ mod tests {
         assert!(check_label_name("a:b").is_err());
         assert!(check_label_name("9a").is_err());
         assert!(check_label_name("__name").is_err());
-        for reserved in RESERVED_LABELS {
+        for reserved in FUNCTION_LABELS.iter().chain(FORMAT_LABELS) {
             assert!(check_label_name(reserved).is_err());
         }
+    }
+
+    #[test]
+    fn label_set_names() {
+        assert!(check_label_set_name("method").is_ok());
+        assert!(check_label_set_name("error").is_ok());
+        assert!(check_label_set_name("function").is_ok());
+        assert!(check_label_set_name("type").is_ok());
+        assert!(check_label_set_name("").is_err());
+        assert!(check_label_set_name("a-b").is_err());
+        assert!(check_label_set_name("1a").is_err());
+        assert!(check_label_set_name("__x").is_err());
+        assert!(check_label_set_name("le").is_err());
+        assert!(check_label_set_name("quantile").is_err());
     }
 }

@@ -1,0 +1,10 @@
+use telltale::LabelSet;
+
+#[derive(LabelSet)]
+struct Internal {
+    __name: &'static str,
+}
+
+fn main() {
+    let _ = Internal { __name: "x" };
+}

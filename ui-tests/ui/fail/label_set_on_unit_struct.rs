@@ -1,0 +1,8 @@
+use telltale::LabelSet;
+
+#[derive(LabelSet)]
+struct Nothing;
+
+fn main() {
+    let _ = Nothing;
+}
