@@ -42,6 +42,8 @@ pub(crate) struct Args {
     pub(crate) concurrency: bool,
     /// `labels(key = expr, ...)`, in order.
     pub(crate) labels: Vec<LabelArg>,
+    /// `labels = expr`: a value implementing `LabelSet`.
+    pub(crate) label_set: Option<Expr>,
     /// `ok_if = path` or `error_if = path`.
     pub(crate) predicate: Option<Predicate>,
     /// `crate = path`.
@@ -122,10 +124,19 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
             continue;
         }
         if seen.contains(&key) {
-            cx.error_spanned_by(
-                path,
-                format!("duplicate argument `{key}`: each argument may appear once"),
-            );
+            let mixed = key == "labels"
+                && match &meta {
+                    Meta::NameValue(_) => !args.labels.is_empty(),
+                    Meta::List(_) => args.label_set.is_some(),
+                    Meta::Path(_) => false,
+                };
+            let message = if mixed {
+                "`labels = expr` and `labels(key = expr, ...)` cannot be used together: put every label in the label set, or list them all in `labels(..)`"
+                    .to_owned()
+            } else {
+                format!("duplicate argument `{key}`: each argument may appear once")
+            };
+            cx.error_spanned_by(path, message);
             continue;
         }
         seen.push(key.clone());
@@ -154,13 +165,14 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
                     );
                 }
             }
-            "labels" => {
-                if let Meta::List(list) = &meta {
-                    args.labels = labels(cx, list);
-                } else {
-                    cx.error_spanned_by(&meta, "expected `labels(key = expr, ...)`");
-                }
-            }
+            "labels" => match &meta {
+                Meta::List(list) => args.labels = labels(cx, list),
+                Meta::NameValue(nv) => args.label_set = Some(nv.value.clone()),
+                Meta::Path(_) => cx.error_spanned_by(
+                    &meta,
+                    "`labels` needs a value: `labels = expr` with a label set, or `labels(key = expr, ...)`",
+                ),
+            },
             "ok_if" | "error_if" => {
                 if kind == Kind::Timed {
                     cx.error_spanned_by(

@@ -188,6 +188,12 @@ impl<'a> Expander<'a> {
             guard,
             ..
         } = self;
+        if let Some(set) = &self.args.label_set {
+            // Spanned at the expression, so a value that is not a label set
+            // is reported there.
+            let labels = quote_spanned!(at(set)=> &(#set));
+            return quote_spanned!(site=> let #guard = { #header #callsite.enter_set(#labels) };);
+        }
         if self.args.labels.is_empty() {
             return quote_spanned!(site=> let #guard = { #header #callsite.enter() };);
         }

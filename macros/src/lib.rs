@@ -56,12 +56,41 @@ use proc_macro::TokenStream;
 /// | `buckets = [0.01, 0.1, 1]` | classic `le` bounds, in seconds: positive, finite, strictly increasing |
 /// | `concurrency` | also keep a gauge of the calls in flight (`function_calls_concurrent`) |
 /// | `labels(key = expr, ...)` | labels computed on each call from the arguments; each `expr` is a `telltale::LabelValue` (a derived enum, `str`, `String`, `bool`, an integer) |
+/// | `labels = expr` | instead of `labels(..)`: `expr`, computed on each call from the arguments, is a `telltale::LabelSet` (a struct deriving it) whose labels follow `function` and `module` |
 /// | `crate = path` | the path of the runtime when it is renamed or re-exported (default `::telltale`) |
 ///
 /// Series names match `[a-zA-Z_:][a-zA-Z0-9_:]*` without a `__` prefix or a
 /// `_total` suffix; label keys match `[a-zA-Z_][a-zA-Z0-9_]*`, without a
 /// `__` prefix, and are not `le`, `quantile`, `function`, `module`, `result`
 /// or `error`. Every misuse is a compile error pointing at the argument.
+///
+/// With `labels = expr` the expression is evaluated once, when the call
+/// starts, and may move the arguments it names: build the set from `Copy`
+/// values (derived enums, `bool`, integers) or borrow (`&str` fields). The
+/// label names of a set are checked by its derive; one that clashes with
+/// `function`, `module`, `result` or `error` is rejected at run time.
+///
+/// ```
+/// use telltale::{timed, LabelSet, LabelValue};
+///
+/// #[derive(Clone, Copy, LabelValue)]
+/// enum Method {
+///     Get,
+///     Post,
+/// }
+///
+/// #[derive(LabelSet)]
+/// struct Route<'a> {
+///     method: Method,
+///     path: &'a str,
+/// }
+///
+/// #[timed(labels = Route { method, path })]
+/// fn serve(method: Method, path: &str) -> usize {
+///     path.len()
+/// }
+/// # assert_eq!(serve(Method::Get, "/"), 1);
+/// ```
 ///
 /// # What it generates
 ///

@@ -34,10 +34,37 @@ enum Kind {
     Second(u8),
 }
 
+#[derive(::telltale::LabelSet)]
+struct Labels<'a, T> {
+    kind: Kind,
+    name: &'a str,
+    value: T,
+    #[label(flatten)]
+    nested: Nested,
+    #[label(skip)]
+    _skipped: (),
+}
+
+#[derive(::telltale::LabelSet)]
+struct Nested {
+    on: bool,
+}
+
+#[derive(::telltale::LabelSet)]
+struct Empty {}
+
+#[::telltale::tracked(labels = Labels { kind: Kind::First, name: input, value: 1u8, nested: Nested { on: true }, _skipped: () })]
+fn labelled(input: &str) -> ::core::result::Result<(), ()> {
+    ::core::result::Result::Ok(())
+}
+
 fn main() {
     ::std::assert!(parse("1").is_ok());
     timed("x");
     let _ = later();
     ::std::assert_eq!(Unit.get(), 1);
     let _ = (Kind::First, Kind::Second(0));
+    ::std::assert!(labelled("x").is_ok());
+    ::std::assert_eq!(<Labels<'_, u8> as ::telltale::LabelSet>::CARDINALITY, ::core::option::Option::None);
+    ::std::assert_eq!(<Empty as ::telltale::LabelSet>::CARDINALITY, ::core::option::Option::Some(1));
 }
