@@ -66,6 +66,10 @@ pub fn set_default_cardinality_cap(cap: usize) {
 
 type Bucket = Vec<(Box<[Box<str>]>, usize)>;
 
+/// A series to export: its id, its label pairs, and whether the index is
+/// dense (an untouched dense series is left out).
+type ExportedSeries = (usize, Vec<(String, String)>, bool);
+
 /// Maps label values to series ids.
 #[derive(Debug)]
 pub(crate) struct SeriesIndex {
@@ -79,7 +83,10 @@ pub(crate) struct SeriesIndex {
     overflowed: AtomicU64,
 }
 
-fn hash_values(visit: &dyn Fn(&mut dyn FnMut(&str))) -> u64 {
+/// Calls its argument with each label value of one label set, in order.
+pub(crate) type Visit<'a> = &'a dyn Fn(&mut dyn FnMut(&str));
+
+fn hash_values(visit: Visit<'_>) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     let mut n = 0usize;
     visit(&mut |v: &str| {
@@ -123,7 +130,7 @@ impl SeriesIndex {
     }
 
     /// The id of the label values `visit` produces, interning them if new.
-    pub(crate) fn id(&self, visit: &dyn Fn(&mut dyn FnMut(&str))) -> usize {
+    pub(crate) fn id(&self, visit: Visit<'_>) -> usize {
         let key = hash_values(visit);
         if let Some(bucket) = self.map.get(&key) {
             if let Some(id) = find(&bucket, visit) {
@@ -134,7 +141,7 @@ impl SeriesIndex {
     }
 
     #[cold]
-    fn insert(&self, key: u64, visit: &dyn Fn(&mut dyn FnMut(&str))) -> usize {
+    fn insert(&self, key: u64, visit: Visit<'_>) -> usize {
         if self.next.load(Ordering::Relaxed) >= self.overflow_id() {
             // Full: look only, never grow.
             if let Some(id) = self.map.get(&key).and_then(|b| find(&b, visit)) {
@@ -162,7 +169,7 @@ impl SeriesIndex {
     /// Every series to export: `(id, label pairs)`. Dense indexes list all
     /// ids (the caller skips untouched ones); hashed ones list interned ids
     /// and the overflow series once it was used.
-    fn series(&self) -> Vec<(usize, Vec<(String, String)>, bool)> {
+    fn series(&self) -> Vec<ExportedSeries> {
         let mut out = Vec::new();
         if let Some(tables) = &self.tables {
             for id in 0..self.capacity {
@@ -170,11 +177,11 @@ impl SeriesIndex {
                 let mut values = vec![String::new(); tables.len()];
                 for (slot, table) in values.iter_mut().zip(tables.iter()).rev() {
                     let radix = table.len().max(1);
-                    *slot = table
+                    table
                         .get(rest % radix)
                         .copied()
                         .unwrap_or_default()
-                        .to_owned();
+                        .clone_into(slot);
                     rest /= radix;
                 }
                 let labels = self
@@ -218,7 +225,7 @@ impl SeriesIndex {
     }
 }
 
-fn find(bucket: &Bucket, visit: &dyn Fn(&mut dyn FnMut(&str))) -> Option<usize> {
+fn find(bucket: &Bucket, visit: Visit<'_>) -> Option<usize> {
     for (values, id) in bucket {
         let (mut i, mut same) = (0, true);
         visit(&mut |v| {
@@ -360,7 +367,7 @@ impl FamilyKind for Counter {
     }
     fn read(cells: &ShardedArrays, id: usize, _: &[f64]) -> Option<Value> {
         let v = cells.sum(id);
-        (v > 0).then(|| Value::Counter(v as f64))
+        (v > 0).then_some(Value::Counter(v as f64))
     }
     fn heap_bytes(cells: &ShardedArrays) -> usize {
         cells.heap_bytes()

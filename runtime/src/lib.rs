@@ -73,4 +73,4 @@ pub use family::{set_default_cardinality_cap, Family};
 pub use labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
 pub use metrics::{Counter, Gauge, Histogram, HistogramTimer, IntGauge, DEFAULT_HISTOGRAM_BUCKETS};
 pub use snapshot::Snapshot;
-pub use telltale_macros::{skip, timed, tracked, LabelValue};
+pub use telltale_macros::{skip, timed, tracked, LabelSet, LabelValue};

@@ -2,6 +2,7 @@
 
 pub use ::core;
 pub use ::inventory;
+pub use ::std::vec::Vec;
 
 pub use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
 pub use crate::labels::derive_support::{product, radix, value_cardinality};
