@@ -9,6 +9,12 @@
 //! - [`find_program`] and the `*_binary` helpers: where the peers are installed.
 //! - [`demo`]: the demo service's series read out of a [`telltale::Snapshot`],
 //!   keyed like the driver's [`telltale_examples::Tally`].
+//!
+//! The README's examples are compiled and run as this crate's doctests.
+
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 use std::ffi::OsStr;
 use std::fmt::Write as _;

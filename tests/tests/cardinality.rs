@@ -49,7 +49,8 @@ impl LabelSet for User {
     }
 }
 
-static BY_USER: Family<User, Counter> = Family::new("cardinality_by_user_total", "Requests by user.");
+static BY_USER: Family<User, Counter> =
+    Family::new("cardinality_by_user_total", "Requests by user.");
 
 fn series(s: &Snapshot, family: &str) -> usize {
     s.family(family).map_or(0, |f| f.series.len())
@@ -86,11 +87,18 @@ fn a_million_distinct_label_values_stay_within_the_cap() {
     let before = LIVE.load(Ordering::Relaxed);
     record(20_000, 1_000_000);
     let grown = LIVE.load(Ordering::Relaxed) - before;
-    assert!(grown < 64 * 1024, "heap grew by {grown} bytes over 980,000 new label values");
+    assert!(
+        grown < 64 * 1024,
+        "heap grew by {grown} bytes over 980,000 new label values"
+    );
 
     assert_eq!(BY_USER.len(), 2_000);
     let s = Snapshot::collect();
-    assert_eq!(series(&s, "cardinality_by_user"), 2_001, "the cap plus the overflow series");
+    assert_eq!(
+        series(&s, "cardinality_by_user"),
+        2_001,
+        "the cap plus the overflow series"
+    );
     assert_eq!(series(&s, "cardinality_dynamic"), 2_001);
     assert_eq!(overflow(&s, "cardinality_by_user_total"), 998_000.0);
     assert_eq!(overflow(&s, "cardinality_dynamic_total"), 998_000.0);
