@@ -2,7 +2,7 @@
 """Prints the ratios of telltale's hot-path benches to their baselines from
 criterion's results (target/criterion/<group>/<bench>/new/estimates.json).
 
-Usage: cargo bench -p telltale-benches --bench overhead && python3 benches/ratios.py [target-dir]
+Usage: cargo bench -p telltale-benches && python3 benches/ratios.py [target-dir]
 """
 import json
 import os
@@ -17,6 +17,10 @@ RATIOS = [
     ("counter_inc", "telltale_counter", "atomic_fetch_add", 1.5),
     ("histogram_record", "telltale_histogram", "atomic_fetch_add", None),
     ("timed_threads", "2_threads_per_thread", "1_thread", 1.3),
+    ("family_inc", "dense_family", "unlabeled_counter", 1.5),
+    ("family_inc", "dense_family_cached_handle", "unlabeled_counter", None),
+    ("family_inc", "hashed_family_2_strings", "unlabeled_counter", None),
+    ("family_inc", "dynamic_2_labels", "unlabeled_counter", None),
 ]
 
 
