@@ -56,6 +56,7 @@ pub mod family;
 pub mod histogram;
 pub mod labels;
 mod metrics;
+pub mod parse;
 mod registry;
 pub mod server;
 mod shard;
