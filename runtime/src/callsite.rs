@@ -6,11 +6,8 @@
 //! for `#[tracked]`, one outcome count. No lock, no lookup, no allocation once
 //! the callsite's storage exists.
 
-use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-
-use dashmap::DashMap;
 
 use crate::histogram::HistogramCells;
 use crate::labels::LabelSet;
@@ -52,7 +49,7 @@ pub struct Callsite {
     cells: AtomicPtr<CallsiteCells>,
 }
 
-type LabeledMap = DashMap<u64, Vec<(Box<[Box<str>]>, &'static SeriesCells)>>;
+type LabeledMap = crate::hash::HashMap<Vec<(Box<[Box<str>]>, &'static SeriesCells)>>;
 
 #[derive(Debug)]
 struct CallsiteCells {
@@ -289,18 +286,7 @@ impl Callsite {
     }
 }
 
-/// The hash of a series' label values, the same whether they come as a
-/// slice or from a [`LabelSet`] visitor.
-fn hash_values(visit: impl FnOnce(&mut dyn FnMut(&str))) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let mut n = 0usize;
-    visit(&mut |v: &str| {
-        v.hash(&mut h);
-        n += 1;
-    });
-    h.write_usize(n);
-    h.finish()
-}
+use crate::hash::hash_values;
 
 impl CallsiteCells {
     fn series_for_set<L: LabelSet + ?Sized>(&self, labels: &L) -> &'static SeriesCells {
@@ -339,7 +325,7 @@ impl CallsiteCells {
     fn insert_series(&self, key: u64, values: &[&str]) -> &'static SeriesCells {
         let mut list = self
             .labeled
-            .get_or_init(DashMap::new)
+            .get_or_init(LabeledMap::default)
             .entry(key)
             .or_default();
         for (vals, series) in list.iter() {

@@ -30,12 +30,9 @@
 //! lookups. A handle is a plain `Copy` value, never a lock guard.
 
 use std::borrow::Borrow;
-use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
-
-use dashmap::DashMap;
 
 use crate::histogram::{ExpBuckets, HistShard};
 use crate::labels::LabelSet;
@@ -78,7 +75,7 @@ pub(crate) struct SeriesIndex {
     tables: Option<Box<[&'static [&'static str]]>>,
     /// Number of ids: the cardinality (dense), or the cap plus the overflow id.
     pub(crate) capacity: usize,
-    map: DashMap<u64, Bucket>,
+    map: crate::hash::HashMap<Bucket>,
     next: AtomicUsize,
     overflowed: AtomicU64,
 }
@@ -87,14 +84,7 @@ pub(crate) struct SeriesIndex {
 pub(crate) type Visit<'a> = &'a dyn Fn(&mut dyn FnMut(&str));
 
 fn hash_values(visit: Visit<'_>) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    let mut n = 0usize;
-    visit(&mut |v: &str| {
-        v.hash(&mut h);
-        n += 1;
-    });
-    h.write_usize(n);
-    h.finish()
+    crate::hash::hash_values(|f| visit(f))
 }
 
 impl SeriesIndex {
@@ -107,7 +97,7 @@ impl SeriesIndex {
             names: names.into_boxed_slice(),
             tables: Some(tables.into_boxed_slice()),
             capacity: cardinality.max(1),
-            map: DashMap::new(),
+            map: crate::hash::HashMap::default(),
             next: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
         }
@@ -118,7 +108,7 @@ impl SeriesIndex {
             names: names.into_boxed_slice(),
             tables: None,
             capacity: cap.max(1) + 1,
-            map: DashMap::new(),
+            map: crate::hash::HashMap::default(),
             next: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
         }
@@ -250,28 +240,35 @@ struct Line([AtomicU64; 16]);
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct ShardedArrays {
-    capacity: usize,
+    /// Set once, before any handle exists.
+    capacity: AtomicUsize,
     shards: [AtomicPtr<Line>; shard::SHARDS],
 }
 
 impl ShardedArrays {
-    fn new(capacity: usize) -> Self {
+    const fn new() -> Self {
         ShardedArrays {
-            capacity,
+            capacity: AtomicUsize::new(0),
             shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
         }
     }
 
+    #[inline]
+    fn capacity(&self) -> usize {
+        self.capacity.load(Ordering::Relaxed)
+    }
+
+    #[inline]
     fn lines(&self) -> usize {
-        self.capacity.div_ceil(16)
+        self.capacity().div_ceil(16)
     }
 
     #[inline]
     fn cell(&self, shard: usize, id: usize) -> Option<&AtomicU64> {
-        if id >= self.capacity {
+        if id >= self.capacity() {
             return None;
         }
-        let ptr = self.shards.get(shard)?;
+        let ptr = self.shards.get(shard & (shard::SHARDS - 1))?;
         let mut p = ptr.load(Ordering::Acquire);
         if p.is_null() {
             p = self.alloc(ptr);
@@ -309,7 +306,7 @@ impl ShardedArrays {
         let mut total = 0u64;
         for ptr in &self.shards {
             let p = ptr.load(Ordering::Acquire);
-            if !p.is_null() && id < self.capacity {
+            if !p.is_null() && id < self.capacity() {
                 // SAFETY: as in `cell`.
                 let line = unsafe { &*p.add(id / 16) };
                 total = total.wrapping_add(line.0[id % 16].load(Ordering::Relaxed));
@@ -337,8 +334,13 @@ pub trait FamilyKind: sealed::Sealed + Sized + 'static {
     type Handle: Copy;
     #[doc(hidden)]
     const KIND: MetricKind;
+    /// Cells with no storage yet.
     #[doc(hidden)]
-    fn cells(capacity: usize) -> Self::Cells;
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CELLS: Self::Cells;
+    /// Sizes the cells for `capacity` series; called once, before any handle.
+    #[doc(hidden)]
+    fn init(cells: &Self::Cells, capacity: usize);
     #[doc(hidden)]
     fn handle(cells: &'static Self::Cells, id: usize) -> Self::Handle;
     /// The value of series `id`, `None` if it was never recorded.
@@ -359,8 +361,10 @@ impl FamilyKind for Counter {
     type Cells = ShardedArrays;
     type Handle = CounterHandle;
     const KIND: MetricKind = MetricKind::Counter;
-    fn cells(capacity: usize) -> ShardedArrays {
-        ShardedArrays::new(capacity)
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CELLS: ShardedArrays = ShardedArrays::new();
+    fn init(cells: &ShardedArrays, capacity: usize) {
+        cells.capacity.store(capacity, Ordering::Relaxed);
     }
     fn handle(cells: &'static ShardedArrays, id: usize) -> CounterHandle {
         CounterHandle { cells, id }
@@ -407,7 +411,14 @@ impl CounterHandle {
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct GaugeCells {
-    values: Box<[AtomicU64]>,
+    values: OnceLock<Box<[AtomicU64]>>,
+}
+
+impl GaugeCells {
+    #[inline]
+    fn get(&self, id: usize) -> Option<&AtomicU64> {
+        self.values.get()?.get(id)
+    }
 }
 
 /// A gauge that was never set (a NaN payload no arithmetic produces).
@@ -417,20 +428,24 @@ impl FamilyKind for Gauge {
     type Cells = GaugeCells;
     type Handle = GaugeHandle;
     const KIND: MetricKind = MetricKind::Gauge;
-    fn cells(capacity: usize) -> GaugeCells {
-        GaugeCells {
-            values: (0..capacity).map(|_| AtomicU64::new(UNSET)).collect(),
-        }
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CELLS: GaugeCells = GaugeCells {
+        values: OnceLock::new(),
+    };
+    fn init(cells: &GaugeCells, capacity: usize) {
+        cells
+            .values
+            .get_or_init(|| (0..capacity).map(|_| AtomicU64::new(UNSET)).collect());
     }
     fn handle(cells: &'static GaugeCells, id: usize) -> GaugeHandle {
         GaugeHandle { cells, id }
     }
     fn read(cells: &GaugeCells, id: usize, _: &[f64]) -> Option<Value> {
-        let bits = cells.values.get(id)?.load(Ordering::Relaxed);
+        let bits = cells.get(id)?.load(Ordering::Relaxed);
         (bits != UNSET).then(|| Value::Gauge(f64::from_bits(bits)))
     }
     fn heap_bytes(cells: &GaugeCells) -> usize {
-        cells.values.len() * 8
+        cells.values.get().map_or(0, |v| v.len() * 8)
     }
 }
 
@@ -445,7 +460,7 @@ impl GaugeHandle {
     /// Sets the value.
     #[inline]
     pub fn set(&self, v: f64) {
-        if let Some(c) = self.cells.values.get(self.id) {
+        if let Some(c) = self.cells.get(self.id) {
             c.store(v.to_bits(), Ordering::Relaxed);
         }
     }
@@ -453,7 +468,7 @@ impl GaugeHandle {
     /// Adds `v` (negative to subtract).
     #[inline]
     pub fn add(&self, v: f64) {
-        if let Some(c) = self.cells.values.get(self.id) {
+        if let Some(c) = self.cells.get(self.id) {
             let _ = c.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bits| {
                 let cur = if bits == UNSET {
                     0.0
@@ -486,7 +501,6 @@ impl GaugeHandle {
     /// The current value (0 if never set).
     pub fn get(&self) -> f64 {
         self.cells
-            .values
             .get(self.id)
             .map(|c| c.load(Ordering::Relaxed))
             .filter(|&b| b != UNSET)
@@ -498,17 +512,18 @@ impl GaugeHandle {
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct HistogramFamilyCells {
-    capacity: usize,
+    /// Set once, before any handle exists.
+    capacity: AtomicUsize,
     shards: [AtomicPtr<AtomicPtr<HistShard>>; shard::SHARDS],
 }
 
 impl HistogramFamilyCells {
     #[inline]
     fn shard_of(&self, shard: usize, id: usize) -> Option<&HistShard> {
-        if id >= self.capacity {
+        if id >= self.capacity.load(Ordering::Relaxed) {
             return None;
         }
-        let ptr = self.shards.get(shard)?;
+        let ptr = self.shards.get(shard & (shard::SHARDS - 1))?;
         let mut table = ptr.load(Ordering::Acquire);
         if table.is_null() {
             table = self.alloc_table(ptr);
@@ -525,7 +540,7 @@ impl HistogramFamilyCells {
 
     #[cold]
     fn alloc_table(&self, ptr: &AtomicPtr<AtomicPtr<HistShard>>) -> *mut AtomicPtr<HistShard> {
-        let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity)
+        let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity.load(Ordering::Relaxed))
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
         let fresh = Box::into_raw(fresh).cast::<AtomicPtr<HistShard>>();
@@ -539,7 +554,10 @@ impl HistogramFamilyCells {
             Err(existing) => {
                 // SAFETY: never published.
                 drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, self.capacity))
+                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(
+                        fresh,
+                        self.capacity.load(Ordering::Relaxed),
+                    ))
                 });
                 existing
             }
@@ -548,7 +566,7 @@ impl HistogramFamilyCells {
 
     fn read(&self, id: usize) -> ExpBuckets {
         let mut out = ExpBuckets::default();
-        if id >= self.capacity {
+        if id >= self.capacity.load(Ordering::Relaxed) {
             return out;
         }
         for ptr in &self.shards {
@@ -589,11 +607,13 @@ impl FamilyKind for Histogram {
     type Cells = HistogramFamilyCells;
     type Handle = HistogramHandle;
     const KIND: MetricKind = MetricKind::Histogram;
-    fn cells(capacity: usize) -> HistogramFamilyCells {
-        HistogramFamilyCells {
-            capacity,
-            shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
-        }
+    #[allow(clippy::declare_interior_mutable_const)]
+    const CELLS: HistogramFamilyCells = HistogramFamilyCells {
+        capacity: AtomicUsize::new(0),
+        shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+    };
+    fn init(cells: &HistogramFamilyCells, capacity: usize) {
+        cells.capacity.store(capacity, Ordering::Relaxed);
     }
     fn handle(cells: &'static HistogramFamilyCells, id: usize) -> HistogramHandle {
         HistogramHandle { cells, id }
@@ -609,8 +629,8 @@ impl FamilyKind for Histogram {
             if table.is_null() {
                 continue;
             }
-            total += cells.capacity * 8;
-            for id in 0..cells.capacity {
+            total += cells.capacity.load(Ordering::Relaxed) * 8;
+            for id in 0..cells.capacity.load(Ordering::Relaxed) {
                 // SAFETY: as in `shard_of`.
                 if !unsafe { &*table.add(id) }.load(Ordering::Relaxed).is_null() {
                     total += std::mem::size_of::<HistShard>();
@@ -671,6 +691,11 @@ pub struct Family<L, M: FamilyKind = Counter> {
     help: &'static str,
     buckets: &'static [f64],
     cap: usize,
+    /// Set (release) once `store` is initialised and the cells sized.
+    ready: AtomicBool,
+    /// The cells live in the family itself: a dense lookup reaches them
+    /// without going through `store`.
+    cells: M::Cells,
     store: OnceLock<Store<M>>,
     _labels: PhantomData<fn(&L)>,
 }
@@ -691,8 +716,14 @@ impl<M: FamilyKind> std::fmt::Debug for Store<M> {
 }
 
 impl<M: FamilyKind> Store<M> {
+    /// A store with its own (leaked) cells, for metrics built at run time.
     pub(crate) fn new(index: SeriesIndex) -> Self {
-        let cells: &'static M::Cells = Box::leak(Box::new(M::cells(index.capacity)));
+        Self::with_cells(index, Box::leak(Box::new(M::CELLS)))
+    }
+
+    /// A store around cells that live for the program, sized for the index.
+    fn with_cells(index: SeriesIndex, cells: &'static M::Cells) -> Self {
+        M::init(cells, index.capacity);
         Store {
             index,
             cells,
@@ -766,6 +797,8 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
             help,
             buckets: DEFAULT_HISTOGRAM_BUCKETS,
             cap: 0,
+            ready: AtomicBool::new(false),
+            cells: M::CELLS,
             store: OnceLock::new(),
             _labels: PhantomData,
         }
@@ -822,25 +855,27 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
                     SeriesIndex::hashed(names, cap)
                 }
             };
-            Store::new(index)
+            Store::with_cells(index, &self.cells)
         });
         if created {
             crate::registry::register(self);
         }
+        self.ready.store(true, Ordering::Release);
         store
     }
 
     /// The series of `labels`, as a handle that can be kept and reused.
     #[inline]
     pub fn labels(&'static self, labels: impl Borrow<L>) -> M::Handle {
-        let store = self.store();
         let labels = labels.borrow();
-        let id = if Self::DENSE {
-            labels.index()
-        } else {
-            store.index.id(&|f| labels.visit(f))
-        };
-        M::handle(store.cells, id)
+        if Self::DENSE {
+            if !self.ready.load(Ordering::Acquire) {
+                self.init();
+            }
+            return M::handle(&self.cells, labels.index());
+        }
+        let store = self.store();
+        M::handle(store.cells, store.index.id(&|f| labels.visit(f)))
     }
 
     /// Number of label sets the family holds (for a dense family, the number

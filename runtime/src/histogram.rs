@@ -343,7 +343,7 @@ impl HistogramCells {
     /// Records one observation into shard `shard`, the calling thread's.
     #[inline]
     pub(crate) fn record_in(&self, shard: usize, v: f64) {
-        if let Some(ptr) = self.shards.get(shard) {
+        if let Some(ptr) = self.shards.get(shard & (shard::SHARDS - 1)) {
             let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
             if s.is_null() {
                 s = alloc_shard(ptr);
@@ -357,7 +357,7 @@ impl HistogramCells {
     /// must take either [`record_in`](Self::record_in) or ticks, never both.
     #[inline]
     pub(crate) fn record_ticks_in(&self, shard: usize, ticks: u64) {
-        if let Some(ptr) = self.shards.get(shard) {
+        if let Some(ptr) = self.shards.get(shard & (shard::SHARDS - 1)) {
             let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
             if s.is_null() {
                 s = alloc_shard(ptr);

@@ -53,6 +53,7 @@ pub mod dynamic;
 pub mod encode;
 mod error;
 pub mod family;
+mod hash;
 pub mod histogram;
 pub mod labels;
 mod metrics;

@@ -130,7 +130,7 @@ impl ShardedU64 {
     pub(crate) fn add(&self, v: u64) {
         let shard = current();
         // `shard` is always < SHARDS; `get` keeps the hot path panic-free.
-        if let Some(cell) = self.shards.get(shard) {
+        if let Some(cell) = self.shards.get(shard & (SHARDS - 1)) {
             add(&cell.0, shard, v);
         }
     }
