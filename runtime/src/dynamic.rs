@@ -30,7 +30,7 @@
 //!
 //! Registering a name again with the same type and labels returns the same
 //! metric; with another type or other labels it is an
-//! [`Error::Conflict`](crate::Error::Conflict), as is a name a static metric
+//! [`Error::Conflict`], as is a name a static metric
 //! already uses. Label sets are capped like any family's
 //! ([`set_default_cardinality_cap`](crate::set_default_cardinality_cap), or
 //! [`Builder::cap`]).
