@@ -201,6 +201,12 @@ impl<M: FamilyKind> Builder<M> {
                 reason: format!("by a static {} metric", f.kind.as_str()),
             });
         }
+        if let Some(reason) = crate::registry::conflict(family_name, M::KIND) {
+            return Err(Error::Conflict {
+                name: self.name,
+                reason,
+            });
+        }
         let defaults = names
             .iter()
             .map(|n| {
@@ -225,6 +231,10 @@ impl<M: FamilyKind> Builder<M> {
             defaults,
             store: Store::new(SeriesIndex::hashed(leaked, cap)),
         }));
+        if inner.store.index.names.is_empty() {
+            // Nothing to bind: the one series exists, and shows, from now.
+            inner.store.index.id(&|_| {});
+        }
         crate::registry::register(inner);
         table.insert(
             self.name,
@@ -554,6 +564,21 @@ mod tests {
             e.to_string(),
             r#"metric "build_info" is already registered by a static gauge metric"#
         );
+    }
+
+    #[test]
+    fn names_that_would_collide_with_another_familys_samples_are_conflicts() {
+        counter("dyn_clash").register().unwrap();
+        let e = gauge("dyn_clash_total").register().unwrap_err();
+        assert!(
+            e.to_string().contains("counter family \"dyn_clash\""),
+            "{e}"
+        );
+        assert!(gauge("dyn_clash_created").register().is_err());
+        histogram("dyn_clash_h").register().unwrap();
+        assert!(gauge("dyn_clash_h_bucket").register().is_err());
+        assert!(counter("dyn_clash_h_sum").register().is_err());
+        assert!(gauge("dyn_clash_other").register().is_ok());
     }
 
     #[test]

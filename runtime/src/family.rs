@@ -745,6 +745,7 @@ impl<M: FamilyKind> Store<M> {
         } else {
             name
         };
+        out.declare(family, help, unit, M::KIND);
         for (id, labels, dense) in self.index.series() {
             let value = match M::read(self.cells, id, buckets) {
                 Some(v) => v,

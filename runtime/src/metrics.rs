@@ -49,8 +49,21 @@ impl Header {
         }
     }
 
-    fn dynamic(name: String, help: String) -> Result<Header, Error> {
+    fn dynamic(name: String, help: String, kind: MetricKind) -> Result<Header, Error> {
         check_metric_name(&name)?;
+        let family = match kind {
+            MetricKind::Counter => name.strip_suffix("_total").unwrap_or(&name),
+            _ => &name,
+        };
+        if let Some(reason) = registry::conflict(family, kind) {
+            return Err(Error::Conflict { name, reason });
+        }
+        if crate::Snapshot::collect().family(family).is_some() {
+            return Err(Error::Conflict {
+                name,
+                reason: "by another metric".to_owned(),
+            });
+        }
         Ok(Header {
             name: Cow::Owned(name),
             help: Cow::Owned(help),
@@ -123,7 +136,7 @@ impl Counter {
         help: impl Into<String>,
     ) -> Result<&'static Counter, Error> {
         let c: &'static Counter = Box::leak(Box::new(Counter {
-            header: Header::dynamic(name.into(), help.into())?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Counter)?,
             cells: ShardedU64::new(),
         }));
         c.header.register(c);
@@ -198,7 +211,7 @@ impl Gauge {
         help: impl Into<String>,
     ) -> Result<&'static Gauge, Error> {
         let g: &'static Gauge = Box::leak(Box::new(Gauge {
-            header: Header::dynamic(name.into(), help.into())?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
             bits: AtomicU64::new(0),
         }));
         g.header.register(g);
@@ -296,7 +309,7 @@ impl IntGauge {
         help: impl Into<String>,
     ) -> Result<&'static IntGauge, Error> {
         let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
-            header: Header::dynamic(name.into(), help.into())?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
             value: AtomicI64::new(0),
         }));
         g.header.register(g);
@@ -403,7 +416,7 @@ impl Histogram {
         help: impl Into<String>,
         buckets: &[f64],
     ) -> Result<&'static Histogram, Error> {
-        let header = Header::dynamic(name.into(), help.into())?;
+        let header = Header::dynamic(name.into(), help.into(), MetricKind::Histogram)?;
         if let Some(problem) = bucket_problem(buckets) {
             return Err(Error::Config(format!(
                 "buckets of histogram {:?}: {problem}",
@@ -555,6 +568,17 @@ mod tests {
         let c = Counter::register("runtime_named_total", "x").unwrap();
         c.inc();
         assert_eq!(c.get(), 1);
+        // Names whose samples would collide with an existing family's.
+        let e = Gauge::register("runtime_named_created", "x").unwrap_err();
+        assert!(
+            e.to_string().contains("counter family \"runtime_named\""),
+            "{e}"
+        );
+        assert!(Counter::register("runtime_named_total", "again").is_err());
+        let h = Histogram::register("runtime_hist", "x", &[1.0]).unwrap();
+        h.observe(0.5);
+        assert!(Gauge::register("runtime_hist_count", "x").is_err());
+        assert!(Counter::register("runtime_hist_bucket", "x").is_err());
     }
 
     #[test]

@@ -86,6 +86,8 @@ type Labels = Vec<(Cow<'static, str>, Cow<'static, str>)>;
 
 #[derive(Debug)]
 struct FamilyBuilder {
+    /// Order of first appearance: of two clashing families the earlier stays.
+    seq: usize,
     help: String,
     unit: Option<&'static str>,
     kind: MetricKind,
@@ -99,6 +101,27 @@ pub struct Builder {
 }
 
 impl Builder {
+    /// Declares a family, so that it is exported (with its metadata) even
+    /// before it has a series.
+    pub(crate) fn declare(
+        &mut self,
+        family: &str,
+        help: &str,
+        unit: Option<&'static str>,
+        kind: MetricKind,
+    ) {
+        let seq = self.families.len();
+        self.families
+            .entry(family.to_owned())
+            .or_insert_with(|| FamilyBuilder {
+                seq,
+                help: help.to_owned(),
+                unit,
+                kind,
+                series: BTreeMap::new(),
+            });
+    }
+
     /// Adds one series. A series whose family exists with another type is
     /// dropped (the first registered type wins); a series with the same labels
     /// as an existing one is added to it.
@@ -113,10 +136,12 @@ impl Builder {
         value: Value,
         created: Option<f64>,
     ) {
+        let seq = self.families.len();
         let f = self
             .families
             .entry(family.to_owned())
             .or_insert_with(|| FamilyBuilder {
+                seq,
                 help: help.to_owned(),
                 unit,
                 kind,
@@ -150,7 +175,23 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> Snapshot {
+    fn finish(mut self) -> Snapshot {
+        // Leave out every family whose names clash with an earlier one's, so
+        // that the exposition stays valid.
+        let mut order: Vec<(usize, String, MetricKind)> = self
+            .families
+            .iter()
+            .map(|(name, f)| (f.seq, name.clone(), f.kind))
+            .collect();
+        order.sort();
+        let mut kept: Vec<(String, MetricKind)> = Vec::new();
+        for (_, name, kind) in order {
+            if kept.iter().any(|(k, kk)| clash(&name, kind, k, *kk)) {
+                self.families.remove(&name);
+            } else {
+                kept.push((name, kind));
+            }
+        }
         Snapshot {
             families: self
                 .families
@@ -167,6 +208,43 @@ impl Builder {
     }
 }
 
+/// The names a family of `kind` takes in either format: its own and its samples'.
+fn taken(name: &str, kind: MetricKind) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        MetricKind::Counter => &["_total", "_created"],
+        MetricKind::Gauge => &[],
+        MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
+    };
+    std::iter::once(name.to_owned())
+        .chain(suffixes.iter().map(|s| format!("{name}{s}")))
+        .collect()
+}
+
+/// Whether two different families' names collide in an exposition.
+fn clash(a: &str, a_kind: MetricKind, b: &str, b_kind: MetricKind) -> bool {
+    let (ta, tb) = (taken(a, a_kind), taken(b, b_kind));
+    ta.iter().any(|n| tb.contains(n))
+}
+
+/// Why a new family `name` of `kind` cannot join the registered ones, if it
+/// cannot: it would take a name an existing family (other than one of the
+/// same name and kind) already takes.
+pub(crate) fn conflict(name: &str, kind: MetricKind) -> Option<String> {
+    let snapshot = collect();
+    snapshot
+        .families
+        .iter()
+        .filter(|f| !(f.name == name && f.kind == kind))
+        .find(|f| clash(name, kind, &f.name, f.kind))
+        .map(|f| {
+            format!(
+                "as the {} family {:?}, whose samples take the same names",
+                f.kind.as_str(),
+                f.name
+            )
+        })
+}
+
 fn merge(into: &mut Value, from: Value) {
     match (into, from) {
         (Value::Counter(a), Value::Counter(b)) | (Value::Gauge(a), Value::Gauge(b)) => *a += b,
@@ -176,5 +254,62 @@ fn merge(into: &mut Value, from: Value) {
             *a = HistogramValue::from_exponential(a.exponential.clone(), &bounds);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_clash_through_their_sample_names() {
+        use MetricKind::{Counter, Gauge, Histogram};
+        assert!(clash("x", Counter, "x_total", Gauge));
+        assert!(clash("x", Counter, "x_created", Gauge));
+        assert!(clash("x", Histogram, "x_count", Gauge));
+        assert!(clash("x", Histogram, "x_bucket", Counter));
+        assert!(clash("x", Counter, "x", Gauge));
+        assert!(!clash("x", Gauge, "x_total", Gauge));
+        assert!(!clash("x", Counter, "y", Counter));
+        assert!(!clash("x_seconds", Histogram, "x", Gauge));
+    }
+
+    #[test]
+    fn the_later_of_two_clashing_families_is_left_out() {
+        let mut b = Builder::default();
+        b.push(
+            "x",
+            "",
+            None,
+            MetricKind::Counter,
+            vec![],
+            Value::Counter(1.0),
+            None,
+        );
+        b.push(
+            "x_total",
+            "",
+            None,
+            MetricKind::Gauge,
+            vec![],
+            Value::Gauge(2.0),
+            None,
+        );
+        b.push(
+            "y",
+            "",
+            None,
+            MetricKind::Gauge,
+            vec![],
+            Value::Gauge(3.0),
+            None,
+        );
+        let names: Vec<String> = b
+            .finish()
+            .families
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect();
+        assert_eq!(names, ["x", "y"]);
     }
 }
