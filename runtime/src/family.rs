@@ -233,22 +233,36 @@ fn find(bucket: &Bucket, visit: Visit<'_>) -> Option<usize> {
 
 /// Sixteen counters on their own two cache lines.
 #[repr(align(128))]
-struct Line([AtomicU64; 16]);
+struct Line([AtomicU64; INLINE]);
 
-/// One flat array of `capacity` cells per shard, allocated on first use by a
-/// thread of that shard and never freed (families live for the program).
+/// Series ids below this live inline in the family, one line per shard.
+const INLINE: usize = 16;
+
+/// Counter cells: per shard, the first [`INLINE`] series inline (no pointer
+/// to follow on the hot path) and the rest in one flat array allocated on
+/// first use by a thread of that shard. Never freed: families live for the
+/// program.
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct ShardedArrays {
     /// Set once, before any handle exists.
     capacity: AtomicUsize,
+    inline: [Line; shard::SHARDS],
+    /// Lines for ids `INLINE..capacity`.
     shards: [AtomicPtr<Line>; shard::SHARDS],
+}
+
+impl std::fmt::Debug for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Line")
+    }
 }
 
 impl ShardedArrays {
     const fn new() -> Self {
         ShardedArrays {
             capacity: AtomicUsize::new(0),
+            inline: [const { Line([const { AtomicU64::new(0) }; INLINE]) }; shard::SHARDS],
             shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
         }
     }
@@ -258,23 +272,30 @@ impl ShardedArrays {
         self.capacity.load(Ordering::Relaxed)
     }
 
+    /// Heap lines per shard.
     #[inline]
     fn lines(&self) -> usize {
-        self.capacity().div_ceil(16)
+        self.capacity().saturating_sub(INLINE).div_ceil(16)
     }
 
     #[inline]
     fn cell(&self, shard: usize, id: usize) -> Option<&AtomicU64> {
+        let shard = shard & (shard::SHARDS - 1);
+        if id < INLINE {
+            // An id past a small capacity lands in a cell nobody exports.
+            return self.inline[shard].0.get(id);
+        }
         if id >= self.capacity() {
             return None;
         }
-        let ptr = self.shards.get(shard & (shard::SHARDS - 1))?;
+        let ptr = &self.shards[shard];
         let mut p = ptr.load(Ordering::Acquire);
         if p.is_null() {
             p = self.alloc(ptr);
         }
+        let id = id - INLINE;
         // SAFETY: `p` points to `lines()` lines that are never freed, and
-        // `id / 16 < lines()` because `id < capacity`.
+        // `id / 16 < lines()` because `id + INLINE < capacity`.
         let line = unsafe { &*p.add(id / 16) };
         line.0.get(id % 16)
     }
@@ -303,10 +324,20 @@ impl ShardedArrays {
     }
 
     fn sum(&self, id: usize) -> u64 {
+        if id < INLINE {
+            return self
+                .inline
+                .iter()
+                .fold(0u64, |t, l| t.wrapping_add(l.0[id].load(Ordering::Relaxed)));
+        }
         let mut total = 0u64;
+        if id >= self.capacity() {
+            return total;
+        }
+        let id = id - INLINE;
         for ptr in &self.shards {
             let p = ptr.load(Ordering::Acquire);
-            if !p.is_null() && id < self.capacity() {
+            if !p.is_null() {
                 // SAFETY: as in `cell`.
                 let line = unsafe { &*p.add(id / 16) };
                 total = total.wrapping_add(line.0[id % 16].load(Ordering::Relaxed));
