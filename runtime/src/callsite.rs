@@ -533,6 +533,18 @@ impl Collect for Callsite {
         } else {
             meta.buckets
         };
+        let label_names = crate::labels::export_names(
+            &[
+                "function",
+                "module",
+                "result",
+                "error",
+                "le",
+                "quantile",
+                "otel_metric_overflow",
+            ],
+            label_names,
+        );
         for (values, s, overflow) in series {
             let mut labels: Vec<(String, String)> = vec![
                 ("function".into(), meta.function.into()),
@@ -542,7 +554,7 @@ impl Collect for Callsite {
                 labels.push(("otel_metric_overflow".into(), "true".into()));
             } else {
                 for (k, v) in label_names.iter().zip(values) {
-                    labels.push(((*k).to_owned(), v));
+                    labels.push((k.to_string(), v));
                 }
             }
             let hist =

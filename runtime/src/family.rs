@@ -71,6 +71,8 @@ type ExportedSeries = (usize, Vec<(String, String)>, bool);
 #[derive(Debug)]
 pub(crate) struct SeriesIndex {
     pub(crate) names: Box<[&'static str]>,
+    /// `names` made safe to export (see [`crate::labels::export_names`]).
+    exported: Box<[std::borrow::Cow<'static, str>]>,
     /// Value tables of a dense label set; `None` when ids are interned.
     tables: Option<Box<[&'static [&'static str]]>>,
     /// Number of ids: the cardinality (dense), or the cap plus the overflow id.
@@ -83,6 +85,13 @@ pub(crate) struct SeriesIndex {
 /// Calls its argument with each label value of one label set, in order.
 pub(crate) type Visit<'a> = &'a dyn Fn(&mut dyn FnMut(&str));
 
+/// Label names as exported: `le` and `quantile` belong to the formats and
+/// `otel_metric_overflow` to the overflow series.
+fn exported(names: &[&'static str]) -> Box<[std::borrow::Cow<'static, str>]> {
+    crate::labels::export_names(&["le", "quantile", "otel_metric_overflow"], names)
+        .into_boxed_slice()
+}
+
 fn hash_values(visit: Visit<'_>) -> u64 {
     crate::hash::hash_values(|f| visit(f))
 }
@@ -94,6 +103,7 @@ impl SeriesIndex {
         cardinality: usize,
     ) -> Self {
         SeriesIndex {
+            exported: exported(&names),
             names: names.into_boxed_slice(),
             tables: Some(tables.into_boxed_slice()),
             capacity: cardinality.max(1),
@@ -105,6 +115,7 @@ impl SeriesIndex {
 
     pub(crate) fn hashed(names: Vec<&'static str>, cap: usize) -> Self {
         SeriesIndex {
+            exported: exported(&names),
             names: names.into_boxed_slice(),
             tables: None,
             capacity: cap.max(1) + 1,
@@ -175,9 +186,9 @@ impl SeriesIndex {
                     rest /= radix;
                 }
                 let labels = self
-                    .names
+                    .exported
                     .iter()
-                    .map(|n| (*n).to_owned())
+                    .map(ToString::to_string)
                     .zip(values)
                     .collect();
                 out.push((id, labels, true));
@@ -186,9 +197,9 @@ impl SeriesIndex {
             for entry in &self.map {
                 for (values, id) in entry.value() {
                     let labels = self
-                        .names
+                        .exported
                         .iter()
-                        .map(|n| (*n).to_owned())
+                        .map(ToString::to_string)
                         .zip(values.iter().map(ToString::to_string))
                         .collect();
                     out.push((*id, labels, false));

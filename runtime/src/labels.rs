@@ -280,6 +280,45 @@ pub mod derive_support {
     }
 }
 
+/// Makes label names safe to export, the way Prometheus treats a target's
+/// labels that collide with its own: characters outside `[a-zA-Z0-9_]` become
+/// `_` (and a leading digit or `__` gets a `_` prefix), and a name that is
+/// `reserved` or already taken by an earlier label gets the prefix
+/// `exported_` until it is free. Names that were fine are returned unchanged.
+pub(crate) fn export_names(
+    reserved: &[&str],
+    names: &[&'static str],
+) -> Vec<std::borrow::Cow<'static, str>> {
+    let mut out: Vec<std::borrow::Cow<'static, str>> = Vec::with_capacity(names.len());
+    for &name in names {
+        let mut fixed: std::borrow::Cow<'static, str> = if crate::error::check_label_name(name)
+            .is_ok()
+        {
+            std::borrow::Cow::Borrowed(name)
+        } else {
+            let mut s: String = name
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if s.is_empty() || s.starts_with(|c: char| c.is_ascii_digit()) || s.starts_with("__") {
+                s.insert_str(0, "x_");
+            }
+            std::borrow::Cow::Owned(s)
+        };
+        while reserved.contains(&&*fixed) || out.iter().any(|o| *o == fixed) {
+            fixed = std::borrow::Cow::Owned(format!("exported_{fixed}"));
+        }
+        out.push(fixed);
+    }
+    out
+}
+
 /// Shortens a `core::any::type_name` to the readable name used as the
 /// `error` label of an error type that does not derive [`LabelValue`].
 ///
@@ -365,6 +404,28 @@ mod tests {
         assert_eq!(&*String::from("x").label_value(), "x");
         assert_eq!(&*true.label_value(), "true");
         assert_eq!(bool::VALUES[false.index()], "false");
+    }
+
+    #[test]
+    fn exported_names_are_valid_and_distinct() {
+        let names = ["method", "function", "method", "a-b", "9x", "__x", "le"];
+        let out = export_names(&["function", "le"], &names);
+        assert_eq!(
+            out,
+            [
+                "method",
+                "exported_function",
+                "exported_method",
+                "a_b",
+                "x_9x",
+                "x___x",
+                "exported_le"
+            ]
+        );
+        assert!(matches!(
+            export_names(&[], &["ok"])[0],
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 
     #[test]
