@@ -311,7 +311,7 @@ pub(crate) fn export_names(
             }
             std::borrow::Cow::Owned(s)
         };
-        while reserved.contains(&&*fixed) || out.iter().any(|o| *o == fixed) {
+        while reserved.contains(&&*fixed) || out.contains(&fixed) {
             fixed = std::borrow::Cow::Owned(format!("exported_{fixed}"));
         }
         out.push(fixed);
