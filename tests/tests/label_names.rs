@@ -110,8 +110,7 @@ fn colliding_label_names_are_exported_renamed_and_the_text_parses() {
         pairs(&[("exported_le", "true")])
     );
 
-    for text in [telltale::render(telltale::Format::OpenMetrics)] {
-        telltale::parse::openmetrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-    }
+    let text = telltale::render(telltale::Format::OpenMetrics);
+    telltale::parse::openmetrics(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     telltale::parse::prometheus(&telltale::render(telltale::Format::Prometheus)).unwrap();
 }
