@@ -59,9 +59,13 @@ pub mod labels;
 mod metrics;
 pub mod parse;
 mod registry;
+pub mod resources;
 pub mod server;
+pub mod service;
 mod shard;
 pub mod snapshot;
+pub mod timer;
+pub mod window;
 
 #[doc(hidden)]
 #[path = "private.rs"]

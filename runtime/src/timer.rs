@@ -1,0 +1,1 @@
+//! Timers beyond the macros: guards, timed closures and futures, and timing statistics.
