@@ -258,6 +258,11 @@ impl Callsite {
         }
     }
 
+    /// Counts a call's outcome without a duration (the tracker API).
+    pub(crate) fn count(&'static self, outcome: Outcome) {
+        self.cells().base.count(outcome);
+    }
+
     /// Starts a call. Registers the callsite on first use.
     #[inline]
     pub fn enter(&'static self) -> Guard {
@@ -350,6 +355,17 @@ impl CallsiteCells {
 }
 
 impl SeriesCells {
+    #[inline]
+    fn count(&self, outcome: Outcome) {
+        let shard = shard::current();
+        if let Some(o) = self.outcomes.get(shard) {
+            match outcome {
+                Outcome::Ok => shard::add(&o.ok, shard, 1),
+                Outcome::Error(kind) => o.error(shard, kind),
+            }
+        }
+    }
+
     fn new() -> Self {
         SeriesCells {
             hist: HistogramCells::new(),
@@ -393,13 +409,7 @@ impl Guard {
     /// the guard drops, right after.
     #[inline]
     pub fn finish(mut self, outcome: Outcome) {
-        let shard = shard::current();
-        if let Some(o) = self.series.outcomes.get(shard) {
-            match outcome {
-                Outcome::Ok => shard::add(&o.ok, shard, 1),
-                Outcome::Error(kind) => o.error(shard, kind),
-            }
-        }
+        self.series.count(outcome);
         self.finished = true;
     }
 }

@@ -156,6 +156,9 @@ pub(crate) struct HistShard {
     /// none), not yet in its bucket. It is bucketed on the next call, where
     /// that work does not wait for the clock read of the call being recorded.
     pending: AtomicU64,
+    /// Tick stores: the smallest and largest value bucketed (exact).
+    min: AtomicU64,
+    max: AtomicU64,
     zero: AtomicU64,
     overflow: AtomicU64,
     octaves: [AtomicPtr<Octave>; OCTAVES],
@@ -166,6 +169,8 @@ impl HistShard {
         HistShard {
             sum: AtomicU64::new(0f64.to_bits()),
             pending: AtomicU64::new(0),
+            min: AtomicU64::new(u64::MAX),
+            max: AtomicU64::new(0),
             zero: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
             octaves: [const { AtomicPtr::new(std::ptr::null_mut()) }; OCTAVES],
@@ -216,6 +221,17 @@ impl HistShard {
 
     #[inline]
     fn bucket_ticks(&self, shard: usize, ticks: u64) {
+        if shard < shard::SHARED {
+            if ticks < self.min.load(Relaxed) {
+                self.min.store(ticks, Relaxed);
+            }
+            if ticks > self.max.load(Relaxed) {
+                self.max.store(ticks, Relaxed);
+            }
+        } else {
+            self.min.fetch_min(ticks, Relaxed);
+            self.max.fetch_max(ticks, Relaxed);
+        }
         // Signed conversion is one instruction; ticks never reach 2^63.
         let Slot::Bucket(octave, sub) = slot(ticks as i64 as f64) else {
             return self.record_special(shard, ticks as i64 as f64);
@@ -266,9 +282,18 @@ impl HistShard {
             }
         }
         if ticks {
+            let (min, max) = (self.min.load(Relaxed), self.max.load(Relaxed));
             // Pairs with the writer's release fence: buckets first, then pending.
             std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
             let pending = self.pending.load(Relaxed);
+            let extremes = [
+                (min <= max).then_some((min, max)),
+                (pending != 0).then(|| (pending - 1, pending - 1)),
+            ];
+            for (lo, hi) in extremes.into_iter().flatten() {
+                out.min = Some(out.min.map_or(lo as f64, |m| m.min(lo as f64)));
+                out.max = Some(out.max.map_or(hi as f64, |m| m.max(hi as f64)));
+            }
             if pending != 0 {
                 match slot((pending - 1) as i64 as f64) {
                     Slot::Bucket(octave, sub) => {
@@ -383,6 +408,8 @@ impl HistogramCells {
         }
         out.scale = crate::clock::seconds_per_tick();
         out.sum *= out.scale;
+        out.min = out.min.map(|m| m * out.scale);
+        out.max = out.max.map(|m| m * out.scale);
         out
     }
 
@@ -464,6 +491,12 @@ impl Drop for HistogramCells {
 pub struct ExpBuckets {
     /// Sum of all observations.
     pub sum: f64,
+    /// The smallest observation, exactly, where the store tracks it
+    /// (durations of instrumented functions and timers); `None` otherwise
+    /// or when empty.
+    pub min: Option<f64>,
+    /// The largest observation, exactly, where the store tracks it.
+    pub max: Option<f64>,
     /// What one unit of the store is worth (seconds per clock tick for
     /// durations, 1 otherwise): bucket bounds are scaled by it.
     scale: f64,
@@ -480,6 +513,8 @@ impl Default for ExpBuckets {
     fn default() -> Self {
         ExpBuckets {
             sum: 0.0,
+            min: None,
+            max: None,
             scale: 1.0,
             zero: 0,
             overflow: 0,
@@ -522,6 +557,14 @@ impl ExpBuckets {
             self.scale = other.scale;
         }
         self.sum += other.sum;
+        self.min = match (self.min, other.min) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.max = match (self.max, other.max) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         self.zero += other.zero;
         self.overflow += other.overflow;
         for &(i, n) in &other.buckets {
@@ -728,6 +771,8 @@ mod tests {
         }
         let h = cells.read_ticks();
         let s = crate::clock::seconds_per_tick();
+        assert_eq!(h.min, Some(0.0));
+        assert_eq!(h.max, Some(4_000_000.0 * s));
         assert_eq!(h.count(), 4);
         assert_eq!(h.zero, 1);
         assert!((h.sum - 4_003_000.0 * s).abs() <= 1e-9 * h.sum);

@@ -1,1 +1,315 @@
-//! Timers beyond the macros: guards, timed closures and futures, and timing statistics.
+//! Timers beyond the macros: guards, timed closures and futures, and timing
+//! statistics.
+//!
+//! A timer names an *operation*. Its calls are recorded exactly like an
+//! instrumented function's, in `function_calls_total` and
+//! `function_calls_duration_seconds` with `function` = the operation's name
+//! (and an empty `module`), so [`stats`], [`crate::tracker`] and the window
+//! queries see a `#[tracked] fn fetch` and a timer named `"fetch"` as the same
+//! operation.
+//!
+//! ```
+//! use telltale::timer;
+//!
+//! let t = timer::start("load_config").with_metadata("path", "/etc/app.toml");
+//! // ... load it ...
+//! let result = t.success();
+//! assert!(result.success);
+//! assert_eq!(result.name, "load_config");
+//!
+//! let n = timer::time("parse", || "42".parse::<u32>().unwrap());
+//! assert_eq!(n, 42);
+//! let bad = timer::time_result("parse", || "x".parse::<u32>());
+//! assert!(bad.is_err());
+//!
+//! let stats = timer::stats("parse").unwrap();
+//! assert_eq!(stats.count, 2);
+//! assert!(stats.min <= stats.p50 && stats.p50 <= stats.max);
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, SystemTime};
+
+use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
+use crate::histogram::ExpBuckets;
+use crate::snapshot::{Snapshot, Value};
+
+/// Most distinct operation names and error kinds the API keeps; later ones
+/// are recorded as the operation or kind `"other"`.
+pub const MAX_NAMES: usize = 2_000;
+
+static OPERATIONS: LazyLock<Mutex<HashMap<String, &'static Callsite>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+static KINDS: LazyLock<Mutex<HashMap<String, &'static str>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn leak(s: &str) -> &'static str {
+    Box::leak(s.to_owned().into_boxed_str())
+}
+
+/// The callsite that records operation `name` (created on first use).
+pub(crate) fn operation(name: &str) -> &'static Callsite {
+    let mut ops = OPERATIONS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = ops.get(name) {
+        return c;
+    }
+    let name = if ops.len() >= MAX_NAMES {
+        "other"
+    } else {
+        name
+    };
+    if let Some(c) = ops.get(name) {
+        return c;
+    }
+    let meta: &'static CallsiteMeta = Box::leak(Box::new(CallsiteMeta {
+        name: "function_calls",
+        help: "",
+        function: leak(name),
+        module: "",
+        tracked: true,
+        concurrency: false,
+        buckets: &[],
+        label_names: &[],
+    }));
+    let callsite: &'static Callsite = Box::leak(Box::new(Callsite::new(meta)));
+    ops.insert(name.to_owned(), callsite);
+    callsite
+}
+
+/// An error kind as a label value that lives for the program (interned).
+pub(crate) fn kind(kind: &str) -> ErrorKind {
+    let mut kinds = KINDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(k) = kinds.get(kind) {
+        return ErrorKind::Named(k);
+    }
+    if kinds.len() >= MAX_NAMES {
+        return ErrorKind::Named("other");
+    }
+    let leaked = leak(kind);
+    kinds.insert(kind.to_owned(), leaked);
+    ErrorKind::Named(leaked)
+}
+
+/// What a stopped timer measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingResult {
+    /// The operation.
+    pub name: String,
+    /// How long it took (monotonic clock).
+    pub duration: Duration,
+    /// When it started (wall clock).
+    pub start: SystemTime,
+    /// When it ended (wall clock).
+    pub end: SystemTime,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// The error kind of a failure.
+    pub error: Option<String>,
+    /// What the caller attached.
+    pub metadata: Vec<(String, String)>,
+}
+
+/// A running timer. Stop it with [`success`](Timer::success),
+/// [`failure`](Timer::failure) or [`stop`](Timer::stop) to get a
+/// [`TimingResult`]; dropped without that, it records a success (or
+/// `error="panic"` while the thread panics).
+#[derive(Debug)]
+#[must_use = "a timer measures until it is stopped or dropped"]
+pub struct Timer {
+    name: &'static str,
+    guard: Option<Guard>,
+    started: std::time::Instant,
+    start: SystemTime,
+    metadata: Vec<(String, String)>,
+}
+
+/// Starts timing operation `name`.
+pub fn start(name: &str) -> Timer {
+    let callsite = operation(name);
+    Timer {
+        name: callsite.meta().function,
+        guard: Some(callsite.enter()),
+        started: std::time::Instant::now(),
+        start: SystemTime::now(),
+        metadata: Vec::new(),
+    }
+}
+
+impl Timer {
+    /// Attaches a key and value to the result (not a label: it does not
+    /// create series).
+    pub fn with_metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// Stops the timer as a success.
+    pub fn success(self) -> TimingResult {
+        self.finish(None)
+    }
+
+    /// Stops the timer as a failure of kind `kind`.
+    pub fn failure(self, kind: &str) -> TimingResult {
+        self.finish(Some(kind))
+    }
+
+    /// Stops the timer; a failure gets the kind `"error"`.
+    pub fn stop(self, success: bool) -> TimingResult {
+        self.finish((!success).then_some("error"))
+    }
+
+    fn finish(mut self, error: Option<&str>) -> TimingResult {
+        let duration = self.started.elapsed();
+        if let Some(guard) = self.guard.take() {
+            guard.finish(match error {
+                None => Outcome::Ok,
+                Some(k) => Outcome::Error(kind(k)),
+            });
+        }
+        TimingResult {
+            name: self.name.to_owned(),
+            duration,
+            start: self.start,
+            end: self.start + duration,
+            success: error.is_none(),
+            error: error.map(str::to_owned),
+            metadata: std::mem::take(&mut self.metadata),
+        }
+    }
+}
+
+impl Drop for Timer {
+    fn drop(&mut self) {
+        if let Some(guard) = self.guard.take() {
+            if !std::thread::panicking() {
+                guard.finish(Outcome::Ok);
+            }
+            // While panicking the unfinished guard counts `error="panic"`.
+        }
+    }
+}
+
+/// Times a closure as operation `name`; a panic counts as `error="panic"`
+/// and keeps unwinding.
+pub fn time<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    let t = start(name);
+    let r = f();
+    drop(t.success());
+    r
+}
+
+/// Times a closure returning a `Result`: `Err` counts as a failure whose
+/// kind is the error type's readable name (as for `#[tracked]`).
+pub fn time_result<T, E>(name: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let t = start(name);
+    let r = f();
+    match &r {
+        Ok(_) => drop(t.success()),
+        Err(_) => drop(t.finish_named(std::any::type_name::<E>())),
+    }
+    r
+}
+
+impl Timer {
+    fn finish_named(mut self, type_name: &'static str) -> TimingResult {
+        let duration = self.started.elapsed();
+        if let Some(guard) = self.guard.take() {
+            guard.finish(Outcome::Error(ErrorKind::Named(type_name)));
+        }
+        TimingResult {
+            name: self.name.to_owned(),
+            duration,
+            start: self.start,
+            end: self.start + duration,
+            success: false,
+            error: Some(crate::labels::readable_type_name(type_name)),
+            metadata: std::mem::take(&mut self.metadata),
+        }
+    }
+}
+
+/// Times a future as operation `name`, from its first poll to its output. A
+/// future dropped before it completes counts as `result="cancelled"`.
+pub async fn time_future<F: Future>(name: &str, fut: F) -> F::Output {
+    let callsite = operation(name);
+    let guard = callsite.enter();
+    let out = fut.await;
+    guard.finish(Outcome::Ok);
+    out
+}
+
+/// Timing statistics of an operation, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimingStats {
+    /// Number of timed calls.
+    pub count: u64,
+    /// Mean duration.
+    pub mean: f64,
+    /// Shortest duration (exact).
+    pub min: f64,
+    /// Longest duration (exact).
+    pub max: f64,
+    /// Median, within 1.1 %.
+    pub p50: f64,
+    /// 90th percentile, within 1.1 %.
+    pub p90: f64,
+    /// 95th percentile, within 1.1 %.
+    pub p95: f64,
+    /// 99th percentile, within 1.1 %.
+    pub p99: f64,
+    /// 99.9th percentile, within 1.1 %.
+    pub p999: f64,
+}
+
+impl TimingStats {
+    /// Statistics of a duration distribution; `None` when it is empty.
+    pub fn from_buckets(h: &ExpBuckets) -> Option<TimingStats> {
+        let count = h.count();
+        if count == 0 {
+            return None;
+        }
+        let q = |q: f64| h.quantile(q).unwrap_or(f64::NAN);
+        let (min, max) = (h.min.unwrap_or(q(0.0)), h.max.unwrap_or(q(1.0)));
+        // Quantiles are bucket middles: keep them inside the exact range.
+        let clamp = |v: f64| v.clamp(min, max);
+        Some(TimingStats {
+            count,
+            mean: h.sum / count as f64,
+            min,
+            max,
+            p50: clamp(q(0.5)),
+            p90: clamp(q(0.9)),
+            p95: clamp(q(0.95)),
+            p99: clamp(q(0.99)),
+            p999: clamp(q(0.999)),
+        })
+    }
+}
+
+/// Statistics of every call of operation `name` so far: a timer's, or an
+/// instrumented function's (all its series, whatever their module or labels).
+pub fn stats(name: &str) -> Option<TimingStats> {
+    stats_in(&Snapshot::collect(), name)
+}
+
+/// [`stats`] from a given snapshot.
+pub fn stats_in(snapshot: &Snapshot, name: &str) -> Option<TimingStats> {
+    let family = snapshot.family("function_calls_duration_seconds")?;
+    let mut merged = ExpBuckets::default();
+    for s in family
+        .series
+        .iter()
+        .filter(|s| s.label("function") == Some(name))
+    {
+        if let Value::Histogram(h) = &s.value {
+            merged.merge(&h.exponential);
+        }
+    }
+    TimingStats::from_buckets(&merged)
+}

@@ -1,0 +1,83 @@
+//! Success and failure tracking by API, beside `#[tracked]`.
+//!
+//! An operation recorded here is counted in `function_calls_total` with
+//! `function` = its name, exactly as a `#[tracked]` function is, so the two
+//! agree: [`crate::window`] queries (`success_rate`, `failure_breakdown`)
+//! and the exposition see one operation. Metadata never becomes a label (it
+//! would create series); the last failures, with their metadata, are kept in
+//! a bounded list for inspection.
+//!
+//! ```
+//! use telltale::tracker;
+//!
+//! tracker::record_success("git.commit", &[("files", "3")]);
+//! tracker::record_failure("git.push", "authentication_error", &[("repo", "origin")]);
+//!
+//! let last = tracker::recent_failures();
+//! assert_eq!(last.last().unwrap().kind, "authentication_error");
+//! let text = telltale::render(telltale::Format::Prometheus);
+//! assert!(text.contains(
+//!     r#"function_calls_total{function="git.push",module="",result="error",error="authentication_error"} 1"#
+//! ));
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use crate::callsite::Outcome;
+use crate::timer::{kind, operation};
+
+/// How many recent failures [`recent_failures`] keeps.
+pub const RECENT_FAILURES: usize = 256;
+
+/// One recorded failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The operation.
+    pub operation: String,
+    /// Its error kind.
+    pub kind: String,
+    /// When it was recorded.
+    pub at: SystemTime,
+    /// What the caller attached.
+    pub metadata: Vec<(String, String)>,
+}
+
+static RECENT: Mutex<VecDeque<Failure>> = Mutex::new(VecDeque::new());
+
+/// Records a success of `operation`. Its metadata is accepted for symmetry
+/// with [`record_failure`] and not kept: successes are only counted.
+pub fn record_success(operation_name: &str, _metadata: &[(&str, &str)]) {
+    operation(operation_name).count(Outcome::Ok);
+}
+
+/// Records a failure of `operation` with an error kind.
+pub fn record_failure(operation_name: &str, error_kind: &str, metadata: &[(&str, &str)]) {
+    operation(operation_name).count(Outcome::Error(kind(error_kind)));
+    let mut recent = RECENT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if recent.len() == RECENT_FAILURES {
+        recent.pop_front();
+    }
+    recent.push_back(Failure {
+        operation: operation_name.to_owned(),
+        kind: error_kind.to_owned(),
+        at: SystemTime::now(),
+        metadata: metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+    });
+}
+
+/// The most recent failures, oldest first (at most [`RECENT_FAILURES`]).
+pub fn recent_failures() -> Vec<Failure> {
+    RECENT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .cloned()
+        .collect()
+}

@@ -1,0 +1,129 @@
+//! Timers and the tracker API record the same series as the macros.
+#![allow(clippy::float_cmp)] // counts compared are whole numbers
+
+use std::time::Duration;
+
+use telltale::snapshot::Value;
+use telltale::{timer, tracked, tracker, LabelValue, Snapshot};
+
+#[derive(Debug, LabelValue)]
+enum SyncError {
+    Conflict,
+}
+
+/// The same operation through the macro and through the API.
+#[tracked]
+fn timer_sync_repo(fail: bool) -> Result<(), SyncError> {
+    if fail {
+        Err(SyncError::Conflict)
+    } else {
+        Ok(())
+    }
+}
+
+fn calls(s: &Snapshot, function: &str, result: &str, error: &str) -> f64 {
+    s.family("function_calls")
+        .unwrap()
+        .series
+        .iter()
+        .filter(|x| {
+            x.label("function") == Some(function)
+                && x.label("result") == Some(result)
+                && x.label("error") == Some(error)
+        })
+        .map(|x| match x.value {
+            Value::Counter(v) => v,
+            _ => f64::NAN,
+        })
+        .sum()
+}
+
+#[test]
+fn the_api_and_the_macro_count_one_operation() {
+    timer_sync_repo(false).unwrap();
+    timer_sync_repo(true).unwrap_err();
+    tracker::record_success("timer_sync_repo", &[]);
+    tracker::record_failure("timer_sync_repo", "conflict", &[("remote", "origin")]);
+    tracker::record_failure("timer_sync_repo", "timeout", &[]);
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_sync_repo", "ok", ""), 2.0);
+    assert_eq!(calls(&s, "timer_sync_repo", "error", "conflict"), 2.0);
+    assert_eq!(calls(&s, "timer_sync_repo", "error", "timeout"), 1.0);
+    let failure = tracker::recent_failures()
+        .into_iter()
+        .rev()
+        .find(|f| f.operation == "timer_sync_repo" && f.kind == "conflict")
+        .unwrap();
+    assert_eq!(
+        failure.metadata,
+        vec![("remote".to_owned(), "origin".to_owned())]
+    );
+    // Durations of the macro's calls count in the operation's stats.
+    assert_eq!(timer::stats("timer_sync_repo").unwrap().count, 2);
+}
+
+#[test]
+fn stats_have_exact_min_and_max_and_ordered_quantiles() {
+    for ms in [2u64, 3, 5, 20] {
+        timer::time("timer_sleepy", || {
+            std::thread::sleep(Duration::from_millis(ms))
+        });
+    }
+    let st = timer::stats("timer_sleepy").unwrap();
+    assert_eq!(st.count, 4);
+    assert!(st.min >= 0.002 && st.min < 0.003, "min {}", st.min);
+    assert!(st.max >= 0.020 && st.max < 0.2, "max {}", st.max);
+    assert!(
+        (st.mean - (st.min + st.max) / 2.0).abs() < st.max,
+        "mean {}",
+        st.mean
+    );
+    assert!(st.min <= st.p50 && st.p50 <= st.p90 && st.p90 <= st.p99 && st.p99 <= st.max);
+    // The median of 2, 3, 5, 20 ms is the 2nd value (nearest rank): 3 ms, within a bucket.
+    assert!(st.p50 >= 0.003 * 0.98 && st.p50 < 0.005, "p50 {}", st.p50);
+    assert!(timer::stats("timer_never_ran").is_none());
+}
+
+#[test]
+fn timers_stop_explicitly_on_drop_and_through_panics() {
+    let r = timer::start("timer_explicit")
+        .with_metadata("k", "v")
+        .failure("busy");
+    assert!(!r.success);
+    assert_eq!(r.error.as_deref(), Some("busy"));
+    assert_eq!(r.metadata, vec![("k".to_owned(), "v".to_owned())]);
+    assert!(r.end >= r.start);
+    let ok = timer::start("timer_explicit").stop(true);
+    assert!(ok.success);
+    drop(timer::start("timer_explicit"));
+    let caught = std::panic::catch_unwind(|| {
+        timer::time("timer_explicit", || panic!("boom"));
+    });
+    assert!(caught.is_err());
+    let bad: Result<u8, _> = timer::time_result("timer_explicit", || "x".parse::<u8>());
+    assert!(bad.is_err());
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_explicit", "ok", ""), 2.0);
+    assert_eq!(calls(&s, "timer_explicit", "error", "busy"), 1.0);
+    assert_eq!(calls(&s, "timer_explicit", "error", "panic"), 1.0);
+    assert_eq!(calls(&s, "timer_explicit", "error", "ParseIntError"), 1.0);
+    assert_eq!(timer::stats("timer_explicit").unwrap().count, 5);
+}
+
+#[tokio::test]
+async fn futures_are_timed_to_completion_or_cancelled() {
+    let v = timer::time_future("timer_future", async {
+        tokio::time::sleep(Duration::from_millis(3)).await;
+        7
+    })
+    .await;
+    assert_eq!(v, 7);
+    let never = timer::time_future("timer_future", std::future::pending::<()>());
+    assert!(tokio::time::timeout(Duration::from_millis(5), never)
+        .await
+        .is_err());
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_future", "ok", ""), 1.0);
+    assert_eq!(calls(&s, "timer_future", "cancelled", ""), 1.0);
+    assert!(timer::stats("timer_future").unwrap().min >= 0.003);
+}
