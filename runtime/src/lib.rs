@@ -64,6 +64,7 @@ pub mod server;
 pub mod service;
 mod shard;
 pub mod snapshot;
+pub mod stream;
 pub mod timer;
 pub mod tracker;
 pub mod window;

@@ -1,0 +1,265 @@
+//! A stream of metric values: one batch per tick of the window ticker.
+//!
+//! Every tick publishes the snapshot it took once, shared; each subscriber
+//! filters it on its own side. Publishing never waits for a subscriber: a
+//! consumer that falls more than [`BUFFERED_TICKS`] behind skips the batches
+//! it missed and receives [`StreamItem::Lagged`] with their number instead,
+//! so a slow consumer never slows recording or the ticker.
+//!
+//! ```
+//! use telltale::stream::{self, Filter, StreamItem};
+//! use telltale::snapshot::MetricKind;
+//! use tokio_stream::StreamExt;
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let mut values = stream::subscribe(Filter::default().kind(MetricKind::Counter));
+//! static JOBS: telltale::Counter = telltale::Counter::new("stream_doc_jobs_total", "Jobs.");
+//! JOBS.inc();
+//! stream::publish_now(); // what each tick of the window ticker does
+//! match values.next().await {
+//!     Some(StreamItem::Batch(batch)) => {
+//!         assert!(batch.values.iter().any(|v| v.name == "stream_doc_jobs"));
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! # });
+//! ```
+
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::Stream;
+
+use crate::snapshot::{MetricKind, Snapshot, Value};
+
+/// Batches a subscriber may fall behind before it skips some.
+pub const BUFFERED_TICKS: usize = 16;
+
+fn sender() -> &'static broadcast::Sender<Arc<(SystemTime, Snapshot)>> {
+    static SENDER: OnceLock<broadcast::Sender<Arc<(SystemTime, Snapshot)>>> = OnceLock::new();
+    SENDER.get_or_init(|| broadcast::channel(BUFFERED_TICKS).0)
+}
+
+/// Publishes a snapshot taken at `at` to every subscriber (the ticker calls
+/// this once per tick). Cheap when nobody subscribes.
+pub fn publish(at: SystemTime, snapshot: Snapshot) {
+    let tx = sender();
+    if tx.receiver_count() > 0 {
+        let _ = tx.send(Arc::new((at, snapshot)));
+    }
+}
+
+/// Takes a snapshot now and publishes it.
+pub fn publish_now() {
+    if sender().receiver_count() > 0 {
+        publish(SystemTime::now(), Snapshot::collect());
+    }
+}
+
+/// Which series a subscriber wants. Empty parts match everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    names: Vec<String>,
+    kinds: Vec<MetricKind>,
+    labels: Vec<(String, String)>,
+}
+
+impl Filter {
+    /// Only families with this name (counters without `_total`); may repeat.
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.names.push(name.into());
+        self
+    }
+
+    /// Only families of this kind; may repeat.
+    #[must_use]
+    pub fn kind(mut self, kind: MetricKind) -> Self {
+        self.kinds.push(kind);
+        self
+    }
+
+    /// Only series with this label value; all given labels must match.
+    #[must_use]
+    pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    fn batch(&self, at: SystemTime, snapshot: &Snapshot) -> Batch {
+        let mut values = Vec::new();
+        for f in &snapshot.families {
+            if !self.names.is_empty() && !self.names.iter().any(|n| *n == f.name) {
+                continue;
+            }
+            if !self.kinds.is_empty() && !self.kinds.contains(&f.kind) {
+                continue;
+            }
+            for s in &f.series {
+                if self
+                    .labels
+                    .iter()
+                    .all(|(k, v)| s.label(k) == Some(v.as_str()))
+                {
+                    values.push(MetricValue {
+                        name: f.name.to_string(),
+                        kind: f.kind,
+                        unit: f.unit,
+                        labels: s
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.to_string(), v.to_string()))
+                            .collect(),
+                        value: s.value.clone(),
+                    });
+                }
+            }
+        }
+        Batch { at, values }
+    }
+}
+
+/// One series' value at a tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValue {
+    /// The family name (counters without `_total`).
+    pub name: String,
+    /// Counter, gauge or histogram.
+    pub kind: MetricKind,
+    /// The unit, when the name carries one.
+    pub unit: Option<&'static str>,
+    /// The series' labels.
+    pub labels: Vec<(String, String)>,
+    /// Its value.
+    pub value: Value,
+}
+
+/// The values of one tick.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// When the tick's snapshot was taken.
+    pub at: SystemTime,
+    /// The values that matched the filter.
+    pub values: Vec<MetricValue>,
+}
+
+/// What a [`MetricStream`] yields.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamItem {
+    /// A tick's values.
+    Batch(Batch),
+    /// The consumer fell behind: this many batches were skipped.
+    Lagged(u64),
+}
+
+/// Subscribes to every later tick's values that match `filter`.
+pub fn subscribe(filter: Filter) -> MetricStream {
+    MetricStream {
+        inner: BroadcastStream::new(sender().subscribe()),
+        filter,
+    }
+}
+
+/// An async [`Stream`] of [`StreamItem`]s (see [`subscribe`]).
+pub struct MetricStream {
+    inner: BroadcastStream<Arc<(SystemTime, Snapshot)>>,
+    filter: Filter,
+}
+
+impl std::fmt::Debug for MetricStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricStream")
+            .field("filter", &self.filter)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stream for MetricStream {
+    type Item = StreamItem;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<StreamItem>> {
+        match Pin::new(&mut self.inner).poll_next(cx) {
+            Poll::Ready(Some(Ok(shared))) => {
+                let (at, snapshot) = &*shared;
+                Poll::Ready(Some(StreamItem::Batch(self.filter.batch(*at, snapshot))))
+            }
+            Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(n)))) => {
+                Poll::Ready(Some(StreamItem::Lagged(n)))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_stream::StreamExt;
+
+    static A: crate::Counter = crate::Counter::new("stream_test_a_total", "t");
+    static G: crate::Gauge = crate::Gauge::new("stream_test_g", "t");
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    #[test]
+    fn batches_carry_only_what_the_filter_selects() {
+        run(async {
+            let mut by_name = subscribe(Filter::default().name("stream_test_a"));
+            let mut gauges = subscribe(
+                Filter::default()
+                    .kind(MetricKind::Gauge)
+                    .name("stream_test_g"),
+            );
+            A.inc_by(3);
+            G.set(1.5);
+            publish_now();
+            let Some(StreamItem::Batch(b)) = by_name.next().await else {
+                panic!()
+            };
+            assert_eq!(b.values.len(), 1);
+            assert_eq!(b.values[0].value, Value::Counter(3.0));
+            let Some(StreamItem::Batch(b)) = gauges.next().await else {
+                panic!()
+            };
+            assert_eq!(
+                b.values.iter().map(|v| &v.name).collect::<Vec<_>>(),
+                ["stream_test_g"]
+            );
+            let mut none = subscribe(Filter::default().name("stream_test_a").label("no", "such"));
+            publish_now();
+            let Some(StreamItem::Batch(b)) = none.next().await else {
+                panic!()
+            };
+            assert!(b.values.is_empty());
+        });
+    }
+
+    #[test]
+    fn a_consumer_that_falls_behind_is_told_how_much_it_missed() {
+        run(async {
+            let mut slow = subscribe(Filter::default().name("stream_test_a"));
+            // The publisher never waits for the consumer.
+            for _ in 0..(BUFFERED_TICKS + 24) {
+                publish(SystemTime::now(), Snapshot::default());
+            }
+            match slow.next().await {
+                Some(StreamItem::Lagged(n)) => assert!(n >= 24, "{n}"),
+                other => panic!("{other:?}"),
+            }
+            // Then the batches still buffered arrive.
+            assert!(matches!(slow.next().await, Some(StreamItem::Batch(_))));
+        });
+    }
+}
