@@ -572,6 +572,24 @@ impl ExpBuckets {
         }
     }
 
+    /// The observations of `self` that are not in `earlier`, an earlier read
+    /// of the same histogram: bucket by bucket, saturating at zero (the
+    /// observations recorded between the two reads).
+    #[must_use]
+    pub fn saturating_sub(&self, earlier: &ExpBuckets) -> ExpBuckets {
+        let mut out = self.clone();
+        out.sum -= earlier.sum;
+        out.zero = out.zero.saturating_sub(earlier.zero);
+        out.overflow = out.overflow.saturating_sub(earlier.overflow);
+        for &(i, n) in &earlier.buckets {
+            if let Ok(pos) = out.buckets.binary_search_by_key(&i, |&(j, _)| j) {
+                out.buckets[pos].1 = out.buckets[pos].1.saturating_sub(n);
+            }
+        }
+        out.buckets.retain(|&(_, n)| n > 0);
+        out
+    }
+
     /// Number of observations.
     pub fn count(&self) -> u64 {
         self.zero + self.overflow + self.buckets.iter().map(|&(_, n)| n).sum::<u64>()
