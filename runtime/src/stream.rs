@@ -1,6 +1,7 @@
 //! A stream of metric values: one batch per tick of the window ticker.
 //!
-//! Every tick publishes the snapshot it took once, shared; each subscriber
+//! Every tick of the window ticker ([`crate::window::start`]) publishes the
+//! snapshot it took once, shared; each subscriber
 //! filters it on its own side. Publishing never waits for a subscriber: a
 //! consumer that falls more than [`BUFFERED_TICKS`] behind skips the batches
 //! it missed and receives [`StreamItem::Lagged`] with their number instead,
@@ -52,6 +53,11 @@ pub fn publish(at: SystemTime, snapshot: Snapshot) {
     if tx.receiver_count() > 0 {
         let _ = tx.send(Arc::new((at, snapshot)));
     }
+}
+
+/// Whether anyone subscribes (the ticker skips copying its snapshot if not).
+pub fn has_subscribers() -> bool {
+    sender().receiver_count() > 0
 }
 
 /// Takes a snapshot now and publishes it.
@@ -205,6 +211,18 @@ mod tests {
     static A: crate::Counter = crate::Counter::new("stream_test_a_total", "t");
     static G: crate::Gauge = crate::Gauge::new("stream_test_g", "t");
 
+    /// The next batch with values; other tests publish on the same channel
+    /// (empty batches, lags) meanwhile.
+    async fn next_values(s: &mut MetricStream) -> Batch {
+        loop {
+            match s.next().await {
+                Some(StreamItem::Batch(b)) if !b.values.is_empty() => return b,
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    }
+
     fn run<F: std::future::Future>(f: F) -> F::Output {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -225,24 +243,34 @@ mod tests {
             A.inc_by(3);
             G.set(1.5);
             publish_now();
-            let Some(StreamItem::Batch(b)) = by_name.next().await else {
-                panic!()
-            };
+            let b = next_values(&mut by_name).await;
             assert_eq!(b.values.len(), 1);
             assert_eq!(b.values[0].value, Value::Counter(3.0));
-            let Some(StreamItem::Batch(b)) = gauges.next().await else {
-                panic!()
-            };
-            assert_eq!(
-                b.values.iter().map(|v| &v.name).collect::<Vec<_>>(),
-                ["stream_test_g"]
-            );
+            let b = next_values(&mut gauges).await;
+            let names: Vec<&str> = b.values.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(names, ["stream_test_g"]);
+            assert_eq!(b.values[0].value, Value::Gauge(1.5));
             let mut none = subscribe(Filter::default().name("stream_test_a").label("no", "such"));
             publish_now();
-            let Some(StreamItem::Batch(b)) = none.next().await else {
-                panic!()
-            };
-            assert!(b.values.is_empty());
+            loop {
+                match none.next().await {
+                    Some(StreamItem::Batch(b)) => break assert!(b.values.is_empty()),
+                    Some(StreamItem::Lagged(_)) => {}
+                    None => panic!("stream ended"),
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn the_window_ticker_publishes_each_tick() {
+        run(async {
+            static B: crate::Counter = crate::Counter::new("stream_test_b_total", "t");
+            let mut values = subscribe(Filter::default().name("stream_test_b"));
+            B.inc();
+            crate::window::Windows::new(crate::window::WindowConfig::default()).tick();
+            let b = next_values(&mut values).await;
+            assert_eq!(b.values[0].value, Value::Counter(1.0));
         });
     }
 

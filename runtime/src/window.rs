@@ -397,7 +397,11 @@ impl Windows {
 
     /// Takes a snapshot of every registered metric now and stores it.
     pub fn tick(&self) {
-        self.record(Snapshot::collect());
+        let snapshot = Snapshot::collect();
+        if crate::stream::has_subscribers() {
+            crate::stream::publish(std::time::SystemTime::now(), snapshot.clone());
+        }
+        self.record(snapshot);
     }
 
     /// Stores `snapshot` as taken now (by the store's clock). Ticks at the
