@@ -65,6 +65,7 @@ pub mod service;
 mod shard;
 pub mod snapshot;
 pub mod stream;
+pub mod system;
 pub mod timer;
 pub mod tracker;
 pub mod window;

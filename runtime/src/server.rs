@@ -308,6 +308,17 @@ struct Endpoint {
 impl Endpoint {
     fn respond<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
         if request.uri().path() != self.path {
+            if request.method() == Method::GET || request.method() == Method::HEAD {
+                if let Some((status, body)) = crate::system::api(request.uri().path()) {
+                    let mut response = Response::new(Full::new(Bytes::from(body)));
+                    *response.status_mut() =
+                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                    response
+                        .headers_mut()
+                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    return response;
+                }
+            }
             return plain(StatusCode::NOT_FOUND, "Not Found\n");
         }
         if request.method() != Method::GET && request.method() != Method::HEAD {

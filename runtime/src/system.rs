@@ -1,0 +1,499 @@
+//! The whole system in one value: windows, resource monitoring, health and
+//! dashboard data.
+//!
+//! [`System::start`] starts the window ticker (and, if configured, the
+//! resource monitor) from one [`SystemConfig`] and installs the system as
+//! the one the HTTP server answers `/api/health`, `/api/stats` and
+//! `/api/dashboard/{overview,performance,errors}` from, as JSON.
+//! [`System::shutdown`] takes a last tick (so the last seconds are not lost)
+//! and stops every background task; it is idempotent.
+//!
+//! ```
+//! use std::time::Duration;
+//! use telltale::system::{System, SystemConfig};
+//!
+//! let system = System::start(SystemConfig::default());
+//! telltale::tracker::record_success("system_doc_op", &[]);
+//! system.tick(); // the ticker does this every second
+//! let health = system.health();
+//! assert!(health.healthy);
+//! let overview = system.overview();
+//! assert!(overview.operations.iter().any(|o| o.operation == "system_doc_op"));
+//! let json = serde_json::to_string(&overview).unwrap();
+//! assert!(json.contains("\"system_doc_op\""));
+//! system.shutdown();
+//! system.shutdown(); // idempotent
+//! ```
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::resources::{self, Monitor};
+use crate::snapshot::Snapshot;
+use crate::window::{Ticker, WindowConfig, Windows};
+
+/// Everything [`System::start`] needs.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    /// Tick interval and retention of the windows.
+    pub window: WindowConfig,
+    /// Sample process and system resources at this interval; `None` for no
+    /// resource monitoring.
+    pub resources: Option<Duration>,
+    /// When the system counts as healthy.
+    pub health: HealthConfig,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        SystemConfig {
+            window: WindowConfig::default(),
+            resources: Some(Duration::from_secs(5)),
+            health: HealthConfig::default(),
+        }
+    }
+}
+
+/// Thresholds of [`System::health`].
+#[derive(Debug, Clone)]
+pub struct HealthConfig {
+    /// The window the error rate is measured over.
+    pub window: Duration,
+    /// Highest error rate (errors / (ok + errors), 0..=1) still healthy.
+    pub max_error_rate: f64,
+    /// Fewer calls than this in the window never make the system unhealthy.
+    pub min_calls: u64,
+    /// Largest resident memory still healthy, if any.
+    pub max_resident_memory_bytes: Option<u64>,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig {
+            window: Duration::from_mins(1),
+            max_error_rate: 0.05,
+            min_calls: 10,
+            max_resident_memory_bytes: None,
+        }
+    }
+}
+
+/// A running system (see the [module docs](self)).
+#[derive(Debug)]
+pub struct System {
+    config: SystemConfig,
+    windows: Arc<Windows>,
+    ticker: Mutex<Option<Ticker>>,
+    monitor: Mutex<Option<Monitor>>,
+    started: Instant,
+}
+
+static CURRENT: RwLock<Option<Arc<System>>> = RwLock::new(None);
+
+/// The system the server answers `/api/...` from, if one is running.
+pub fn current() -> Option<Arc<System>> {
+    CURRENT
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+impl System {
+    /// Starts the ticker and the resource monitor and installs the system as
+    /// [`current`] (replacing, and shutting down, any previous one).
+    pub fn start(config: SystemConfig) -> Arc<System> {
+        let windows = Arc::new(Windows::new(config.window));
+        let ticker = Ticker::start(Arc::clone(&windows));
+        let monitor = config.resources.map(resources::monitor);
+        let system = Arc::new(System {
+            config,
+            windows,
+            ticker: Mutex::new(Some(ticker)),
+            monitor: Mutex::new(monitor),
+            started: Instant::now(),
+        });
+        let previous = CURRENT
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .replace(Arc::clone(&system));
+        if let Some(previous) = previous {
+            previous.shutdown();
+        }
+        system
+    }
+
+    /// The windows the queries read.
+    pub fn windows(&self) -> &Arc<Windows> {
+        &self.windows
+    }
+
+    /// Takes a snapshot into the windows now (the ticker does this every tick).
+    pub fn tick(&self) {
+        self.windows.tick();
+    }
+
+    /// Stops the ticker after a last tick and stops the resource monitor;
+    /// the system stops being [`current`]. Calling it again does nothing.
+    pub fn shutdown(&self) {
+        let ticker = self
+            .ticker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(ticker) = ticker {
+            ticker.stop();
+            self.windows.tick();
+        }
+        if let Some(monitor) = self
+            .monitor
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            monitor.stop();
+        }
+        let mut current = CURRENT.write().unwrap_or_else(PoisonError::into_inner);
+        if current
+            .as_ref()
+            .is_some_and(|c| std::ptr::eq(Arc::as_ptr(c), self))
+        {
+            *current = None;
+        }
+    }
+
+    /// Whether background tasks still run.
+    pub fn is_running(&self) -> bool {
+        self.ticker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Health over the configured window.
+    pub fn health(&self) -> Health {
+        let cfg = &self.config.health;
+        let view = self.windows.last(cfg.window);
+        let count = |result: &str| {
+            view.as_ref()
+                .and_then(|v| v.increase("function_calls", &[("result", result)]))
+                .map_or(0, |n| n.round() as u64)
+        };
+        let (ok, errors) = (count("ok"), count("error"));
+        let calls = ok + errors;
+        let error_rate = (calls > 0).then(|| errors as f64 / calls as f64);
+        let res = resources::last();
+        let resident = res.as_ref().map(|s| s.process.resident_memory_bytes);
+        let mut reasons = Vec::new();
+        if let Some(rate) = error_rate {
+            if calls >= cfg.min_calls && rate > cfg.max_error_rate {
+                reasons.push(format!(
+                    "error rate {:.2} % over the last {} s is above {:.2} %",
+                    rate * 100.0,
+                    cfg.window.as_secs_f64(),
+                    cfg.max_error_rate * 100.0
+                ));
+            }
+        }
+        if let (Some(max), Some(rss)) = (cfg.max_resident_memory_bytes, resident) {
+            if rss > max {
+                reasons.push(format!("resident memory {rss} bytes is above {max} bytes"));
+            }
+        }
+        Health {
+            healthy: reasons.is_empty(),
+            reasons,
+            error_rate,
+            calls,
+            errors,
+            window_seconds: view.as_ref().map_or(0.0, |v| v.span().as_secs_f64()),
+            uptime_seconds: self.started.elapsed().as_secs_f64(),
+            resident_memory_bytes: resident,
+            cpu_ratio: res
+                .as_ref()
+                .and_then(|s| s.process.cpu_percent)
+                .map(|p| p / 100.0),
+        }
+    }
+
+    /// Per-operation figures over the health window, busiest first.
+    pub fn stats(&self) -> Vec<OperationStats> {
+        let window = self.config.health.window;
+        let Some(view) = self.windows.last(window) else {
+            return Vec::new();
+        };
+        let latest = self.windows.latest();
+        let mut ops: Vec<OperationStats> = operations(latest.as_deref())
+            .into_iter()
+            .map(|op| {
+                let f = [("function", op.as_str())];
+                let inc = |result: &str| {
+                    view.increase(
+                        "function_calls",
+                        &[("function", op.as_str()), ("result", result)],
+                    )
+                    .map_or(0, |n| n.round() as u64)
+                };
+                let hist = view.histogram("function_calls_duration_seconds", &f);
+                let q = |q: f64| hist.as_ref().and_then(|h| h.quantile(q));
+                let (ok, errors) = (inc("ok"), inc("error"));
+                let span = view.span().as_secs_f64();
+                // Operations counted by the tracker API alone have no durations.
+                let calls = hist
+                    .as_ref()
+                    .map_or(0, crate::histogram::ExpBuckets::count)
+                    .max(ok + errors);
+                OperationStats {
+                    calls,
+                    errors,
+                    success_rate: view.success_rate(&op),
+                    calls_per_second: if span > 0.0 { calls as f64 / span } else { 0.0 },
+                    p50_seconds: q(0.5),
+                    p95_seconds: q(0.95),
+                    p99_seconds: q(0.99),
+                    failures: view.failure_breakdown(&op),
+                    operation: op,
+                }
+            })
+            .collect();
+        ops.sort_by(|a, b| {
+            b.calls
+                .cmp(&a.calls)
+                .then_with(|| a.operation.cmp(&b.operation))
+        });
+        ops
+    }
+
+    /// The overview dashboard: health, operations and resources.
+    pub fn overview(&self) -> Overview {
+        Overview {
+            health: self.health(),
+            operations: self.stats(),
+            resources: resources::last().map(|s| ResourceSummary {
+                resident_memory_bytes: s.process.resident_memory_bytes,
+                cpu_ratio: s.process.cpu_percent.map(|p| p / 100.0),
+                open_fds: s.process.open_fds,
+                threads: s.process.threads,
+                system_cpu_ratio: s.system.cpu_percent.map(|p| p / 100.0),
+                system_memory_used_bytes: s.system.memory_used_bytes,
+                system_memory_total_bytes: s.system.memory_total_bytes,
+            }),
+        }
+    }
+
+    /// The performance dashboard: operations by 99th-percentile latency.
+    pub fn performance(&self) -> Performance {
+        let mut operations = self.stats();
+        operations.sort_by(|a, b| {
+            b.p99_seconds
+                .unwrap_or(0.0)
+                .total_cmp(&a.p99_seconds.unwrap_or(0.0))
+        });
+        Performance {
+            window_seconds: self.config.health.window.as_secs_f64(),
+            operations,
+        }
+    }
+
+    /// The errors dashboard: failing operations and the latest failures.
+    pub fn errors(&self) -> Errors {
+        let mut operations: Vec<OperationErrors> = self
+            .stats()
+            .into_iter()
+            .filter(|o| o.errors > 0)
+            .map(|o| OperationErrors {
+                operation: o.operation,
+                errors: o.errors,
+                calls: o.calls,
+                failures: o.failures,
+            })
+            .collect();
+        operations.sort_by_key(|o| std::cmp::Reverse(o.errors));
+        Errors {
+            window_seconds: self.config.health.window.as_secs_f64(),
+            error_rate: self.health().error_rate,
+            operations,
+            recent: crate::tracker::recent_failures()
+                .into_iter()
+                .rev()
+                .take(50)
+                .map(|f| RecentFailure {
+                    operation: f.operation,
+                    kind: f.kind,
+                    at_unix_seconds: f
+                        .at
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0.0, |d| d.as_secs_f64()),
+                    metadata: f.metadata.into_iter().collect(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The distinct `function` labels of the instrumented functions and operations.
+fn operations(snapshot: Option<&Snapshot>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for name in ["function_calls", "function_calls_duration_seconds"] {
+        if let Some(f) = snapshot.and_then(|s| s.family(name)) {
+            for s in &f.series {
+                if let Some(op) = s.label("function") {
+                    out.insert(op.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether the system is healthy, and why not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Health {
+    /// No threshold is crossed.
+    pub healthy: bool,
+    /// The thresholds crossed, in words.
+    pub reasons: Vec<String>,
+    /// errors / (ok + errors) over the window; `None` without calls.
+    pub error_rate: Option<f64>,
+    /// Calls that ended ok or in error in the window.
+    pub calls: u64,
+    /// Calls that ended in error in the window.
+    pub errors: u64,
+    /// The span the figures cover (up to the configured window).
+    pub window_seconds: f64,
+    /// Time since the system started.
+    pub uptime_seconds: f64,
+    /// The process's resident memory at the last resource sample.
+    pub resident_memory_bytes: Option<u64>,
+    /// The process's CPU use at the last sample (1.0 = one core).
+    pub cpu_ratio: Option<f64>,
+}
+
+/// Figures of one operation (an instrumented function or a timer/tracker name).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperationStats {
+    /// The `function` label.
+    pub operation: String,
+    /// Calls in the window.
+    pub calls: u64,
+    /// Failed calls in the window.
+    pub errors: u64,
+    /// ok / (ok + errors) in the window.
+    pub success_rate: Option<f64>,
+    /// Calls per second over the window.
+    pub calls_per_second: f64,
+    /// Median latency in the window.
+    pub p50_seconds: Option<f64>,
+    /// 95th-percentile latency in the window.
+    pub p95_seconds: Option<f64>,
+    /// 99th-percentile latency in the window.
+    pub p99_seconds: Option<f64>,
+    /// Failures by error kind in the window.
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// Resource figures of the last sample.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceSummary {
+    /// Resident memory of the process.
+    pub resident_memory_bytes: u64,
+    /// CPU use of the process (1.0 = one core).
+    pub cpu_ratio: Option<f64>,
+    /// Open file descriptors.
+    pub open_fds: Option<u64>,
+    /// Threads of the process.
+    pub threads: Option<u64>,
+    /// Busy share of all CPUs, 0..=1.
+    pub system_cpu_ratio: Option<f64>,
+    /// Physical memory in use.
+    pub system_memory_used_bytes: u64,
+    /// Physical memory.
+    pub system_memory_total_bytes: u64,
+}
+
+/// The overview dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Overview {
+    /// Health.
+    pub health: Health,
+    /// Operations, busiest first.
+    pub operations: Vec<OperationStats>,
+    /// The last resource sample, if monitoring runs.
+    pub resources: Option<ResourceSummary>,
+}
+
+/// The performance dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Performance {
+    /// The window the figures cover.
+    pub window_seconds: f64,
+    /// Operations, slowest (99th percentile) first.
+    pub operations: Vec<OperationStats>,
+}
+
+/// Failures of one operation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperationErrors {
+    /// The operation.
+    pub operation: String,
+    /// Failed calls in the window.
+    pub errors: u64,
+    /// All calls in the window.
+    pub calls: u64,
+    /// Failures by error kind.
+    pub failures: BTreeMap<String, u64>,
+}
+
+/// One failure recorded through [`crate::tracker`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecentFailure {
+    /// The operation.
+    pub operation: String,
+    /// Its error kind.
+    pub kind: String,
+    /// When, in Unix seconds.
+    pub at_unix_seconds: f64,
+    /// What the caller attached.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The errors dashboard.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Errors {
+    /// The window the figures cover.
+    pub window_seconds: f64,
+    /// Error rate over the window.
+    pub error_rate: Option<f64>,
+    /// Failing operations, most failures first.
+    pub operations: Vec<OperationErrors>,
+    /// The latest failures recorded through the tracker, newest first.
+    pub recent: Vec<RecentFailure>,
+}
+
+/// The JSON answer to an `/api/...` path: status code and body; `None` for
+/// a path that is not an API path. Without a running [`System`] every API
+/// path answers 503.
+pub(crate) fn api(path: &str) -> Option<(u16, String)> {
+    let path = path.strip_prefix("/api/")?;
+    let Some(system) = current() else {
+        return Some((
+            503,
+            r#"{"error":"no telltale System is running"}"#.to_owned(),
+        ));
+    };
+    let json = match path {
+        "health" => {
+            let h = system.health();
+            let status = if h.healthy { 200 } else { 503 };
+            return Some((status, serde_json::to_string(&h).unwrap_or_default()));
+        }
+        "stats" => serde_json::to_string(&system.stats()),
+        "dashboard/overview" => serde_json::to_string(&system.overview()),
+        "dashboard/performance" => serde_json::to_string(&system.performance()),
+        "dashboard/errors" => serde_json::to_string(&system.errors()),
+        _ => return Some((404, r#"{"error":"no such API path"}"#.to_owned())),
+    };
+    Some((200, json.unwrap_or_default()))
+}
