@@ -113,6 +113,10 @@ async fn main() -> ExitCode {
     };
 
     telltale_examples::quiet_demo_panics();
+    telltale::build_info!();
+    // Windows of the last seconds to hours, resource sampling, health and
+    // dashboards, served as JSON under /api next to /metrics.
+    let system = telltale::system::System::start(telltale::system::SystemConfig::default());
 
     let config = telltale::server::Config {
         port: options.port,
@@ -129,6 +133,12 @@ async fn main() -> ExitCode {
         "serving metrics at {}",
         server.url().unwrap_or("(nowhere: the server is disabled)")
     );
+    if let Some(addr) = server.local_addr() {
+        println!("health at http://{addr}/api/health");
+        println!(
+            "dashboards at http://{addr}/api/dashboard/overview (also /performance, /errors) and http://{addr}/api/stats"
+        );
+    }
     println!("press Ctrl-C to stop");
 
     tokio::select! {
@@ -137,6 +147,7 @@ async fn main() -> ExitCode {
     }
 
     server.stop().await;
+    system.shutdown();
     let tally = telltale_examples::tally();
     println!(
         "stopped after {} iterations of the demo loop",
