@@ -49,11 +49,13 @@ fn quickstart_serves_metrics_and_stops_on_ctrl_c() {
         "the URL names the bound port: {url}"
     );
 
-    // The demo loop runs: some call shows up within a few seconds.
+    // The demo loop runs and the resource monitor samples: both show up
+    // within a few seconds.
     let deadline = Instant::now() + Duration::from_secs(20);
     let response = loop {
         let response = get(host_port, path);
         if response.contains("function=\"fetch_page\"")
+            && response.contains("\nprocess_resident_memory_bytes ")
             && response
                 .lines()
                 .any(|l| l.starts_with("function_calls_total{") && !l.ends_with(" 0"))
@@ -67,6 +69,26 @@ fn quickstart_serves_metrics_and_stops_on_ctrl_c() {
         std::thread::sleep(Duration::from_millis(100));
     };
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    // The resource monitor's series are served beside the demo's.
+    assert!(
+        response.contains("\nprocess_resident_memory_bytes "),
+        "{response}"
+    );
+
+    // The System's JSON API answers next to /metrics: health (503 while the
+    // demo's deliberate errors put it above the 5 % threshold) and dashboards.
+    let health = get(host_port, "/api/health");
+    assert!(
+        health.starts_with("HTTP/1.1 200") || health.starts_with("HTTP/1.1 503"),
+        "{health}"
+    );
+    assert!(
+        health.contains("application/json") && health.contains("\"healthy\":"),
+        "{health}"
+    );
+    let overview = get(host_port, "/api/dashboard/overview");
+    assert!(overview.starts_with("HTTP/1.1 200"), "{overview}");
+    assert!(overview.contains("\"operations\":["), "{overview}");
 
     // Ctrl-C stops it cleanly.
     let status = Command::new("kill")
