@@ -313,7 +313,8 @@ impl ShardedArrays {
 
     #[cold]
     fn alloc(&self, ptr: &AtomicPtr<Line>) -> *mut Line {
-        let fresh: Box<[Line]> = (0..self.lines())
+        let lines = self.lines();
+        let fresh: Box<[Line]> = (0..lines)
             .map(|_| Line([const { AtomicU64::new(0) }; 16]))
             .collect();
         let fresh = Box::into_raw(fresh).cast::<Line>();
@@ -326,9 +327,7 @@ impl ShardedArrays {
             Ok(_) => fresh,
             Err(existing) => {
                 // SAFETY: `fresh` was never published; rebuild the box it came from.
-                drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, self.lines()))
-                });
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, lines)) });
                 existing
             }
         }
@@ -406,7 +405,10 @@ impl FamilyKind for Counter {
     #[allow(clippy::declare_interior_mutable_const)]
     const CELLS: ShardedArrays = ShardedArrays::new();
     fn init(cells: &ShardedArrays, capacity: usize) {
-        cells.capacity.store(capacity, Ordering::Relaxed);
+        // Set once: arrays are sized from it, so it never changes afterwards.
+        let _ = cells
+            .capacity
+            .compare_exchange(0, capacity, Ordering::Relaxed, Ordering::Relaxed);
     }
     fn handle(cells: &'static ShardedArrays, id: usize) -> CounterHandle {
         CounterHandle { cells, id }
@@ -582,7 +584,8 @@ impl HistogramFamilyCells {
 
     #[cold]
     fn alloc_table(&self, ptr: &AtomicPtr<AtomicPtr<HistShard>>) -> *mut AtomicPtr<HistShard> {
-        let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity.load(Ordering::Relaxed))
+        let len = self.capacity.load(Ordering::Relaxed);
+        let fresh: Box<[AtomicPtr<HistShard>]> = (0..len)
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
         let fresh = Box::into_raw(fresh).cast::<AtomicPtr<HistShard>>();
@@ -595,12 +598,7 @@ impl HistogramFamilyCells {
             Ok(_) => fresh,
             Err(existing) => {
                 // SAFETY: never published.
-                drop(unsafe {
-                    Box::from_raw(std::ptr::slice_from_raw_parts_mut(
-                        fresh,
-                        self.capacity.load(Ordering::Relaxed),
-                    ))
-                });
+                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, len)) });
                 existing
             }
         }
@@ -655,7 +653,10 @@ impl FamilyKind for Histogram {
         shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
     };
     fn init(cells: &HistogramFamilyCells, capacity: usize) {
-        cells.capacity.store(capacity, Ordering::Relaxed);
+        // Set once: tables are sized from it, so it never changes afterwards.
+        let _ = cells
+            .capacity
+            .compare_exchange(0, capacity, Ordering::Relaxed, Ordering::Relaxed);
     }
     fn handle(cells: &'static HistogramFamilyCells, id: usize) -> HistogramHandle {
         HistogramHandle { cells, id }
@@ -1090,6 +1091,18 @@ mod tests {
             panic!("histogram family exports histograms")
         };
         assert_eq!((v.count, v.buckets.clone()), (3, vec![(0.1, 1), (1.0, 2)]));
+    }
+
+    #[test]
+    fn cell_capacity_is_set_once() {
+        let cells: &'static ShardedArrays = Box::leak(Box::new(ShardedArrays::new()));
+        <Counter as FamilyKind>::init(cells, 32);
+        <Counter as FamilyKind>::handle(cells, 20).inc();
+        <Counter as FamilyKind>::init(cells, 100_000);
+        let far = <Counter as FamilyKind>::handle(cells, 99_999);
+        far.inc();
+        assert_eq!(far.get(), 0, "an id past the first capacity is refused");
+        assert_eq!(<Counter as FamilyKind>::handle(cells, 20).get(), 1);
     }
 
     #[test]
