@@ -162,6 +162,7 @@ impl<'a> Expander<'a> {
             .iter()
             .map(|b| proc_macro2::Literal::f64_unsuffixed(*b));
         let label_names = args.labels.iter().map(|l| &l.name);
+        let labeled = !args.labels.is_empty() || args.label_set.is_some();
         let use_private = self.use_private();
         quote_spanned! {site=>
             #use_private
@@ -174,6 +175,7 @@ impl<'a> Expander<'a> {
                 concurrency: #concurrency,
                 buckets: &[#(#buckets),*],
                 label_names: &[#(#label_names),*],
+                labeled: #labeled,
             });
             #p::inventory::submit! { #p::Registration::callsite(&#callsite) }
         }
@@ -231,7 +233,7 @@ impl<'a> Expander<'a> {
                     .segments
                     .last()
                     .map_or_else(String::new, |s| s.ident.unraw().to_string());
-                let error = quote_spanned!(site=> #p::Outcome::Error(#p::ErrorKind::Named(#kind)));
+                let error = quote_spanned!(site=> #p::Outcome::Error(#p::ErrorKind::Label(#kind)));
                 let ok = quote_spanned!(site=> #p::Outcome::Ok);
                 let (then, otherwise) = match predicate {
                     Predicate::OkIf(_) => (ok, error),

@@ -3,8 +3,9 @@
 //!
 //! The hot path is [`Callsite::enter`] and dropping the [`Guard`] it returns:
 //! two clock reads, one histogram record into the calling thread's shard and,
-//! for `#[tracked]`, one outcome count. No lock, no lookup, no allocation once
-//! the callsite's storage exists.
+//! for `#[tracked]`, one outcome count. For a callsite without per-call labels:
+//! no lock, no lookup, no allocation once its storage exists; per-call labels
+//! add a hash of the values and a read of a sharded map.
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
@@ -14,6 +15,10 @@ use crate::labels::LabelSet;
 use crate::registry::{Builder, Collect};
 use crate::snapshot::{MetricKind, Value};
 use crate::{clock, shard};
+
+const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
+const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";
+const CONCURRENT_HELP: &str = "Calls of instrumented functions in flight.";
 
 /// Default buckets of `function_calls_duration_seconds`, in seconds (the
 /// autometrics defaults, so existing dashboards keep working).
@@ -38,8 +43,11 @@ pub struct CallsiteMeta {
     pub concurrency: bool,
     /// Classic buckets (`le`), empty for [`DEFAULT_BUCKETS`].
     pub buckets: &'static [f64],
-    /// Names of the per-call labels, in order.
+    /// Names of the per-call labels, in order (`labels(key = ...)`).
     pub label_names: &'static [&'static str],
+    /// Every call has labels (`labels(..)` or `labels = expr`): there is no
+    /// unlabeled series to export.
+    pub labeled: bool,
 }
 
 /// One instrumented function.
@@ -104,7 +112,7 @@ impl OutcomeShard {
     fn error(&self, shard: usize, kind: ErrorKind) {
         let (slot, len) = match kind {
             ErrorKind::Indexed(values, i) => (i, values.len()),
-            ErrorKind::Named(_) => (0, 1),
+            ErrorKind::Named(_) | ErrorKind::Label(_) => (0, 1),
         };
         let mut node = self.errors.load(Ordering::Acquire);
         while !node.is_null() {
@@ -191,13 +199,16 @@ pub enum ErrorKind {
     /// A type name (shortened at export by [`crate::labels::readable_type_name`])
     /// or an `ok_if`/`error_if` predicate's name.
     Named(&'static str),
+    /// A kind given as text (timers and the tracker API), exported as written.
+    Label(&'static str),
 }
 
 impl ErrorKind {
     fn same_table(self, other: ErrorKind) -> bool {
         match (self, other) {
             (ErrorKind::Indexed(a, _), ErrorKind::Indexed(b, _)) => std::ptr::eq(a, b),
-            (ErrorKind::Named(a), ErrorKind::Named(b)) => std::ptr::eq(a, b) || a == b,
+            (ErrorKind::Named(a), ErrorKind::Named(b))
+            | (ErrorKind::Label(a), ErrorKind::Label(b)) => std::ptr::eq(a, b) || a == b,
             _ => false,
         }
     }
@@ -328,6 +339,13 @@ impl CallsiteCells {
 
     #[cold]
     fn insert_series(&self, key: u64, values: &[&str]) -> &'static SeriesCells {
+        if self.labeled_len.load(Ordering::Relaxed) >= crate::family::default_cardinality_cap() {
+            // Full: look only, never grow the map.
+            self.overflowed.fetch_add(1, Ordering::Relaxed);
+            return self
+                .overflow
+                .get_or_init(|| Box::leak(Box::new(SeriesCells::new())));
+        }
         let mut list = self
             .labeled
             .get_or_init(LabeledMap::default)
@@ -482,6 +500,7 @@ impl SeriesCells {
                             values.get(i).copied().unwrap_or("unknown").to_owned()
                         }
                         ErrorKind::Named(name) => crate::labels::readable_type_name(name),
+                        ErrorKind::Label(label) => label.to_owned(),
                     };
                     let count = c.load(Ordering::Relaxed);
                     match out.errors.iter_mut().find(|(l, _)| *l == label) {
@@ -506,9 +525,7 @@ impl Collect for Callsite {
         } else {
             meta.label_names
         };
-        if label_names.is_empty() {
-            series.push((Vec::new(), &cells.base, false));
-        } else {
+        if meta.labeled {
             for list in cells.labeled.get().into_iter().flatten() {
                 for (vals, s) in list.iter() {
                     series.push((vals.iter().map(ToString::to_string).collect(), *s, false));
@@ -517,6 +534,8 @@ impl Collect for Callsite {
             if let Some(s) = cells.overflow.get() {
                 series.push((Vec::new(), *s, true));
             }
+        } else {
+            series.push((Vec::new(), &cells.base, false));
         }
         let overflowed = cells.overflowed.load(Ordering::Relaxed);
         if overflowed > 0 {
@@ -525,7 +544,14 @@ impl Collect for Callsite {
                 "Label-set lookups refused by a family's cardinality cap, by family.",
                 None,
                 MetricKind::Counter,
-                vec![("metric".to_owned(), format!("{}_total", meta.name))],
+                vec![(
+                    "metric".to_owned(),
+                    if meta.tracked {
+                        format!("{}_total", meta.name)
+                    } else {
+                        format!("{}_duration_seconds", meta.name)
+                    },
+                )],
                 Value::Counter(overflowed as f64),
                 None,
             );
@@ -543,6 +569,25 @@ impl Collect for Callsite {
         } else {
             meta.buckets
         };
+        // The families exist before any series does (a labeled function has
+        // none until its first call).
+        if meta.tracked {
+            out.declare(meta.name, &help(CALLS_HELP), None, MetricKind::Counter);
+        }
+        out.declare(
+            &format!("{}_duration_seconds", meta.name),
+            &help(DURATION_HELP),
+            Some("seconds"),
+            MetricKind::Histogram,
+        );
+        if meta.concurrency {
+            out.declare(
+                &format!("{}_concurrent", meta.name),
+                &help(CONCURRENT_HELP),
+                None,
+                MetricKind::Gauge,
+            );
+        }
         let label_names = crate::labels::export_names(
             &[
                 "function",
@@ -572,7 +617,7 @@ impl Collect for Callsite {
             let outcomes = s.read_outcomes();
             if meta.tracked {
                 let family = meta.name.to_owned();
-                let fhelp = help("Calls of instrumented functions, by result and error kind.");
+                let fhelp = help(CALLS_HELP);
                 let mut push = |result: &str, error: &str, n: u64| {
                     let mut l = labels.clone();
                     l.push(("result".into(), result.into()));
@@ -600,7 +645,7 @@ impl Collect for Callsite {
             }
             out.push(
                 &format!("{}_duration_seconds", meta.name),
-                &help("Duration of instrumented function calls, in seconds."),
+                &help(DURATION_HELP),
                 Some("seconds"),
                 MetricKind::Histogram,
                 labels.clone(),
@@ -610,11 +655,13 @@ impl Collect for Callsite {
             if meta.concurrency {
                 out.push(
                     &format!("{}_concurrent", meta.name),
-                    &help("Calls of instrumented functions in flight."),
+                    &help(CONCURRENT_HELP),
                     None,
                     MetricKind::Gauge,
                     labels,
-                    Value::Gauge(outcomes.in_flight as f64),
+                    // A call's +1 and -1 may land in different shards: a read
+                    // between the two can sum below zero for an instant.
+                    Value::Gauge(outcomes.in_flight.max(0) as f64),
                     None,
                 );
             }
@@ -658,6 +705,7 @@ mod tests {
         concurrency: false,
         buckets: &[],
         label_names: &[],
+        labeled: true,
     };
     static CALLSITE: Callsite = Callsite::new(&META);
 

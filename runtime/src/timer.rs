@@ -74,6 +74,7 @@ pub(crate) fn operation(name: &str) -> &'static Callsite {
         concurrency: false,
         buckets: &[],
         label_names: &[],
+        labeled: false,
     }));
     let callsite: &'static Callsite = Box::leak(Box::new(Callsite::new(meta)));
     ops.insert(name.to_owned(), callsite);
@@ -86,14 +87,14 @@ pub(crate) fn kind(kind: &str) -> ErrorKind {
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     if let Some(k) = kinds.get(kind) {
-        return ErrorKind::Named(k);
+        return ErrorKind::Label(k);
     }
     if kinds.len() >= MAX_NAMES {
-        return ErrorKind::Named("other");
+        return ErrorKind::Label("other");
     }
     let leaked = leak(kind);
     kinds.insert(kind.to_owned(), leaked);
-    ErrorKind::Named(leaked)
+    ErrorKind::Label(leaked)
 }
 
 /// What a stopped timer measured.

@@ -49,6 +49,12 @@ impl LabelSet for User {
     }
 }
 
+/// A function whose label comes from unbounded input.
+#[telltale::timed(labels(user = user))]
+fn cardinality_labeled_fn(user: &str) {
+    std::hint::black_box(user);
+}
+
 static BY_USER: Family<User, Counter> =
     Family::new("cardinality_by_user_total", "Requests by user.");
 
@@ -79,6 +85,7 @@ fn a_million_distinct_label_values_stay_within_the_cap() {
             name.clear();
             let _ = write!(name, "user-{i}");
             BY_USER.labels(User(name.clone())).inc();
+            cardinality_labeled_fn(&name);
             dynamic.labels([("session", name.as_str())]).inc().unwrap();
         }
     };
@@ -102,6 +109,14 @@ fn a_million_distinct_label_values_stay_within_the_cap() {
     assert_eq!(series(&s, "cardinality_dynamic"), 2_001);
     assert_eq!(overflow(&s, "cardinality_by_user_total"), 998_000.0);
     assert_eq!(overflow(&s, "cardinality_dynamic_total"), 998_000.0);
+    let fn_series = s
+        .family("function_calls_duration_seconds")
+        .unwrap()
+        .series
+        .iter()
+        .filter(|x| x.label("function") == Some("cardinality_labeled_fn"))
+        .count();
+    assert_eq!(fn_series, 2_001, "the cap plus the overflow series");
     let overflow_series = s
         .family("cardinality_by_user")
         .unwrap()

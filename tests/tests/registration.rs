@@ -11,6 +11,13 @@ fn registration_local_never_called() -> Result<(), std::io::Error> {
     Ok(())
 }
 
+// Labeled: its series exist only once it is called with labels.
+#[allow(dead_code)]
+#[telltale::timed(labels(user = user))]
+fn registration_labeled(user: &str) -> usize {
+    user.len()
+}
+
 fn calls(snapshot: &Snapshot, function: &str, result: &str) -> Option<f64> {
     let family = snapshot.family("function_calls")?;
     assert_eq!(family.kind, MetricKind::Counter);
@@ -61,6 +68,19 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
         .and_then(|s| s.label("module"))
         .map(str::to_owned);
     assert_eq!(module.as_deref(), Some("telltale_test_xcrate"));
+    // A labeled function exports no unlabeled series before its first call.
+    let labeled = |s: &Snapshot| -> Vec<Option<String>> {
+        s.family("function_calls_duration_seconds")
+            .unwrap()
+            .series
+            .iter()
+            .filter(|x| x.label("function") == Some("registration_labeled"))
+            .map(|x| x.label("user").map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(labeled(&first), Vec::<Option<String>>::new());
+    assert_eq!(registration_labeled("ann"), 3);
+    assert_eq!(labeled(&Snapshot::collect()), vec![Some("ann".to_owned())]);
 
     assert_eq!(parse("8080").ok(), Some(8080));
     assert!(parse("x").is_err());

@@ -45,10 +45,13 @@ fn the_api_and_the_macro_count_one_operation() {
     tracker::record_success("timer_sync_repo", &[]);
     tracker::record_failure("timer_sync_repo", "conflict", &[("remote", "origin")]);
     tracker::record_failure("timer_sync_repo", "timeout", &[]);
+    // Kinds given as text are exported as written, never shortened like type names.
+    tracker::record_failure("timer_sync_repo", "tls::handshake", &[]);
     let s = Snapshot::collect();
     assert_eq!(calls(&s, "timer_sync_repo", "ok", ""), 2.0);
     assert_eq!(calls(&s, "timer_sync_repo", "error", "conflict"), 2.0);
     assert_eq!(calls(&s, "timer_sync_repo", "error", "timeout"), 1.0);
+    assert_eq!(calls(&s, "timer_sync_repo", "error", "tls::handshake"), 1.0);
     let failure = tracker::recent_failures()
         .into_iter()
         .rev()
