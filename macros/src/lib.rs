@@ -68,7 +68,8 @@ use proc_macro::TokenStream;
 /// starts, and may move the arguments it names: build the set from `Copy`
 /// values (derived enums, `bool`, integers) or borrow (`&str` fields). The
 /// label names of a set are checked by its derive; one that clashes with
-/// `function`, `module`, `result` or `error` is rejected at run time.
+/// `function`, `module`, `result` or `error` is exported with the prefix
+/// `exported_`.
 ///
 /// ```
 /// use telltale::{timed, LabelSet, LabelValue};
@@ -340,7 +341,7 @@ pub fn derive_label_value(input: TokenStream) -> TokenStream {
 /// not `le` or `quantile` (which the exposition formats use) and are unique
 /// within the struct; each mistake is a compile error at the field or the
 /// `rename` string. A name a flattened set repeats can only be seen at run
-/// time, where it is rejected. Tuple structs, unit structs, enums and unions
+/// time, where the repeat is exported with the prefix `exported_`. Tuple structs, unit structs, enums and unions
 /// are compile errors, as are unknown `label(..)` keys and `flatten` with
 /// `rename`. Generic structs are supported: each field whose type involves a
 /// type parameter gets the bound it needs.

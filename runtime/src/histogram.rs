@@ -578,6 +578,9 @@ impl ExpBuckets {
     #[must_use]
     pub fn saturating_sub(&self, earlier: &ExpBuckets) -> ExpBuckets {
         let mut out = self.clone();
+        // Exact extremes cover the whole lifetime, not the difference.
+        out.min = None;
+        out.max = None;
         out.sum -= earlier.sum;
         out.zero = out.zero.saturating_sub(earlier.zero);
         out.overflow = out.overflow.saturating_sub(earlier.overflow);
@@ -749,7 +752,7 @@ mod tests {
             let est = h.quantile(q).unwrap();
             let err = (est - exact).abs() / exact;
             assert!(
-                err < 0.02,
+                err < 0.011,
                 "q={q}: estimate {est} vs exact {exact} ({:.3} %)",
                 err * 100.0
             );

@@ -282,7 +282,8 @@ pub mod derive_support {
 
 /// Makes label names safe to export, the way Prometheus treats a target's
 /// labels that collide with its own: characters outside `[a-zA-Z0-9_]` become
-/// `_` (and a leading digit or `__` gets a `_` prefix), and a name that is
+/// `_` (and a name that is empty or starts with a digit or `__` gets the
+/// prefix `x_`), and a name that is
 /// `reserved` or already taken by an earlier label gets the prefix
 /// `exported_` until it is free. Names that were fine are returned unchanged.
 pub(crate) fn export_names(
