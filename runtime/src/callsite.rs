@@ -241,32 +241,22 @@ impl Callsite {
 
     #[cold]
     fn init_cells(&'static self) -> &'static CallsiteCells {
-        let fresh = Box::into_raw(Box::new(CallsiteCells {
-            base: SeriesCells::new(),
-            labeled: OnceLock::new(),
-            labeled_len: AtomicUsize::new(0),
-            overflow: OnceLock::new(),
-            overflowed: AtomicU64::new(0),
-            set_names: OnceLock::new(),
-        }));
-        match self.cells.compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => {
-                crate::registry::register(self);
-                // SAFETY: just published, never freed.
-                unsafe { &*fresh }
-            }
-            Err(existing) => {
-                // SAFETY: `fresh` was never published.
-                drop(unsafe { Box::from_raw(fresh) });
-                // SAFETY: as in `cells`.
-                unsafe { &*existing }
-            }
+        let (cells, fresh) = crate::publish::publish(
+            &self.cells,
+            Box::new(CallsiteCells {
+                base: SeriesCells::new(),
+                labeled: OnceLock::new(),
+                labeled_len: AtomicUsize::new(0),
+                overflow: OnceLock::new(),
+                overflowed: AtomicU64::new(0),
+                set_names: OnceLock::new(),
+            }),
+        );
+        if fresh {
+            crate::registry::register(self);
         }
+        // SAFETY: published cells are never freed (callsites are statics).
+        unsafe { &*cells }
     }
 
     /// Counts a call's outcome without a duration (the tracker API).

@@ -313,24 +313,10 @@ impl ShardedArrays {
 
     #[cold]
     fn alloc(&self, ptr: &AtomicPtr<Line>) -> *mut Line {
-        let lines = self.lines();
-        let fresh: Box<[Line]> = (0..lines)
+        let fresh: Box<[Line]> = (0..self.lines())
             .map(|_| Line([const { AtomicU64::new(0) }; 16]))
             .collect();
-        let fresh = Box::into_raw(fresh).cast::<Line>();
-        match ptr.compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(existing) => {
-                // SAFETY: `fresh` was never published; rebuild the box it came from.
-                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, lines)) });
-                existing
-            }
-        }
+        crate::publish::publish_slice(ptr, fresh)
     }
 
     fn sum(&self, id: usize) -> u64 {
@@ -576,7 +562,7 @@ impl HistogramFamilyCells {
         let slot = unsafe { &*table.add(id) };
         let mut h = slot.load(Ordering::Acquire);
         if h.is_null() {
-            h = alloc_hist(slot);
+            h = crate::histogram::alloc_shard(slot);
         }
         // SAFETY: published histogram shards are never freed.
         Some(unsafe { &*h })
@@ -584,24 +570,10 @@ impl HistogramFamilyCells {
 
     #[cold]
     fn alloc_table(&self, ptr: &AtomicPtr<AtomicPtr<HistShard>>) -> *mut AtomicPtr<HistShard> {
-        let len = self.capacity.load(Ordering::Relaxed);
-        let fresh: Box<[AtomicPtr<HistShard>]> = (0..len)
+        let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity.load(Ordering::Relaxed))
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
-        let fresh = Box::into_raw(fresh).cast::<AtomicPtr<HistShard>>();
-        match ptr.compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => fresh,
-            Err(existing) => {
-                // SAFETY: never published.
-                drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(fresh, len)) });
-                existing
-            }
-        }
+        crate::publish::publish_slice(ptr, fresh)
     }
 
     fn read(&self, id: usize) -> ExpBuckets {
@@ -622,24 +594,6 @@ impl HistogramFamilyCells {
             }
         }
         out
-    }
-}
-
-#[cold]
-fn alloc_hist(slot: &AtomicPtr<HistShard>) -> *mut HistShard {
-    let fresh = Box::into_raw(Box::new(HistShard::new()));
-    match slot.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        Ordering::AcqRel,
-        Ordering::Acquire,
-    ) {
-        Ok(_) => fresh,
-        Err(existing) => {
-            // SAFETY: never published.
-            drop(unsafe { Box::from_raw(fresh) });
-            existing
-        }
     }
 }
 

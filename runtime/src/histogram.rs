@@ -310,20 +310,11 @@ impl HistShard {
 
 #[cold]
 fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
-    let fresh = Box::into_raw(Box::new([const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]));
-    match ptr.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        std::sync::atomic::Ordering::AcqRel,
-        std::sync::atomic::Ordering::Acquire,
-    ) {
-        Ok(_) => fresh,
-        Err(existing) => {
-            // SAFETY: `fresh` was never published.
-            drop(unsafe { Box::from_raw(fresh) });
-            existing
-        }
-    }
+    crate::publish::publish(
+        ptr,
+        Box::new([const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]),
+    )
+    .0
 }
 
 impl Drop for HistShard {
@@ -454,22 +445,11 @@ impl Default for HistogramCells {
     }
 }
 
+/// Publishes a new histogram shard into the empty `ptr` (or returns the one
+/// another thread published first).
 #[cold]
-fn alloc_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
-    let fresh = Box::into_raw(Box::new(HistShard::new()));
-    match ptr.compare_exchange(
-        std::ptr::null_mut(),
-        fresh,
-        std::sync::atomic::Ordering::AcqRel,
-        std::sync::atomic::Ordering::Acquire,
-    ) {
-        Ok(_) => fresh,
-        Err(existing) => {
-            // SAFETY: `fresh` was never published.
-            drop(unsafe { Box::from_raw(fresh) });
-            existing
-        }
-    }
+pub(crate) fn alloc_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
+    crate::publish::publish(ptr, Box::new(HistShard::new())).0
 }
 
 impl Drop for HistogramCells {

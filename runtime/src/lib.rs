@@ -58,6 +58,7 @@ pub mod histogram;
 pub mod labels;
 mod metrics;
 pub mod parse;
+mod publish;
 mod registry;
 pub mod resources;
 pub mod server;
