@@ -42,8 +42,8 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use crate::error::{check_label_name, check_metric_name, Error};
 use crate::family::{FamilyKind, SeriesIndex, Store};
 use crate::metrics::{bucket_problem, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS};
-use crate::registry::{Builder as SnapshotBuilder, Collect};
-use crate::snapshot::{MetricKind, Snapshot};
+use crate::registry::{Builder as SnapshotBuilder, Collect, Taken};
+use crate::snapshot::MetricKind;
 
 /// Starts declaring a dynamic counter.
 pub fn counter(name: impl Into<String>) -> Builder<Counter> {
@@ -195,17 +195,20 @@ impl<M: FamilyKind> Builder<M> {
         } else {
             &self.name
         };
-        if let Some(f) = Snapshot::collect().family(family_name) {
-            return Err(Error::Conflict {
-                name: self.name.clone(),
-                reason: format!("by a static {} metric", f.kind.as_str()),
-            });
-        }
-        if let Some(reason) = crate::registry::conflict(family_name, M::KIND) {
-            return Err(Error::Conflict {
-                name: self.name,
-                reason,
-            });
+        match crate::registry::check_new(family_name, M::KIND) {
+            Ok(()) => {}
+            Err(Taken::Exists(kind)) => {
+                return Err(Error::Conflict {
+                    name: self.name,
+                    reason: format!("by a static {} metric", kind.as_str()),
+                })
+            }
+            Err(Taken::Clash(reason)) => {
+                return Err(Error::Conflict {
+                    name: self.name,
+                    reason,
+                })
+            }
         }
         let defaults = names
             .iter()

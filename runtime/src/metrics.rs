@@ -55,14 +55,15 @@ impl Header {
             MetricKind::Counter => name.strip_suffix("_total").unwrap_or(&name),
             _ => &name,
         };
-        if let Some(reason) = registry::conflict(family, kind) {
-            return Err(Error::Conflict { name, reason });
-        }
-        if crate::Snapshot::collect().family(family).is_some() {
-            return Err(Error::Conflict {
-                name,
-                reason: "by another metric".to_owned(),
-            });
+        match registry::check_new(family, kind) {
+            Ok(()) => {}
+            Err(registry::Taken::Exists(_)) => {
+                return Err(Error::Conflict {
+                    name,
+                    reason: "by another metric".to_owned(),
+                })
+            }
+            Err(registry::Taken::Clash(reason)) => return Err(Error::Conflict { name, reason }),
         }
         Ok(Header {
             name: Cow::Owned(name),

@@ -226,23 +226,34 @@ fn clash(a: &str, a_kind: MetricKind, b: &str, b_kind: MetricKind) -> bool {
     ta.iter().any(|n| tb.contains(n))
 }
 
-/// Why a new family `name` of `kind` cannot join the registered ones, if it
-/// cannot: it would take a name an existing family (other than one of the
-/// same name and kind) already takes.
-pub(crate) fn conflict(name: &str, kind: MetricKind) -> Option<String> {
+/// Why a new family could not join the registered ones.
+pub(crate) enum Taken {
+    /// A family of this name exists, of this kind.
+    Exists(MetricKind),
+    /// Another family's samples take the names the new one needs; why.
+    Clash(String),
+}
+
+/// Whether a new family `name` of `kind` can join the registered ones (one
+/// collection of every metric): no family may have its name, and none may
+/// take a name its samples need or need one its samples take.
+pub(crate) fn check_new(name: &str, kind: MetricKind) -> Result<(), Taken> {
     let snapshot = collect();
-    snapshot
+    if let Some(f) = snapshot.family(name) {
+        return Err(Taken::Exists(f.kind));
+    }
+    match snapshot
         .families
         .iter()
-        .filter(|f| !(f.name == name && f.kind == kind))
         .find(|f| clash(name, kind, &f.name, f.kind))
-        .map(|f| {
-            format!(
-                "as the {} family {:?}, whose samples take the same names",
-                f.kind.as_str(),
-                f.name
-            )
-        })
+    {
+        Some(f) => Err(Taken::Clash(format!(
+            "as the {} family {:?}, whose samples take the same names",
+            f.kind.as_str(),
+            f.name
+        ))),
+        None => Ok(()),
+    }
 }
 
 fn merge(into: &mut Value, from: Value) {
