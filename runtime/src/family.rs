@@ -63,9 +63,8 @@ pub fn set_default_cardinality_cap(cap: usize) {
 
 type Bucket = Vec<(Box<[Box<str>]>, usize)>;
 
-/// A series to export: its id, its label pairs, and whether the index is
-/// dense (an untouched dense series is left out).
-type ExportedSeries = (usize, Vec<(String, String)>, bool);
+/// A series to export: its label pairs and its value.
+type ExportedSeries = (Vec<(String, String)>, Value);
 
 /// Maps label values to series ids.
 #[derive(Debug)]
@@ -167,13 +166,20 @@ impl SeriesIndex {
         id
     }
 
-    /// Every series to export: `(id, label pairs)`. Dense indexes list all
-    /// ids (the caller skips untouched ones); hashed ones list interned ids
+    /// Every series to export, with its value: `(id, label pairs, value)`.
+    /// `read` gives a series' value, `None` if it was never recorded; a dense
+    /// index leaves those out (and decodes labels only for the others), a
+    /// hashed one exports every interned label set, at `zero` if unrecorded,
     /// and the overflow series once it was used.
-    fn series(&self) -> Vec<ExportedSeries> {
+    fn series(
+        &self,
+        read: impl Fn(usize) -> Option<Value>,
+        zero: impl Fn() -> Value,
+    ) -> Vec<ExportedSeries> {
         let mut out = Vec::new();
         if let Some(tables) = &self.tables {
             for id in 0..self.capacity {
+                let Some(value) = read(id) else { continue };
                 let mut rest = id;
                 let mut values = vec![String::new(); tables.len()];
                 for (slot, table) in values.iter_mut().zip(tables.iter()).rev() {
@@ -191,7 +197,7 @@ impl SeriesIndex {
                     .map(ToString::to_string)
                     .zip(values)
                     .collect();
-                out.push((id, labels, true));
+                out.push((labels, value));
             }
         } else {
             for entry in &self.map {
@@ -202,14 +208,13 @@ impl SeriesIndex {
                         .map(ToString::to_string)
                         .zip(values.iter().map(ToString::to_string))
                         .collect();
-                    out.push((*id, labels, false));
+                    out.push((labels, read(*id).unwrap_or_else(&zero)));
                 }
             }
             if self.overflowed.load(Ordering::Relaxed) > 0 {
                 out.push((
-                    self.overflow_id(),
                     vec![("otel_metric_overflow".to_owned(), "true".to_owned())],
-                    false,
+                    read(self.overflow_id()).unwrap_or_else(&zero),
                 ));
             }
         }
@@ -743,12 +748,11 @@ impl<M: FamilyKind> Store<M> {
             name
         };
         out.declare(family, help, unit, M::KIND);
-        for (id, labels, dense) in self.index.series() {
-            let value = match M::read(self.cells, id, buckets) {
-                Some(v) => v,
-                None if dense => continue,
-                None => zero(M::KIND, buckets),
-            };
+        let series = self.index.series(
+            |id| M::read(self.cells, id, buckets),
+            || zero(M::KIND, buckets),
+        );
+        for (labels, value) in series {
             let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
             out.push(family, help, unit, M::KIND, labels, value, created);
         }
