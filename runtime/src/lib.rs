@@ -58,6 +58,7 @@ pub mod histogram;
 pub mod labels;
 mod metrics;
 pub mod parse;
+pub mod push;
 mod publish;
 mod registry;
 pub mod resources;

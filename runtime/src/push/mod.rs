@@ -1,0 +1,3 @@
+//! Push exporters: Pushgateway, Prometheus remote-write and OTLP/HTTP.
+
+pub(crate) mod otlp;

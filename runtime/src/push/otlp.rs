@@ -1,0 +1,1 @@
+//! OTLP/HTTP protobuf encoding of a snapshot.
