@@ -91,6 +91,8 @@ struct FamilyBuilder {
     help: String,
     unit: Option<&'static str>,
     kind: MetricKind,
+    /// Keyed by the label pairs sorted by name, so that one label set given
+    /// in two orders is one series.
     series: BTreeMap<Labels, Series>,
 }
 
@@ -154,7 +156,9 @@ impl Builder {
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
             .collect();
-        match f.series.get_mut(&labels) {
+        let mut key = labels.clone();
+        key.sort();
+        match f.series.get_mut(&key) {
             Some(existing) => {
                 merge(&mut existing.value, value);
                 existing.created = match (existing.created, created) {
@@ -164,7 +168,7 @@ impl Builder {
             }
             None => {
                 f.series.insert(
-                    labels.clone(),
+                    key,
                     Series {
                         labels,
                         value,
@@ -283,6 +287,33 @@ mod tests {
         assert!(!clash("x", Gauge, "x_total", Gauge));
         assert!(!clash("x", Counter, "y", Counter));
         assert!(!clash("x_seconds", Histogram, "x", Gauge));
+    }
+
+    #[test]
+    fn one_label_set_in_two_orders_is_one_series() {
+        let mut b = Builder::default();
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        for labels in [
+            vec![pair("a", "1"), pair("b", "2")],
+            vec![pair("b", "2"), pair("a", "1")],
+            vec![pair("a", "2"), pair("b", "1")],
+        ] {
+            b.push(
+                "m",
+                "",
+                None,
+                MetricKind::Counter,
+                labels,
+                Value::Counter(1.0),
+                None,
+            );
+        }
+        let snapshot = b.finish();
+        let series = &snapshot.families[0].series;
+        assert_eq!(series.len(), 2);
+        assert_eq!(series[0].label("a"), Some("1"));
+        assert_eq!(series[0].value, Value::Counter(2.0));
+        assert_eq!(series[1].value, Value::Counter(1.0));
     }
 
     #[test]
