@@ -27,10 +27,12 @@
 //! assert!(stats.min <= stats.p50 && stats.p50 <= stats.max);
 //! ```
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{LazyLock, Mutex};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
 use std::time::{Duration, SystemTime};
+
+use dashmap::DashMap;
 
 use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
 use crate::histogram::ExpBuckets;
@@ -40,61 +42,134 @@ use crate::snapshot::{Snapshot, Value};
 /// are recorded as the operation or kind `"other"`.
 pub const MAX_NAMES: usize = 2_000;
 
-static OPERATIONS: LazyLock<Mutex<HashMap<String, &'static Callsite>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-static KINDS: LazyLock<Mutex<HashMap<String, &'static str>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
+/// Interned operations and error kinds. Lookups of known names take a
+/// shard's read lock only, so threads timing different (or the same)
+/// operations do not queue behind one lock; [`operation`] skips the lookup.
+static OPERATIONS: LazyLock<DashMap<Box<str>, &'static Callsite>> = LazyLock::new(DashMap::new);
+static OPERATION_COUNT: AtomicUsize = AtomicUsize::new(0);
+static KINDS: LazyLock<DashMap<Box<str>, &'static str>> = LazyLock::new(DashMap::new);
+static KIND_COUNT: AtomicUsize = AtomicUsize::new(0);
 
 fn leak(s: &str) -> &'static str {
     Box::leak(s.to_owned().into_boxed_str())
 }
 
 /// The callsite that records operation `name` (created on first use).
-pub(crate) fn operation(name: &str) -> &'static Callsite {
-    let mut ops = OPERATIONS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(c) = ops.get(name) {
-        return c;
+pub(crate) fn callsite(name: &str) -> &'static Callsite {
+    if let Some(c) = OPERATIONS.get(name) {
+        return *c;
     }
-    let name = if ops.len() >= MAX_NAMES {
+    let name = if OPERATION_COUNT.load(Ordering::Relaxed) >= MAX_NAMES {
         "other"
     } else {
         name
     };
-    if let Some(c) = ops.get(name) {
-        return c;
-    }
-    let meta: &'static CallsiteMeta = Box::leak(Box::new(CallsiteMeta {
-        name: "function_calls",
-        help: "",
-        function: leak(name),
-        module: "",
-        tracked: true,
-        concurrency: false,
-        buckets: &[],
-        label_names: &[],
-        labeled: false,
-    }));
-    let callsite: &'static Callsite = Box::leak(Box::new(Callsite::new(meta)));
-    ops.insert(name.to_owned(), callsite);
-    callsite
+    // The entry API holds the shard's write lock: one callsite per name even
+    // when two threads meet a new name at once.
+    *OPERATIONS.entry(name.into()).or_insert_with(|| {
+        OPERATION_COUNT.fetch_add(1, Ordering::Relaxed);
+        let meta: &'static CallsiteMeta = Box::leak(Box::new(CallsiteMeta {
+            name: "function_calls",
+            help: "",
+            function: leak(name),
+            module: "",
+            tracked: true,
+            concurrency: false,
+            buckets: &[],
+            label_names: &[],
+            labeled: false,
+        }));
+        Box::leak(Box::new(Callsite::new(meta)))
+    })
 }
 
 /// An error kind as a label value that lives for the program (interned).
 pub(crate) fn kind(kind: &str) -> ErrorKind {
-    let mut kinds = KINDS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(k) = kinds.get(kind) {
-        return ErrorKind::Label(k);
+    if let Some(k) = KINDS.get(kind) {
+        return ErrorKind::Label(*k);
     }
-    if kinds.len() >= MAX_NAMES {
+    if KIND_COUNT.load(Ordering::Relaxed) >= MAX_NAMES {
         return ErrorKind::Label("other");
     }
-    let leaked = leak(kind);
-    kinds.insert(kind.to_owned(), leaked);
-    ErrorKind::Label(leaked)
+    ErrorKind::Label(*KINDS.entry(kind.into()).or_insert_with(|| {
+        KIND_COUNT.fetch_add(1, Ordering::Relaxed);
+        leak(kind)
+    }))
+}
+
+/// An operation looked up once, to time many calls without looking its name
+/// up each time (what [`start`], [`time`] and [`time_future`] do).
+///
+/// ```
+/// use telltale::timer;
+///
+/// let fetch = timer::operation("fetch_page");
+/// for _ in 0..3 {
+///     fetch.time(|| std::hint::black_box(1 + 1));
+/// }
+/// assert_eq!(timer::stats("fetch_page").unwrap().count, 3);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    callsite: &'static Callsite,
+}
+
+/// The operation named `name` (its series are created on first use).
+/// Past [`MAX_NAMES`] distinct names, new names share the operation
+/// `"other"`.
+pub fn operation(name: &str) -> Operation {
+    Operation {
+        callsite: callsite(name),
+    }
+}
+
+impl Operation {
+    /// The operation's name as exported (`"other"` past [`MAX_NAMES`]).
+    pub fn name(&self) -> &'static str {
+        self.callsite.meta().function
+    }
+
+    /// Starts timing one call.
+    pub fn start(&self) -> Timer {
+        Timer {
+            name: self.name(),
+            guard: Some(self.callsite.enter()),
+            started: std::time::Instant::now(),
+            start: SystemTime::now(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Times a closure (see [`time`]).
+    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+        let t = self.start();
+        let r = f();
+        drop(t.success());
+        r
+    }
+
+    /// Times a closure returning a `Result` (see [`time_result`]).
+    pub fn time_result<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let t = self.start();
+        let r = f();
+        match &r {
+            Ok(_) => drop(t.success()),
+            Err(_) => drop(t.finish_named(std::any::type_name::<E>())),
+        }
+        r
+    }
+
+    /// Times a future (see [`time_future`]).
+    pub async fn time_future<F: Future>(&self, fut: F) -> F::Output {
+        let guard = self.callsite.enter();
+        let out = fut.await;
+        guard.finish(Outcome::Ok);
+        out
+    }
+
+    pub(crate) fn count(&self, outcome: Outcome) {
+        self.callsite.count(outcome);
+    }
 }
 
 /// What a stopped timer measured.
@@ -132,14 +207,7 @@ pub struct Timer {
 
 /// Starts timing operation `name`.
 pub fn start(name: &str) -> Timer {
-    let callsite = operation(name);
-    Timer {
-        name: callsite.meta().function,
-        guard: Some(callsite.enter()),
-        started: std::time::Instant::now(),
-        start: SystemTime::now(),
-        metadata: Vec::new(),
-    }
+    operation(name).start()
 }
 
 impl Timer {
@@ -199,22 +267,13 @@ impl Drop for Timer {
 /// Times a closure as operation `name`; a panic counts as `error="panic"`
 /// and keeps unwinding.
 pub fn time<R>(name: &str, f: impl FnOnce() -> R) -> R {
-    let t = start(name);
-    let r = f();
-    drop(t.success());
-    r
+    operation(name).time(f)
 }
 
 /// Times a closure returning a `Result`: `Err` counts as a failure whose
 /// kind is the error type's readable name (as for `#[tracked]`).
 pub fn time_result<T, E>(name: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let t = start(name);
-    let r = f();
-    match &r {
-        Ok(_) => drop(t.success()),
-        Err(_) => drop(t.finish_named(std::any::type_name::<E>())),
-    }
-    r
+    operation(name).time_result(f)
 }
 
 impl Timer {
@@ -238,11 +297,7 @@ impl Timer {
 /// Times a future as operation `name`, from its first poll to its output. A
 /// future dropped before it completes counts as `result="cancelled"`.
 pub async fn time_future<F: Future>(name: &str, fut: F) -> F::Output {
-    let callsite = operation(name);
-    let guard = callsite.enter();
-    let out = fut.await;
-    guard.finish(Outcome::Ok);
-    out
+    operation(name).time_future(fut).await
 }
 
 /// Timing statistics of an operation, in seconds.

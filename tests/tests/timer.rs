@@ -127,3 +127,51 @@ async fn futures_are_timed_to_completion_or_cancelled() {
     assert_eq!(calls(&s, "timer_future", "cancelled", ""), 1.0);
     assert!(timer::stats("timer_future").unwrap().min >= 0.003);
 }
+
+#[test]
+fn threads_meeting_new_names_at_once_share_one_operation_each() {
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            std::thread::spawn(|| {
+                for i in 0..50 {
+                    let name = format!("timer_race_{i}");
+                    drop(timer::start(&name).success());
+                    tracker::record_failure(&name, &format!("race_kind_{}", i % 3), &[]);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let s = Snapshot::collect();
+    for i in 0..50 {
+        let name = format!("timer_race_{i}");
+        assert_eq!(calls(&s, &name, "ok", ""), 4.0, "{name}");
+        let kind = format!("race_kind_{}", i % 3);
+        assert_eq!(calls(&s, &name, "error", &kind), 4.0, "{name}");
+        let series = s
+            .family("function_calls")
+            .unwrap()
+            .series
+            .iter()
+            .filter(|x| x.label("function") == Some(name.as_str()))
+            .count();
+        assert_eq!(series, 2, "{name}: one ok and one error series");
+    }
+}
+
+#[test]
+fn an_operation_handle_records_like_the_name() {
+    let op = timer::operation("timer_handle_op");
+    assert_eq!(op.name(), "timer_handle_op");
+    op.time(|| ());
+    drop(op.start().failure("slow"));
+    assert_eq!(op.time_result(|| "x".parse::<u8>()).ok(), None);
+    timer::time("timer_handle_op", || ());
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_handle_op", "ok", ""), 2.0);
+    assert_eq!(calls(&s, "timer_handle_op", "error", "slow"), 1.0);
+    assert_eq!(calls(&s, "timer_handle_op", "error", "ParseIntError"), 1.0);
+    assert_eq!(timer::stats("timer_handle_op").unwrap().count, 4);
+}
