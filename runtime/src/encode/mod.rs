@@ -1,10 +1,19 @@
-//! Exposition formats: turning a [`Snapshot`] into text a scraper reads.
+//! Exposition formats: turning a [`Snapshot`] into text a scraper or a
+//! person reads.
 //!
 //! [`encode`] appends one snapshot, in one [`Format`], to a caller-owned
 //! `String`, so a server can reuse its buffer from scrape to scrape; [`render`]
 //! collects a snapshot and returns the text. Numbers are written with a small
 //! stack formatter and escapes are copied slice by slice, so encoding allocates
 //! nothing per sample once the buffer has grown to the size of an exposition.
+//!
+//! Four formats: the two exposition texts scrapers read
+//! ([`Format::Prometheus`], [`Format::OpenMetrics`]) and two documents for
+//! scripts, spreadsheets and dashboards ([`Format::Json`], [`Format::Csv`]),
+//! whose schemas are a stable contract documented in [`json`](self::json)
+//! and [`csv`](self::csv). The JSON and CSV documents carry the time of the
+//! export; [`encode_at`] takes that time from the caller, [`encode`] reads the
+//! system clock.
 //!
 //! # Rules both text formats follow
 //!
@@ -26,14 +35,18 @@
 
 use std::fmt::{self, Write as _};
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::snapshot::{HistogramValue, Snapshot};
 
+pub mod csv;
+pub mod json;
 mod openmetrics;
 mod prometheus;
 
-/// An exposition format that [`encode`] and [`render`] can write.
+/// A format that [`encode`] and [`render`] can write.
 ///
-/// More formats (JSON, CSV) will be added, so the enum is `#[non_exhaustive]`.
+/// More formats may be added, so the enum is `#[non_exhaustive]`.
 ///
 /// ```
 /// use telltale::Format;
@@ -43,6 +56,8 @@ mod prometheus;
 ///     Format::negotiate(Some("application/openmetrics-text;version=1.0.0,text/plain;q=0.5")),
 ///     Format::OpenMetrics,
 /// );
+/// assert_eq!(Format::negotiate(Some("application/json")), Format::Json);
+/// assert_eq!(Format::from_name("csv"), Some(Format::Csv));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -69,6 +84,14 @@ pub enum Format {
     /// negative is skipped, and a histogram whose sum is `NaN` or negative, or
     /// which has a bucket below zero, is written without `_sum` and `_count`.
     OpenMetrics,
+    /// One JSON document: the export time and every family with its series,
+    /// histograms with count, sum, quantiles and classic buckets. The schema
+    /// is documented, with an example, in [`json`](self::json).
+    Json,
+    /// CSV (RFC 4180): a header row, then one row per series with fixed
+    /// columns. The schema is documented, with an example, in
+    /// [`csv`](self::csv).
+    Csv,
 }
 
 impl Format {
@@ -77,22 +100,89 @@ impl Format {
         match self {
             Format::Prometheus => "text/plain; version=0.0.4; charset=utf-8",
             Format::OpenMetrics => "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8; header=present",
+        }
+    }
+
+    /// The format named `name`, as a `?format=` query parameter would give
+    /// it: `prometheus`, `openmetrics`, `json` or `csv`, in any case.
+    ///
+    /// ```
+    /// use telltale::Format;
+    ///
+    /// assert_eq!(Format::from_name("JSON"), Some(Format::Json));
+    /// assert_eq!(Format::from_name("openmetrics"), Some(Format::OpenMetrics));
+    /// assert_eq!(Format::from_name("xml"), None);
+    /// ```
+    pub fn from_name(name: &str) -> Option<Format> {
+        [
+            Format::Prometheus,
+            Format::OpenMetrics,
+            Format::Json,
+            Format::Csv,
+        ]
+        .into_iter()
+        .find(|format| format.name().eq_ignore_ascii_case(name))
+    }
+
+    /// The format's name, as [`Format::from_name`] reads it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Format::Prometheus => "prometheus",
+            Format::OpenMetrics => "openmetrics",
+            Format::Json => "json",
+            Format::Csv => "csv",
+        }
+    }
+
+    /// The usual extension of a file holding this format, without the dot:
+    /// `prom` (the Prometheus text, as node_exporter's textfile collector
+    /// reads it), `txt` (OpenMetrics), `json`, `csv`.
+    pub fn file_extension(&self) -> &'static str {
+        match self {
+            Format::Prometheus => "prom",
+            Format::OpenMetrics => "txt",
+            Format::Json => "json",
+            Format::Csv => "csv",
         }
     }
 
     /// Chooses a format from the value of an HTTP `Accept` header.
     ///
-    /// OpenMetrics is chosen when the header accepts
+    /// JSON or CSV is chosen only when the header names `application/json`
+    /// or `text/csv` explicitly, with a quality strictly above that of every
+    /// text format it accepts (`application/openmetrics-text`, `text/plain`,
+    /// `text/*`, `*/*`); when it names both that way, the higher quality wins
+    /// and JSON wins a tie. Wildcards never select them, so a scraper that
+    /// accepts `*/*` as a fallback still gets text.
+    ///
+    /// Otherwise OpenMetrics is chosen when the header accepts
     /// `application/openmetrics-text` (any `version`) with a quality above zero
     /// and at least as high as that of every other text format it accepts
     /// (`text/plain`, `text/*`, `*/*`). Everything else, a missing header
     /// included, gets [`Format::Prometheus`], which every scraper understands.
+    ///
+    /// ```
+    /// use telltale::Format;
+    ///
+    /// // What Prometheus 2.x sends.
+    /// let prometheus = "application/openmetrics-text;version=1.0.0,\
+    ///     application/openmetrics-text;version=0.0.1;q=0.75,\
+    ///     text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    /// assert_eq!(Format::negotiate(Some(prometheus)), Format::OpenMetrics);
+    /// assert_eq!(Format::negotiate(Some("*/*")), Format::Prometheus);
+    /// assert_eq!(Format::negotiate(Some("text/csv, */*;q=0.5")), Format::Csv);
+    /// assert_eq!(Format::negotiate(Some("text/csv, text/plain")), Format::Prometheus);
+    /// ```
     pub fn negotiate(accept: Option<&str>) -> Format {
         let Some(accept) = accept else {
             return Format::Prometheus;
         };
         let mut openmetrics = 0.0_f64;
         let mut text = 0.0_f64;
+        let mut json = 0.0_f64;
+        let mut csv = 0.0_f64;
         for range in accept.split(',') {
             let mut parts = range.split(';');
             let media = parts.next().unwrap_or("").trim();
@@ -114,9 +204,18 @@ impl Format {
                 || media == "*/*"
             {
                 text = text.max(quality);
+            } else if media.eq_ignore_ascii_case("application/json") {
+                json = json.max(quality);
+            } else if media.eq_ignore_ascii_case("text/csv") {
+                csv = csv.max(quality);
             }
         }
-        if openmetrics > 0.0 && openmetrics >= text {
+        let any_text = openmetrics.max(text);
+        if json > any_text && json >= csv {
+            Format::Json
+        } else if csv > any_text && csv > json {
+            Format::Csv
+        } else if openmetrics > 0.0 && openmetrics >= text {
             Format::OpenMetrics
         } else {
             Format::Prometheus
@@ -127,7 +226,8 @@ impl Format {
 /// Appends `snapshot`, written in `format`, to `out`.
 ///
 /// `out` is not cleared first: clear it yourself to reuse one buffer across
-/// scrapes. The snapshot is expected to keep the invariants
+/// scrapes. [`Format::Json`] and [`Format::Csv`] stamp the document with the
+/// system clock's time now (see [`encode_at`]). The snapshot is expected to keep the invariants
 /// [`Snapshot`] documents (valid and unique names, unique label sets, no
 /// `le` label on histograms); the encoder does not re-check them.
 ///
@@ -155,13 +255,65 @@ impl Format {
 /// );
 /// ```
 pub fn encode(snapshot: &Snapshot, format: Format, out: &mut String) {
+    encode_at(snapshot, format, SystemTime::now(), out);
+}
+
+/// Like [`encode`], with the time of the export given: [`Format::Json`] and
+/// [`Format::Csv`] write it as `timestamp_ms`; the text formats ignore it.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+///
+/// let snapshot = Snapshot {
+///     families: vec![Family {
+///         name: "jobs".into(),
+///         help: "Jobs run.".into(),
+///         unit: None,
+///         kind: MetricKind::Counter,
+///         series: vec![Series {
+///             labels: vec![("queue".into(), "a".into())],
+///             value: Value::Counter(3.0),
+///             created: None,
+///         }],
+///     }],
+/// };
+/// let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
+/// let mut out = String::new();
+/// telltale::encode::encode_at(&snapshot, telltale::Format::Json, at, &mut out);
+/// assert_eq!(
+///     out,
+///     r#"{"schema":1,"timestamp_ms":1700000000123,"families":[{"name":"jobs","type":"counter","unit":null,"help":"Jobs run.","series":[{"labels":{"queue":"a"},"value":3,"created":null}]}]}"#
+///         .to_owned() + "\n",
+/// );
+/// ```
+pub fn encode_at(snapshot: &Snapshot, format: Format, at: SystemTime, out: &mut String) {
     match format {
         Format::Prometheus => prometheus::encode(snapshot, out),
         Format::OpenMetrics => openmetrics::encode(snapshot, out),
+        Format::Json => json::encode(snapshot, unix_millis(at), out),
+        Format::Csv => csv::encode(snapshot, unix_millis(at), out),
     }
 }
 
-/// Reads every registered metric now and returns it as text in `format`.
+/// Milliseconds since the Unix epoch (negative before it), saturating.
+fn unix_millis(at: SystemTime) -> i64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+/// The quantiles [`Format::Json`] and [`Format::Csv`] write, with their names.
+const QUANTILES: [(&str, f64); 5] = [
+    ("p50", 0.5),
+    ("p90", 0.9),
+    ("p95", 0.95),
+    ("p99", 0.99),
+    ("p999", 0.999),
+];
+
+/// Reads every registered metric now and returns it written in `format`.
 ///
 /// ```
 /// let text = telltale::render(telltale::Format::OpenMetrics);
@@ -672,7 +824,6 @@ mod tests {
             (Some("*/*"), prom),
             (Some("text/plain"), prom),
             (Some("text/html,application/xhtml+xml,*/*;q=0.8"), prom),
-            (Some("application/json"), prom),
             (Some("application/openmetrics-text"), om),
             (Some("Application/OpenMetrics-Text; Version=1.0.0"), om),
             // What Prometheus 2.x sends.
@@ -700,6 +851,100 @@ mod tests {
     }
 
     #[test]
+    fn negotiation_of_json_and_csv() {
+        let om = Format::OpenMetrics;
+        let prom = Format::Prometheus;
+        let json = Format::Json;
+        let csv = Format::Csv;
+        let cases: &[(&str, Format)] = &[
+            ("application/json", json),
+            ("Application/JSON; charset=utf-8", json),
+            ("text/csv", csv),
+            ("text/csv;header=present", csv),
+            // Explicit and above every text format it also accepts.
+            ("application/json, */*;q=0.8", json),
+            ("text/csv;q=0.9, text/plain;q=0.5", csv),
+            (
+                "application/json;q=0.5, application/openmetrics-text;q=0.4",
+                json,
+            ),
+            // Not above: text wins, as the text rules choose it.
+            ("application/json, text/plain", prom),
+            ("application/json;q=0.5, text/plain;q=0.5", prom),
+            (
+                "application/json;q=0.5, application/openmetrics-text;q=0.5",
+                om,
+            ),
+            ("text/csv;q=0.1, */*", prom),
+            ("text/csv, text/*", prom),
+            // Zero or bad quality is not acceptance.
+            ("application/json;q=0", prom),
+            ("application/json;q=2", prom),
+            ("text/csv;q=x", prom),
+            // Both named: the higher quality, JSON on a tie.
+            ("text/csv, application/json;q=0.9", csv),
+            ("text/csv;q=0.9, application/json", json),
+            ("text/csv, application/json", json),
+            // Wildcards and look-alikes never select them.
+            ("*/*", prom),
+            ("application/*", prom),
+            ("application/json-seq", prom),
+            ("application/problem+json", prom),
+            // A browser.
+            (
+                "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                prom,
+            ),
+            // What Prometheus 2.x sends, whatever else is around it.
+            (
+                "application/openmetrics-text;version=1.0.0,application/openmetrics-text;\
+                 version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+                om,
+            ),
+        ];
+        for &(accept, expected) in cases {
+            assert_eq!(Format::negotiate(Some(accept)), expected, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn names_and_extensions() {
+        for format in [
+            Format::Prometheus,
+            Format::OpenMetrics,
+            Format::Json,
+            Format::Csv,
+        ] {
+            assert_eq!(Format::from_name(format.name()), Some(format));
+            assert_eq!(
+                Format::from_name(&format.name().to_ascii_uppercase()),
+                Some(format)
+            );
+        }
+        assert_eq!(Format::from_name("json"), Some(Format::Json));
+        assert_eq!(Format::from_name("csv"), Some(Format::Csv));
+        assert_eq!(Format::from_name("prometheus"), Some(Format::Prometheus));
+        assert_eq!(Format::from_name("openmetrics"), Some(Format::OpenMetrics));
+        assert_eq!(Format::from_name(""), None);
+        assert_eq!(Format::from_name("text"), None);
+        assert_eq!(Format::from_name("json "), None);
+        assert_eq!(Format::Csv.file_extension(), "csv");
+        assert_eq!(Format::Json.file_extension(), "json");
+        assert_eq!(Format::Prometheus.file_extension(), "prom");
+    }
+
+    #[test]
+    fn export_time_in_milliseconds() {
+        use std::time::Duration;
+        assert_eq!(unix_millis(UNIX_EPOCH), 0);
+        assert_eq!(
+            unix_millis(UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_999)),
+            1_700_000_000_123
+        );
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_millis(5)), -5);
+    }
+
+    #[test]
     fn content_types() {
         assert_eq!(
             Format::Prometheus.content_type(),
@@ -708,6 +953,11 @@ mod tests {
         assert_eq!(
             Format::OpenMetrics.content_type(),
             "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        );
+        assert_eq!(Format::Json.content_type(), "application/json");
+        assert_eq!(
+            Format::Csv.content_type(),
+            "text/csv; charset=utf-8; header=present"
         );
     }
 }
