@@ -125,12 +125,13 @@ pub fn operation(name: &str) -> Operation {
 
 impl Operation {
     /// The operation's name as exported (`"other"` past [`MAX_NAMES`]).
-    pub fn name(&self) -> &'static str {
-        self.callsite.meta().function
+    pub fn name(self) -> &'static str {
+        let meta = self.callsite.meta();
+        meta.function
     }
 
     /// Starts timing one call.
-    pub fn start(&self) -> Timer {
+    pub fn start(self) -> Timer {
         Timer {
             name: self.name(),
             guard: Some(self.callsite.enter()),
@@ -141,7 +142,7 @@ impl Operation {
     }
 
     /// Times a closure (see [`time`]).
-    pub fn time<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub fn time<R>(self, f: impl FnOnce() -> R) -> R {
         let t = self.start();
         let r = f();
         drop(t.success());
@@ -149,7 +150,7 @@ impl Operation {
     }
 
     /// Times a closure returning a `Result` (see [`time_result`]).
-    pub fn time_result<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    pub fn time_result<T, E>(self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
         let t = self.start();
         let r = f();
         match &r {
@@ -160,14 +161,14 @@ impl Operation {
     }
 
     /// Times a future (see [`time_future`]).
-    pub async fn time_future<F: Future>(&self, fut: F) -> F::Output {
+    pub async fn time_future<F: Future>(self, fut: F) -> F::Output {
         let guard = self.callsite.enter();
         let out = fut.await;
         guard.finish(Outcome::Ok);
         out
     }
 
-    pub(crate) fn count(&self, outcome: Outcome) {
+    pub(crate) fn count(self, outcome: Outcome) {
         self.callsite.count(outcome);
     }
 }
