@@ -136,10 +136,12 @@ impl<'a> Enum<'a> {
             .collect();
         let values: Vec<&str> = self.variants.iter().map(|v| v.value.as_str()).collect();
         let indices = 0..self.variants.len();
+        let usize = quote_spanned!(site=> ::core::primitive::usize);
+        let str = quote_spanned!(site=> ::core::primitive::str);
         quote_spanned! {site=>
             #[automatically_derived]
             impl #impl_generics #p::LabelValue for #ident #ty_generics #where_clause {
-                const BOUNDED: ::core::option::Option<&'static [&'static str]> =
+                const BOUNDED: ::core::option::Option<&'static [&'static #str]> =
                     ::core::option::Option::Some(<Self as #p::BoundedLabelValue>::VALUES);
 
                 #[inline]
@@ -150,17 +152,17 @@ impl<'a> Enum<'a> {
                 }
 
                 #[inline]
-                fn bounded_index(&self) -> usize {
+                fn bounded_index(&self) -> #usize {
                     <Self as #p::BoundedLabelValue>::index(self)
                 }
             }
 
             #[automatically_derived]
             impl #impl_generics #p::BoundedLabelValue for #ident #ty_generics #where_clause {
-                const VALUES: &'static [&'static str] = &[#(#values),*];
+                const VALUES: &'static [&'static #str] = &[#(#values),*];
 
                 #[inline]
-                fn index(&self) -> usize {
+                fn index(&self) -> #usize {
                     match self {
                         #(#patterns => #indices,)*
                     }

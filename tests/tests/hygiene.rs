@@ -266,3 +266,39 @@ fn strict_lints_compile_clean() {
         [entry("error", "TryFromIntError", 1.0), entry("ok", "", 1.0)]
     );
 }
+
+/// Primitive type names shadowed by the user's own types do not reach the
+/// derives' generated code.
+mod shadowed_primitives {
+    #![allow(non_camel_case_types, dead_code)]
+
+    pub(crate) struct usize;
+    pub(crate) struct str;
+
+    #[derive(Debug, Clone, Copy, ::telltale::LabelValue)]
+    pub(crate) enum ShadowKind {
+        Read,
+        Write,
+    }
+
+    #[derive(Debug, Clone, Copy, ::telltale::LabelSet)]
+    pub(crate) struct ShadowLabels {
+        pub(crate) kind: ShadowKind,
+    }
+}
+
+#[test]
+fn derives_survive_shadowed_primitive_names() {
+    use shadowed_primitives::{ShadowKind, ShadowLabels};
+    use telltale::{BoundedLabelValue, LabelSet};
+    assert_eq!(ShadowKind::VALUES, ["read", "write"]);
+    assert_eq!(ShadowKind::Write.index(), 1);
+    assert_eq!(ShadowLabels::CARDINALITY, Some(2));
+    assert_eq!(
+        ShadowLabels {
+            kind: ShadowKind::Write
+        }
+        .index(),
+        1
+    );
+}
