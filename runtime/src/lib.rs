@@ -49,6 +49,7 @@
 mod build_info;
 mod callsite;
 mod clock;
+pub mod config;
 pub mod dynamic;
 pub mod encode;
 mod error;

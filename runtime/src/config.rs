@@ -1,0 +1,626 @@
+//! Configuration from code, from a TOML file and from environment variables.
+//!
+//! Every section of [`Config`] is a plain struct with public fields and a
+//! [`Default`], so code can build it with `..Default::default()`. The same
+//! structs deserialize from TOML (missing keys take their defaults, unknown
+//! keys are errors), and [`Env`] overrides single values from `TELLTALE_*`
+//! environment variables. The usual order is: defaults, then the file, then
+//! the environment, which is what [`Config::load`] does.
+//!
+//! ```
+//! use telltale::config::{Config, Env};
+//!
+//! let mut config = Config::from_toml_str(
+//!     r#"
+//!     [server]
+//!     port = 9100
+//!     header_read_timeout = "5s"
+//!     "#,
+//!     "telltale.toml",
+//! )?;
+//! config.apply_env(Env::from_pairs([("TELLTALE_SERVER_HOST", "0.0.0.0")]))?;
+//! assert_eq!(config.server.port, 9100);
+//! assert_eq!(config.server.host, "0.0.0.0");
+//! assert_eq!(config.server.header_read_timeout, std::time::Duration::from_secs(5));
+//!
+//! // A mistake names the file, the line and column, and the key.
+//! let error = Config::from_toml_str("[server]\nport = \"x\"\n", "telltale.toml").unwrap_err();
+//! let message = error.to_string();
+//! assert!(message.contains("telltale.toml:2:8"), "{message}");
+//! assert!(message.contains("server.port"), "{message}");
+//! # Ok::<(), telltale::Error>(())
+//! ```
+//!
+//! # Durations
+//!
+//! A duration is written as a string with a unit, `"250ms"`, `"30s"`, `"2m"`,
+//! `"1h"` (a decimal fraction such as `"1.5s"` is allowed), or as a bare
+//! integer, which counts **seconds** (`header_read_timeout = 30`). The same
+//! spellings work in environment variables (`TELLTALE_SERVER_IDLE_TIMEOUT=90s`
+//! or `=90`). See [`parse_duration`].
+//!
+//! # Environment variables
+//!
+//! A variable is named `TELLTALE_<SECTION>_<KEY>`, the key in upper case:
+//! `TELLTALE_SERVER_PORT`, `TELLTALE_SERVER_MAX_CONNECTIONS`. Booleans are
+//! `true`/`false`, `1`/`0`, `yes`/`no` or `on`/`off`. A value that does not
+//! parse is an [`Error::Config`] naming the variable and the value, and so is
+//! a `TELLTALE_SERVER_*` variable that names no key (a typo would otherwise
+//! be ignored silently). The variables of each section are listed on its
+//! `apply_env` ([`server::Config::apply_env`]).
+//!
+//! [`Env`] takes the variables as pairs, so tests and embedders can pass
+//! their own; [`Env::from_process`] reads the process environment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::server;
+use crate::Error;
+
+/// The environment variable [`Config::load`] reads the path of a
+/// configuration file from.
+pub const CONFIG_FILE_VAR: &str = "TELLTALE_CONFIG";
+
+/// Every configurable part of telltale, one section each.
+///
+/// In TOML each section is a table named after the field:
+///
+/// ```toml
+/// [server]
+/// host = "0.0.0.0"
+/// port = 9464
+/// path = "/metrics"
+/// max_connections = 256
+/// header_read_timeout = "10s"
+/// idle_timeout = "90s"
+/// bearer_token = "s3cret"
+/// ```
+///
+/// A missing section, or a missing key in a section, takes its default; an
+/// unknown section or key is an error.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The HTTP endpoint scrapers read: `[server]`, `TELLTALE_SERVER_*`.
+    pub server: server::Config,
+    // Further sections go below, each one a field named after its TOML
+    // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, and a line in
+    // `apply_env` and `validate`.
+}
+
+/// The variable prefixes of the sections [`Config::apply_env`] knows; a
+/// variable under one of them that no section reads is an error.
+const ENV_SECTIONS: &[&str] = &["TELLTALE_SERVER_"];
+
+impl Config {
+    /// Reads a configuration from TOML text; `origin` (a file name, say)
+    /// names the text in error messages. See [`from_toml_str`].
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, Error> {
+        from_toml_str(text, origin)
+    }
+
+    /// Reads a configuration from a TOML file. See [`from_file`].
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
+        from_file(path)
+    }
+
+    /// Overrides values from `TELLTALE_*` variables: for each section, the
+    /// variables its `apply_env` lists.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the variable and its value when a value does
+    /// not parse, or when a variable under a section's prefix names no key.
+    ///
+    /// ```
+    /// use telltale::config::{Config, Env};
+    ///
+    /// let mut config = Config::default();
+    /// config.apply_env(Env::from_pairs([("TELLTALE_SERVER_PORT", "9100")]))?;
+    /// assert_eq!(config.server.port, 9100);
+    ///
+    /// let error = config
+    ///     .apply_env(Env::from_pairs([("TELLTALE_SERVER_PORT", "ninety")]))
+    ///     .unwrap_err();
+    /// assert!(error.to_string().contains("TELLTALE_SERVER_PORT=\"ninety\""));
+    /// # Ok::<(), telltale::Error>(())
+    /// ```
+    pub fn apply_env(&mut self, mut env: Env) -> Result<(), Error> {
+        self.server.apply_env(&mut env)?;
+        for prefix in ENV_SECTIONS {
+            env.check_all_read(prefix)?;
+        }
+        Ok(())
+    }
+
+    /// Checks every section as the code that uses it would, so a bad value
+    /// is reported when the configuration is read rather than later.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.server.validate()
+    }
+
+    /// The configuration of a process: the defaults, overridden by the TOML
+    /// file named by `$TELLTALE_CONFIG` (if that variable is set), overridden
+    /// by the process's `TELLTALE_*` variables; then validated.
+    ///
+    /// ```no_run
+    /// # async fn example() -> Result<(), telltale::Error> {
+    /// let config = telltale::config::Config::load()?;
+    /// let server = telltale::server::start(config.server).await?;
+    /// # server.stop().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn load() -> Result<Config, Error> {
+        let env = Env::from_process();
+        let mut config = match env.peek(CONFIG_FILE_VAR) {
+            Some(path) if !path.is_empty() => Config::from_file(path)?,
+            _ => Config::default(),
+        };
+        config.apply_env(env)?;
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Deserializes a `T` from TOML text.
+///
+/// `origin` names the text in error messages: a file name, or something like
+/// `"<built-in>"`. An error is an [`Error::Config`] whose message reads
+/// `origin:line:column: key: what is wrong`, for example
+/// `telltale.toml:3:8: server.port: invalid type: string "x", expected u16`;
+/// the key is the dotted path of the table and key the position falls in,
+/// left out when the position is not on a `key = value` line.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// #[serde(deny_unknown_fields)]
+/// struct Section {
+///     size: u32,
+/// }
+///
+/// let error = telltale::config::from_toml_str::<Section>("sise = 3\n", "app.toml")
+///     .err()
+///     .unwrap()
+///     .to_string();
+/// assert!(error.contains("app.toml:1:1"), "{error}");
+/// assert!(error.contains("unknown field `sise`"), "{error}");
+/// ```
+pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Error> {
+    toml::from_str(text).map_err(|error| {
+        let message = error.message().trim_end();
+        let Some(span) = error.span() else {
+            return Error::Config(format!("{origin}: {message}"));
+        };
+        let (line, column) = line_and_column(text, span.start);
+        let key = key_at(text, span.start);
+        let key = key.map_or(String::new(), |key| format!("{key}: "));
+        Error::Config(format!("{origin}:{line}:{column}: {key}{message}"))
+    })
+}
+
+/// Reads and deserializes a TOML file; errors name the file as
+/// [`from_toml_str`] describes, and an unreadable file is an
+/// [`Error::Config`] naming it and the reason.
+pub fn from_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        Error::Config(format!(
+            "cannot read the configuration file {}: {error}",
+            path.display()
+        ))
+    })?;
+    from_toml_str(&text, &path.display().to_string())
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// The dotted key that the line holding byte `offset` assigns, prefixed by
+/// the table the line is in: `server.port` for `port = "x"` under
+/// `[server]`. `None` when the line assigns nothing.
+fn key_at(text: &str, offset: usize) -> Option<String> {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset)?;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    let key = line.split_once('=').and_then(|(key, _)| {
+        let key = key.trim();
+        let valid = !key.is_empty() && !key.starts_with(['[', '#']);
+        valid.then(|| unquote_key(key))
+    })?;
+    let table = text[..line_start].lines().rev().find_map(|line| {
+        let line = line.trim();
+        let header = line
+            .strip_prefix("[[")
+            .and_then(|rest| rest.split_once("]]"))
+            .or_else(|| line.strip_prefix('[').and_then(|rest| rest.split_once(']')))?;
+        Some(unquote_key(header.0.trim()))
+    });
+    Some(match table {
+        Some(table) if !table.is_empty() => format!("{table}.{key}"),
+        _ => key,
+    })
+}
+
+/// `"a b".c` → `a b.c`: a TOML dotted key with its quotes removed.
+fn unquote_key(key: &str) -> String {
+    key.split('.')
+        .map(|part| part.trim().trim_matches(|c| c == '"' || c == '\''))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Parses a duration: a number and a unit (`ms`, `s`, `m`, `h`), or a bare
+/// integer of seconds.
+///
+/// ```
+/// use std::time::Duration;
+/// use telltale::config::parse_duration;
+///
+/// assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+/// assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+/// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+/// assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+/// assert!(parse_duration("fast").is_err());
+/// assert!(parse_duration("-1s").is_err());
+/// ```
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let problem = || {
+        format!(
+            "{text:?} is not a duration: write a number with a unit (\"250ms\", \"30s\", \"2m\", \"1h\") or whole seconds (\"30\")"
+        )
+    };
+    let unit_start = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(unit_start);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" => 60.0,
+        "h" => 3600.0,
+        _ => return Err(problem()),
+    };
+    if number.is_empty() || number.starts_with('.') || number.ends_with('.') {
+        return Err(problem());
+    }
+    let value: f64 = number.parse().map_err(|_| problem())?;
+    Duration::try_from_secs_f64(value * scale).map_err(|_| problem())
+}
+
+/// Writes a duration the way [`parse_duration`] reads it: whole seconds as
+/// `"30s"`, anything else in milliseconds (`"250ms"`, `"1500ms"`).
+pub fn format_duration(duration: Duration) -> String {
+    if duration.subsec_nanos() == 0 {
+        format!("{}s", duration.as_secs())
+    } else {
+        format!("{}ms", duration.as_secs_f64() * 1000.0)
+    }
+}
+
+/// Serde support for [`Duration`] fields, as [`parse_duration`] spells them:
+/// `#[serde(with = "telltale::config::duration")]`.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// #[derive(serde::Deserialize)]
+/// struct Section {
+///     #[serde(deserialize_with = "telltale::config::duration::deserialize")]
+///     timeout: Duration,
+/// }
+///
+/// let a: Section = telltale::config::from_toml_str("timeout = \"200ms\"", "a.toml")?;
+/// let b: Section = telltale::config::from_toml_str("timeout = 3", "b.toml")?;
+/// assert_eq!(a.timeout, Duration::from_millis(200));
+/// assert_eq!(b.timeout, Duration::from_secs(3));
+/// assert!(telltale::config::from_toml_str::<Section>("timeout = -3", "c.toml").is_err());
+/// # Ok::<(), telltale::Error>(())
+/// ```
+pub mod duration {
+    use std::fmt;
+    use std::time::Duration;
+
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    /// Reads a duration from a string with a unit or an integer of seconds.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        deserializer.deserialize_any(DurationVisitor)
+    }
+
+    /// Writes a duration as [`format_duration`](super::format_duration) does.
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&super::format_duration(*duration))
+    }
+
+    struct DurationVisitor;
+
+    impl Visitor<'_> for DurationVisitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a duration such as \"250ms\", \"30s\", \"2m\" or whole seconds")
+        }
+
+        fn visit_u64<E: de::Error>(self, seconds: u64) -> Result<Duration, E> {
+            Ok(Duration::from_secs(seconds))
+        }
+
+        fn visit_i64<E: de::Error>(self, seconds: i64) -> Result<Duration, E> {
+            u64::try_from(seconds)
+                .map(Duration::from_secs)
+                .map_err(|_| {
+                    E::custom(format!(
+                        "{seconds} is not a duration: it must not be negative"
+                    ))
+                })
+        }
+
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
+            super::parse_duration(text).map_err(E::custom)
+        }
+    }
+}
+
+/// Environment variables that override configuration values.
+///
+/// Holds the `TELLTALE_*` variables it was given (others are dropped) and
+/// remembers which ones a section read, so that a variable nobody reads can
+/// be reported ([`check_all_read`](Env::check_all_read)) rather than ignored.
+///
+/// ```
+/// use std::time::Duration;
+/// use telltale::config::Env;
+///
+/// let mut env = Env::from_pairs([
+///     ("TELLTALE_APP_WORKERS", "8"),
+///     ("TELLTALE_APP_TIMEOUT", "250ms"),
+///     ("HOME", "/root"),
+/// ]);
+/// let (mut workers, mut timeout, mut verbose) = (1_u32, Duration::ZERO, false);
+/// env.parse("TELLTALE_APP_WORKERS", &mut workers)?;
+/// env.duration("TELLTALE_APP_TIMEOUT", &mut timeout)?;
+/// env.bool("TELLTALE_APP_VERBOSE", &mut verbose)?; // unset: unchanged
+/// assert_eq!((workers, timeout, verbose), (8, Duration::from_millis(250), false));
+/// env.check_all_read("TELLTALE_APP_")?;
+/// # Ok::<(), telltale::Error>(())
+/// ```
+#[derive(Clone, Default)]
+pub struct Env {
+    vars: BTreeMap<String, String>,
+    read: BTreeSet<String>,
+    known: BTreeSet<String>,
+}
+
+impl fmt::Debug for Env {
+    /// Lists the variables' names only: values may be secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Env {
+    /// The `TELLTALE_*` variables among `vars`.
+    pub fn from_pairs<I, K, V>(vars: I) -> Env
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars = vars
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .filter(|(name, _)| name.starts_with("TELLTALE_"))
+            .collect();
+        Env {
+            vars,
+            read: BTreeSet::new(),
+            known: BTreeSet::new(),
+        }
+    }
+
+    /// The process's `TELLTALE_*` variables ([`std::env::vars_os`]); one whose
+    /// name or value is not Unicode is left out.
+    pub fn from_process() -> Env {
+        Env::from_pairs(std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        }))
+    }
+
+    /// The value of `name`, without marking it read.
+    pub fn peek(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(String::as_str)
+    }
+
+    /// The value of `name`, if set; marks it read.
+    pub fn get(&mut self, name: &str) -> Option<&str> {
+        self.known.insert(name.to_owned());
+        let value = self.vars.get(name)?;
+        self.read.insert(name.to_owned());
+        Some(value.as_str())
+    }
+
+    /// Sets `target` to the value of `name`, if set.
+    pub fn string(&mut self, name: &str, target: &mut String) {
+        if let Some(value) = self.get(name) {
+            value.clone_into(target);
+        }
+    }
+
+    /// Sets `target` to the value of `name` if it is set: `None` when the
+    /// value is empty, else `Some(value)`.
+    pub fn optional_string(&mut self, name: &str, target: &mut Option<String>) {
+        if let Some(value) = self.get(name) {
+            *target = (!value.is_empty()).then(|| value.to_owned());
+        }
+    }
+
+    /// Sets `target` to the value of `name` parsed with [`FromStr`], if set.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the variable, its value and the parse error.
+    pub fn parse<T>(&mut self, name: &str, target: &mut T) -> Result<(), Error>
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.with(name, target, |value| {
+            value.trim().parse::<T>().map_err(|e| e.to_string())
+        })
+    }
+
+    /// Sets `target` to the boolean value of `name`, if set: `true`, `1`,
+    /// `yes`, `on` or `false`, `0`, `no`, `off`, in any case.
+    pub fn bool(&mut self, name: &str, target: &mut bool) -> Result<(), Error> {
+        self.with(name, target, |value| {
+            match value.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err("expected true or false (also 1/0, yes/no, on/off)".to_owned()),
+            }
+        })
+    }
+
+    /// Sets `target` to the duration value of `name`, if set, as
+    /// [`parse_duration`] reads it.
+    pub fn duration(&mut self, name: &str, target: &mut Duration) -> Result<(), Error> {
+        self.with(name, target, parse_duration)
+    }
+
+    /// Sets `target` to `parse(value)` when `name` is set; a parse error
+    /// becomes an [`Error::Config`] naming the variable and its value.
+    pub fn with<T>(
+        &mut self,
+        name: &str,
+        target: &mut T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<(), Error> {
+        let Some(value) = self.get(name) else {
+            return Ok(());
+        };
+        match parse(value) {
+            Ok(parsed) => {
+                *target = parsed;
+                Ok(())
+            }
+            Err(reason) => Err(Error::Config(format!(
+                "environment variable {name}={value:?}: {reason}"
+            ))),
+        }
+    }
+
+    /// Checks that every variable starting with `prefix` was read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] naming the first one that was not, and the names
+    /// under `prefix` that were asked for.
+    pub fn check_all_read(&self, prefix: &str) -> Result<(), Error> {
+        let Some(unread) = self
+            .vars
+            .keys()
+            .find(|name| name.starts_with(prefix) && !self.read.contains(*name))
+        else {
+            return Ok(());
+        };
+        let known: Vec<&str> = self
+            .known
+            .iter()
+            .filter(|name| name.starts_with(prefix))
+            .map(String::as_str)
+            .collect();
+        Err(Error::Config(format!(
+            "unknown environment variable {unread}; the {prefix}* variables are: {}",
+            known.join(", ")
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_are_one_based_in_characters() {
+        let text = "a = 1\nbé = \"x\"\n";
+        assert_eq!(line_and_column(text, 0), (1, 1));
+        assert_eq!(line_and_column(text, 6), (2, 1));
+        let quote = text.find('"').unwrap();
+        assert_eq!(line_and_column(text, quote), (2, 6));
+    }
+
+    #[test]
+    fn keys_carry_their_table() {
+        let text = "top = 1\n[server]\nport = \"x\"\n[[list]]\n\"quoted key\" = 2\n";
+        assert_eq!(key_at(text, 2).as_deref(), Some("top"));
+        let port = text.find("\"x\"").unwrap();
+        assert_eq!(key_at(text, port).as_deref(), Some("server.port"));
+        let quoted = text.find("2\n").unwrap();
+        assert_eq!(key_at(text, quoted).as_deref(), Some("list.quoted key"));
+        assert_eq!(key_at(text, text.find("[server]").unwrap()), None);
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        assert_eq!(parse_duration(" 200ms "), Ok(Duration::from_millis(200)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        for bad in ["", "s", "1.s", ".5s", "1d", "1 sec", "1e3s", "-1", "1s2"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?}");
+        }
+        for d in [Duration::from_secs(30), Duration::from_millis(250)] {
+            assert_eq!(parse_duration(&format_duration(d)), Ok(d));
+        }
+    }
+
+    #[test]
+    fn env_reports_variable_and_value() {
+        let mut env = Env::from_pairs([("TELLTALE_X_N", "many"), ("TELLTALE_X_B", "maybe")]);
+        let mut n = 0_u16;
+        let error = env.parse("TELLTALE_X_N", &mut n).unwrap_err().to_string();
+        assert!(error.contains("TELLTALE_X_N=\"many\""), "{error}");
+        assert_eq!(n, 0);
+        let mut b = true;
+        let error = env.bool("TELLTALE_X_B", &mut b).unwrap_err().to_string();
+        assert!(error.contains("TELLTALE_X_B=\"maybe\""), "{error}");
+        let env = Env::from_pairs([("TELLTALE_X_TYPO", "1"), ("OTHER", "2")]);
+        let error = env.check_all_read("TELLTALE_X_").unwrap_err().to_string();
+        assert!(error.contains("TELLTALE_X_TYPO"), "{error}");
+        assert!(env.check_all_read("TELLTALE_Y_").is_ok());
+        assert!(format!("{env:?}").contains("TELLTALE_X_TYPO"));
+    }
+
+    #[test]
+    fn optional_strings_clear_when_empty() {
+        let mut env = Env::from_pairs([("TELLTALE_A", ""), ("TELLTALE_B", "b")]);
+        let mut a = Some("old".to_owned());
+        let mut b = None;
+        env.optional_string("TELLTALE_A", &mut a);
+        env.optional_string("TELLTALE_B", &mut b);
+        assert_eq!((a, b), (None, Some("b".to_owned())));
+    }
+}
