@@ -47,6 +47,18 @@ pub enum Error {
         /// What differs.
         reason: String,
     },
+    /// A push endpoint that cannot be started or reached, or a push that
+    /// failed.
+    Push {
+        /// The endpoint's name (its URL when it has no name); empty for a
+        /// problem of the push configuration as a whole.
+        endpoint: String,
+        /// The configuration field at fault (`url`, `timeout`,
+        /// `pushgateway.job`), if the problem is one field.
+        field: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -69,6 +81,20 @@ impl fmt::Display for Error {
             }
             Error::Conflict { name, reason } => {
                 write!(f, "metric {name:?} is already registered {reason}")
+            }
+            Error::Push {
+                endpoint,
+                field,
+                reason,
+            } => {
+                f.write_str("push")?;
+                if !endpoint.is_empty() {
+                    write!(f, " endpoint {endpoint:?}")?;
+                }
+                if let Some(field) = field {
+                    write!(f, ", field `{field}`")?;
+                }
+                write!(f, ": {reason}")
             }
         }
     }

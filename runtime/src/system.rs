@@ -8,6 +8,20 @@
 //! [`System::shutdown`] takes a last tick (so the last seconds are not lost)
 //! and stops every background task; it is idempotent.
 //!
+//! # Exporters
+//!
+//! [`SystemConfig::exporters`] names push endpoints (Pushgateway,
+//! remote-write, OTLP; see [`crate::push`]). They run on the tokio runtime
+//! [`System::start`] is called in, so a system with exporters must be
+//! started within one; without a runtime (or with an invalid endpoint)
+//! [`System::start`] starts everything else and reports the error in
+//! [`System::exporters_error`] and the overview, while [`System::try_start`]
+//! returns it. Each endpoint's status is in [`System::exporters`], in
+//! [`Overview::exporters`] and at `/api/exporters`.
+//! [`System::shutdown`] stops the exporters after a last push that it does not
+//! wait for (it runs on the runtime, within the push configuration's
+//! `shutdown_timeout`); [`System::shutdown_and_flush`] waits for it.
+//!
 //! ```
 //! use std::time::Duration;
 //! use telltale::system::{System, SystemConfig};
@@ -31,6 +45,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::push::{self, EndpointStatus, PushConfig, Pusher};
 use crate::resources::{self, Monitor};
 use crate::snapshot::Snapshot;
 use crate::window::{Ticker, WindowConfig, Windows};
@@ -45,6 +60,8 @@ pub struct SystemConfig {
     pub resources: Option<Duration>,
     /// When the system counts as healthy.
     pub health: HealthConfig,
+    /// Endpoints to push the metrics to; `None` (the default) for none.
+    pub exporters: Option<PushConfig>,
 }
 
 impl Default for SystemConfig {
@@ -53,6 +70,7 @@ impl Default for SystemConfig {
             window: WindowConfig::default(),
             resources: Some(Duration::from_secs(5)),
             health: HealthConfig::default(),
+            exporters: None,
         }
     }
 }
@@ -88,6 +106,8 @@ pub struct System {
     windows: Arc<Windows>,
     ticker: Mutex<Option<Ticker>>,
     monitor: Mutex<Option<Monitor>>,
+    pusher: Option<Pusher>,
+    exporters_error: Option<String>,
     started: Instant,
 }
 
@@ -102,9 +122,41 @@ pub fn current() -> Option<Arc<System>> {
 }
 
 impl System {
-    /// Starts the ticker and the resource monitor and installs the system as
-    /// [`current`] (replacing, and shutting down, any previous one).
+    /// Starts the ticker, the resource monitor and the exporters, and
+    /// installs the system as [`current`] (replacing, and shutting down, any
+    /// previous one).
+    ///
+    /// Exporters that cannot start (no tokio runtime, an invalid endpoint)
+    /// do not stop the rest: the error is kept in [`exporters_error`](Self::exporters_error)
+    /// and shown in the overview. Use [`try_start`](Self::try_start) to get it
+    /// as an error instead.
     pub fn start(config: SystemConfig) -> Arc<System> {
+        let exporters = config.exporters.clone().map(push::start);
+        let (pusher, exporters_error) = match exporters {
+            None => (None, None),
+            Some(Ok(pusher)) => (Some(pusher), None),
+            Some(Err(e)) => (None, Some(e.to_string())),
+        };
+        Self::install(config, pusher, exporters_error)
+    }
+
+    /// Like [`start`](Self::start), but exporters that cannot start are an
+    /// error, and then nothing is started.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Push`](crate::Error::Push) for an invalid endpoint, or when
+    /// exporters are configured and the caller is not within a tokio runtime.
+    pub fn try_start(config: SystemConfig) -> Result<Arc<System>, crate::Error> {
+        let pusher = config.exporters.clone().map(push::start).transpose()?;
+        Ok(Self::install(config, pusher, None))
+    }
+
+    fn install(
+        config: SystemConfig,
+        pusher: Option<Pusher>,
+        exporters_error: Option<String>,
+    ) -> Arc<System> {
         let windows = Arc::new(Windows::new(config.window));
         let ticker = Ticker::start(Arc::clone(&windows));
         let monitor = config.resources.map(resources::monitor);
@@ -113,6 +165,8 @@ impl System {
             windows,
             ticker: Mutex::new(Some(ticker)),
             monitor: Mutex::new(monitor),
+            pusher,
+            exporters_error,
             started: Instant::now(),
         });
         let previous = CURRENT
@@ -135,9 +189,41 @@ impl System {
         self.windows.tick();
     }
 
-    /// Stops the ticker after a last tick and stops the resource monitor;
-    /// the system stops being [`current`]. Calling it again does nothing.
+    /// The status of every exporter endpoint, in configuration order (empty
+    /// without exporters). Still answers after a shutdown.
+    pub fn exporters(&self) -> Vec<EndpointStatus> {
+        self.pusher.as_ref().map(Pusher::status).unwrap_or_default()
+    }
+
+    /// Why the configured exporters did not start, if they did not.
+    pub fn exporters_error(&self) -> Option<&str> {
+        self.exporters_error.as_deref()
+    }
+
+    /// The running exporters, if any.
+    pub fn pusher(&self) -> Option<&Pusher> {
+        self.pusher.as_ref()
+    }
+
+    /// Like [`shutdown`](Self::shutdown), and waits for the exporters' last
+    /// push (bounded by their `shutdown_timeout`). Idempotent.
+    pub async fn shutdown_and_flush(&self) {
+        if let Some(pusher) = &self.pusher {
+            pusher.shutdown().await;
+        }
+        self.shutdown();
+    }
+
+    /// Stops the ticker after a last tick, stops the resource monitor and
+    /// the exporters (after a last push it does not wait for; see
+    /// [`shutdown_and_flush`](Self::shutdown_and_flush)); the system stops
+    /// being [`current`]. Calling it again does nothing.
     pub fn shutdown(&self) {
+        if let Some(pusher) = &self.pusher {
+            if pusher.is_running() {
+                pusher.shutdown_in_background();
+            }
+        }
         let ticker = self
             .ticker
             .lock()
@@ -266,7 +352,7 @@ impl System {
         ops
     }
 
-    /// The overview dashboard: health, operations and resources.
+    /// The overview dashboard: health, operations, resources and exporters.
     pub fn overview(&self) -> Overview {
         Overview {
             health: self.health(),
@@ -280,6 +366,8 @@ impl System {
                 system_memory_used_bytes: s.system.memory_used_bytes,
                 system_memory_total_bytes: s.system.memory_total_bytes,
             }),
+            exporters: self.exporters(),
+            exporters_error: self.exporters_error.clone(),
         }
     }
 
@@ -422,6 +510,10 @@ pub struct Overview {
     pub operations: Vec<OperationStats>,
     /// The last resource sample, if monitoring runs.
     pub resources: Option<ResourceSummary>,
+    /// Each push endpoint's status (empty without exporters).
+    pub exporters: Vec<EndpointStatus>,
+    /// Why the configured exporters did not start, if they did not.
+    pub exporters_error: Option<String>,
 }
 
 /// The performance dashboard.
@@ -490,6 +582,7 @@ pub(crate) fn api(path: &str) -> Option<(u16, String)> {
             return Some((status, serde_json::to_string(&h).unwrap_or_default()));
         }
         "stats" => serde_json::to_string(&system.stats()),
+        "exporters" => serde_json::to_string(&system.exporters()),
         "dashboard/overview" => serde_json::to_string(&system.overview()),
         "dashboard/performance" => serde_json::to_string(&system.performance()),
         "dashboard/errors" => serde_json::to_string(&system.errors()),

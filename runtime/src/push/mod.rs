@@ -1,3 +1,388 @@
 //! Push exporters: Pushgateway, Prometheus remote-write and OTLP/HTTP.
+//!
+//! [`start`] takes a [`PushConfig`] naming any number of endpoints and
+//! returns a [`Pusher`]. Each endpoint runs on two tokio tasks of its own: one
+//! collects a [`Snapshot`](crate::Snapshot) every interval, encodes it and
+//! queues the payload; the other sends the queue in order, retrying as the
+//! endpoint's [`RetryPolicy`] says. So an endpoint that hangs, refuses
+//! connections or answers errors delays no other endpoint and never the
+//! process; recording a metric never waits for an exporter nor allocates for
+//! one (exporters only read snapshots).
+//!
+//! | protocol | body | queue |
+//! |---|---|---|
+//! | [`Pushgateway`](Protocol::Pushgateway) | Prometheus 0.0.4 text, `PUT`/`POST` to the group | the latest snapshot only |
+//! | [`RemoteWrite`](Protocol::RemoteWrite) | snappy protobuf `WriteRequest`, one per interval | up to `queue_size` batches, oldest dropped and counted |
+//! | [`Otlp`](Protocol::Otlp) | OTLP protobuf, cumulative | up to `queue_size` batches |
+//!
+//! After an outage the queued batches are sent oldest first, each with the
+//! timestamp it was collected at, so nothing is lost up to the queue's bound.
+//!
+//! [`Pusher::status`] reports per endpoint when it last succeeded, its last
+//! error, its failures, retries, drops and queue; the same figures are
+//! exported as the `telltale_push_sent_total`, `telltale_push_failed_total`,
+//! `telltale_push_retries_total`, `telltale_push_dropped_total` counters and
+//! the `telltale_push_queue_length` gauge, labeled by `endpoint`.
+//! [`Pusher::flush`] pushes now and waits; [`Pusher::shutdown`] pushes a last
+//! time within [`PushConfig::shutdown_timeout`] and stops every task.
+//!
+//! Only `http://` endpoints are supported for now (`https://` is refused at
+//! start).
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use telltale::push::{self, EndpointConfig, PushConfig};
+//!
+//! # async fn run() -> Result<(), telltale::Error> {
+//! let mut remote = EndpointConfig::remote_write("http://127.0.0.1:9090/api/v1/write");
+//! remote.interval = Duration::from_secs(10);
+//! let config = PushConfig {
+//!     endpoints: vec![
+//!         remote.named("prometheus"),
+//!         EndpointConfig::pushgateway("http://127.0.0.1:9091", "my_service").named("gateway"),
+//!     ],
+//!     ..PushConfig::default()
+//! };
+//! let pusher = push::start(config)?;
+//! // ... the service runs ...
+//! for endpoint in pusher.status() {
+//!     println!("{}: {} sent, last error {:?}", endpoint.name, endpoint.payloads_sent, endpoint.last_error);
+//! }
+//! pusher.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+mod config;
+mod endpoint;
 pub(crate) mod otlp;
+pub mod pushgateway;
+pub mod remote_write;
+
+pub use config::{
+    EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod, PushgatewayOptions,
+    RetryPolicy,
+};
+
+use endpoint::{Command, Endpoint, Target};
+
+use crate::Error;
+
+/// What one endpoint has done so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointStatus {
+    /// The endpoint's name (its URL when it has none).
+    pub name: String,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// The URL as configured.
+    pub url: String,
+    /// The URL requests go to (with the Pushgateway group or the OTLP path).
+    pub request_url: String,
+    /// When a payload was last accepted, in Unix seconds.
+    pub last_success_unix_seconds: Option<f64>,
+    /// The last error, in words (kept after a later success).
+    pub last_error: Option<String>,
+    /// When the last error happened, in Unix seconds.
+    pub last_error_unix_seconds: Option<f64>,
+    /// Failed requests since the last success.
+    pub consecutive_failures: u64,
+    /// Payloads collected and queued (for a remote-write or OTLP endpoint:
+    /// `payloads_sent + dropped + rejected + queue_length`, give or take the
+    /// one being sent).
+    pub payloads_queued: u64,
+    /// Payloads the endpoint accepted.
+    pub payloads_sent: u64,
+    /// Requests that failed (connection errors, timeouts, error statuses).
+    pub failed_requests: u64,
+    /// Requests that were retries of a failed one.
+    pub retries: u64,
+    /// Payloads dropped unsent because the queue was full.
+    pub dropped: u64,
+    /// Payloads the endpoint refused with a status not worth retrying
+    /// (a 4xx other than 408 and 429), dropped.
+    pub rejected: u64,
+    /// Payloads waiting.
+    pub queue_length: usize,
+    /// Payloads that may wait at most.
+    pub queue_capacity: usize,
+}
+
+/// How one endpoint's part of a [`Pusher::flush`] went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlushOutcome {
+    /// The endpoint's name.
+    pub endpoint: String,
+    /// Everything queued was delivered (or refused for good and dropped).
+    pub delivered: bool,
+    /// Why not, when not.
+    pub error: Option<String>,
+}
+
+/// Running exporters (see the [module docs](self)). Cheap to clone; the
+/// tasks stop at [`shutdown`](Pusher::shutdown), or when the last clone is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct Pusher {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    endpoints: Vec<Arc<Endpoint>>,
+    commands: Vec<mpsc::Sender<Command>>,
+    /// The collecting tasks, then the sending tasks.
+    collectors: Mutex<Vec<JoinHandle<()>>>,
+    senders: Mutex<Vec<JoinHandle<()>>>,
+    stop: watch::Sender<bool>,
+    shutdown_timeout: std::time::Duration,
+    /// True once a shutdown has finished; held while one runs.
+    shut_down: tokio::sync::Mutex<bool>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+        for tasks in [&mut self.collectors, &mut self.senders] {
+            for task in tasks
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner)
+                .drain(..)
+            {
+                task.abort();
+            }
+        }
+    }
+}
+
+/// Checks `config` and starts pushing to every endpoint it names.
+///
+/// Must be called within a tokio runtime (with the time and I/O drivers
+/// enabled); the tasks run on that runtime.
+///
+/// # Errors
+///
+/// [`Error::Push`] naming the endpoint and the field, for an invalid URL
+/// (or an `https://` one), a zero interval or timeout, an empty queue, bad
+/// headers, a bad Pushgateway grouping key, two endpoints with one name;
+/// and when there is no tokio runtime to run on.
+///
+/// ```
+/// use telltale::push::{self, EndpointConfig, PushConfig};
+///
+/// let config = PushConfig {
+///     endpoints: vec![EndpointConfig::remote_write("http//missing-colon").named("central")],
+///     ..PushConfig::default()
+/// };
+/// let err = push::start(config).unwrap_err().to_string();
+/// assert!(err.contains("\"central\"") && err.contains("`url`"), "{err}");
+/// ```
+pub fn start(config: PushConfig) -> Result<Pusher, Error> {
+    let mut targets = Vec::with_capacity(config.endpoints.len());
+    let mut names = BTreeSet::new();
+    for endpoint in &config.endpoints {
+        let target = Target::new(endpoint)?;
+        if endpoint.protocol == Protocol::Otlp {
+            return Err(Error::Push {
+                endpoint: target.name,
+                field: Some("protocol".into()),
+                reason: "OTLP is not available in this build yet".into(),
+            });
+        }
+        if !names.insert(target.name.clone()) {
+            return Err(Error::Push {
+                endpoint: target.name,
+                field: Some("name".into()),
+                reason: "two endpoints have this name".into(),
+            });
+        }
+        targets.push(target);
+    }
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Push {
+        endpoint: String::new(),
+        field: None,
+        reason: "push::start must be called within a tokio runtime".into(),
+    })?;
+    let (stop, _) = watch::channel(false);
+    let mut endpoints = Vec::with_capacity(targets.len());
+    let mut commands = Vec::with_capacity(targets.len());
+    let mut collectors = Vec::with_capacity(targets.len());
+    let mut senders = Vec::with_capacity(targets.len());
+    for (target, endpoint_config) in targets.into_iter().zip(&config.endpoints) {
+        let endpoint = Arc::new(Endpoint::new(endpoint_config, target));
+        let (sender, [collector, sending]) = endpoint.spawn(&runtime, stop.subscribe());
+        endpoints.push(endpoint);
+        commands.push(sender);
+        collectors.push(collector);
+        senders.push(sending);
+    }
+    Ok(Pusher {
+        inner: Arc::new(Inner {
+            endpoints,
+            commands,
+            collectors: Mutex::new(collectors),
+            senders: Mutex::new(senders),
+            stop,
+            shutdown_timeout: config.shutdown_timeout,
+            shut_down: tokio::sync::Mutex::new(false),
+            runtime,
+        }),
+    })
+}
+
+impl Pusher {
+    /// Every endpoint's status, in configuration order.
+    pub fn status(&self) -> Vec<EndpointStatus> {
+        self.inner.endpoints.iter().map(|e| e.status()).collect()
+    }
+
+    /// Whether the tasks run (false after [`shutdown`](Self::shutdown)).
+    pub fn is_running(&self) -> bool {
+        !*self.inner.stop.borrow()
+    }
+
+    /// Collects the metrics now, queues them on every endpoint, and waits
+    /// until each endpoint has sent its queue or given up for this round
+    /// (its retry policy exhausted). Endpoints are flushed concurrently, so
+    /// this takes as long as the slowest: wrap it in
+    /// `tokio::time::timeout` to bound it.
+    pub async fn flush(&self) -> Vec<FlushOutcome> {
+        let mut waiting = Vec::with_capacity(self.inner.endpoints.len());
+        for (endpoint, commands) in self.inner.endpoints.iter().zip(&self.inner.commands) {
+            endpoint.collect();
+            let (reply, answer) = oneshot::channel();
+            let sent = commands.send(Command::Flush(reply)).await.is_ok();
+            waiting.push((endpoint, sent.then_some(answer)));
+        }
+        let mut outcomes = Vec::with_capacity(waiting.len());
+        for (endpoint, answer) in waiting {
+            let result = match answer {
+                Some(answer) => answer
+                    .await
+                    .unwrap_or_else(|_| Err("the pusher was stopped".to_owned())),
+                None => Err("the pusher was stopped".to_owned()),
+            };
+            outcomes.push(FlushOutcome {
+                endpoint: endpoint.target.name.clone(),
+                delivered: result.is_ok(),
+                error: result.err(),
+            });
+        }
+        outcomes
+    }
+
+    /// Stops collecting, pushes one last time (and deletes the Pushgateway
+    /// groups configured so), all within
+    /// [`PushConfig::shutdown_timeout`], then stops every task, whether the
+    /// endpoints answered or not. Calling it again (or concurrently) waits
+    /// for the first call and does nothing more.
+    pub async fn shutdown(&self) {
+        let mut done = self.inner.shut_down.lock().await;
+        if *done {
+            return;
+        }
+        self.inner.stop.send_replace(true);
+        let collectors: Vec<JoinHandle<()>> = self
+            .inner
+            .collectors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        let last_push = async {
+            // No payload is collected after the last one.
+            for collector in collectors {
+                let _ = collector.await;
+            }
+            self.flush().await;
+            for endpoint in &self.inner.endpoints {
+                endpoint.delete_group().await;
+            }
+        };
+        let _ = tokio::time::timeout(self.inner.shutdown_timeout, last_push).await;
+        let tasks: Vec<JoinHandle<()>> = self
+            .inner
+            .senders
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect();
+        for task in &tasks {
+            task.abort();
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        *done = true;
+    }
+
+    /// Runs [`shutdown`](Self::shutdown) on the pusher's runtime without
+    /// waiting for it (for synchronous callers).
+    pub(crate) fn shutdown_in_background(&self) {
+        self.inner.stop.send_replace(true);
+        let pusher = self.clone();
+        drop(
+            self.inner
+                .runtime
+                .spawn(async move { pusher.shutdown().await }),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_without_a_runtime_is_an_error() {
+        let config = PushConfig {
+            endpoints: vec![EndpointConfig::remote_write("http://127.0.0.1:1/x")],
+            ..PushConfig::default()
+        };
+        let err = start(config).unwrap_err().to_string();
+        assert!(err.contains("tokio runtime"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_names_are_refused() {
+        let config = PushConfig {
+            endpoints: vec![
+                EndpointConfig::remote_write("http://127.0.0.1:1/x").named("a"),
+                EndpointConfig::remote_write("http://127.0.0.1:2/x").named("a"),
+            ],
+            ..PushConfig::default()
+        };
+        match start(config).unwrap_err() {
+            Error::Push {
+                endpoint, field, ..
+            } => {
+                assert_eq!((endpoint.as_str(), field.as_deref()), ("a", Some("name")));
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn an_empty_config_starts_and_stops() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let pusher = start(PushConfig::default()).unwrap();
+            assert!(pusher.status().is_empty());
+            assert!(pusher.flush().await.is_empty());
+            pusher.shutdown().await;
+            pusher.shutdown().await;
+            assert!(!pusher.is_running());
+        });
+    }
+}

@@ -1,0 +1,914 @@
+//! One endpoint at run time: its checked target, its queue, its statistics,
+//! the request with retries, and the two tasks that collect and send.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt as _, Full, Limited};
+use hyper::header::{
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+};
+use hyper::{Method, Request, StatusCode, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+use tokio::task::JoinHandle;
+
+use super::config::{EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::{pushgateway, remote_write, EndpointStatus};
+use crate::dynamic::{self, Metric};
+use crate::encode::{encode, Format};
+use crate::snapshot::Snapshot;
+use crate::{Counter, Error, Gauge};
+
+/// The HTTP client of the exporters: hyper's pooled HTTP/1 client.
+pub(crate) type Client = HyperClient<HttpConnector, Full<Bytes>>;
+
+/// A new client (one per endpoint, so no endpoint waits on another's pool).
+pub(crate) fn client() -> Client {
+    HyperClient::builder(TokioExecutor::new()).build_http()
+}
+
+/// Most bytes of an answer's body read for an error message.
+const ERROR_BODY_LIMIT: usize = 4096;
+
+/// Characters of an answer's body quoted in an error message.
+const ERROR_TEXT_CHARS: usize = 300;
+
+/// An endpoint's configuration, checked: where and how to send.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) protocol: Protocol,
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    pub(crate) timeout: Duration,
+    /// Where `DELETE` goes on shutdown (Pushgateway with `delete_on_shutdown`).
+    pub(crate) delete_uri: Option<Uri>,
+    pub(crate) gzip: bool,
+}
+
+fn config_error(name: &str, field: &str, reason: impl Into<String>) -> Error {
+    Error::Push {
+        endpoint: name.to_owned(),
+        field: Some(field.to_owned()),
+        reason: reason.into(),
+    }
+}
+
+impl Target {
+    /// Checks `config` and prepares its requests.
+    pub(crate) fn new(config: &EndpointConfig) -> Result<Target, Error> {
+        let name = config.display_name().to_owned();
+        let err = |field: &str, reason: String| config_error(&name, field, reason);
+        if config.url.is_empty() {
+            return Err(err("url", "no URL given".into()));
+        }
+        let uri: Uri = config
+            .url
+            .parse()
+            .map_err(|e| err("url", format!("{:?} is not a URL: {e}", config.url)))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(err(
+                    "url",
+                    format!(
+                        "{:?}: https is not supported yet; use http:// (through a TLS proxy or a local agent)",
+                        config.url
+                    ),
+                ))
+            }
+            _ => {
+                return Err(err(
+                    "url",
+                    format!("{:?} must start with http://", config.url),
+                ))
+            }
+        }
+        let authority = match uri.authority() {
+            Some(a) if !a.host().is_empty() => a.as_str().to_owned(),
+            _ => return Err(err("url", format!("{:?} names no host", config.url))),
+        };
+        if authority.contains('@') {
+            return Err(err(
+                "url",
+                "credentials in the URL are not sent; give an Authorization header instead".into(),
+            ));
+        }
+        if config.interval.is_zero() {
+            return Err(err("interval", "must be above zero".into()));
+        }
+        if config.timeout.is_zero() {
+            return Err(err("timeout", "must be above zero".into()));
+        }
+        if config.queue_size == 0 {
+            return Err(err("queue_size", "must be at least 1".into()));
+        }
+        let retry = &config.retry;
+        if retry.max_attempts == 0 {
+            return Err(err("retry.max_attempts", "must be at least 1".into()));
+        }
+        if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
+            return Err(err(
+                "retry.multiplier",
+                format!("{} is not a number of at least 1", retry.multiplier),
+            ));
+        }
+        if !(0.0..=1.0).contains(&retry.jitter) {
+            return Err(err(
+                "retry.jitter",
+                format!("{} is not within 0 ..= 1", retry.jitter),
+            ));
+        }
+        let mut headers = HeaderMap::new();
+        for (key, value) in &config.headers {
+            let header = HeaderName::from_bytes(key.as_bytes())
+                .map_err(|e| err(&format!("headers.{key}"), format!("not a header name: {e}")))?;
+            let value = HeaderValue::from_str(value).map_err(|e| {
+                err(
+                    &format!("headers.{key}"),
+                    format!("not a header value: {e}"),
+                )
+            })?;
+            headers.append(header, value);
+        }
+        let user_agent = concat!("telltale/", env!("CARGO_PKG_VERSION"));
+        headers
+            .entry(USER_AGENT)
+            .or_insert(HeaderValue::from_static(user_agent));
+        let path = uri.path().trim_end_matches('/');
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let build = |path_and_query: &str| -> Result<Uri, Error> {
+            format!("http://{authority}{path_and_query}")
+                .parse()
+                .map_err(|e| err("url", format!("{:?}: {e}", config.url)))
+        };
+        let (method, uri, delete_uri) = match config.protocol {
+            Protocol::Pushgateway => {
+                pushgateway::check(&config.pushgateway)
+                    .map_err(|(field, reason)| err(&field, reason))?;
+                if !query.is_empty() {
+                    return Err(err("url", "a Pushgateway URL takes no query".into()));
+                }
+                let group = format!("{path}{}", pushgateway::group_path(&config.pushgateway));
+                let method = match config.pushgateway.method {
+                    PushMethod::Put => Method::PUT,
+                    PushMethod::Post => Method::POST,
+                };
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static(Format::Prometheus.content_type()),
+                );
+                let uri = build(&group)?;
+                let delete = config.pushgateway.delete_on_shutdown.then(|| uri.clone());
+                (method, uri, delete)
+            }
+            Protocol::RemoteWrite => {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-protobuf"),
+                );
+                headers.insert(
+                    HeaderName::from_static("x-prometheus-remote-write-version"),
+                    HeaderValue::from_static("0.1.0"),
+                );
+                (
+                    Method::POST,
+                    build(&format!("{}{query}", uri.path()))?,
+                    None,
+                )
+            }
+            Protocol::Otlp => {
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-protobuf"),
+                );
+                if config.otlp.gzip {
+                    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                }
+                let full = if path.is_empty() {
+                    format!("/v1/metrics{query}")
+                } else {
+                    format!("{}{query}", uri.path())
+                };
+                (Method::POST, build(&full)?, None)
+            }
+        };
+        Ok(Target {
+            name,
+            url: config.url.clone(),
+            protocol: config.protocol,
+            method,
+            uri,
+            headers,
+            timeout: config.timeout,
+            delete_uri,
+            gzip: config.otlp.gzip,
+        })
+    }
+}
+
+/// The request body of `snapshot` for `target`'s protocol, taken `at`.
+pub(crate) fn build_body(
+    protocol: Protocol,
+    target: &Target,
+    snapshot: &Snapshot,
+) -> Result<Vec<u8>, String> {
+    build_body_at(protocol, target, snapshot, SystemTime::now())
+}
+
+fn unix_millis(at: SystemTime) -> i64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn build_body_at(
+    protocol: Protocol,
+    target: &Target,
+    snapshot: &Snapshot,
+    at: SystemTime,
+) -> Result<Vec<u8>, String> {
+    match protocol {
+        Protocol::Pushgateway => {
+            let mut text = String::new();
+            encode(snapshot, Format::Prometheus, &mut text);
+            Ok(text.into_bytes())
+        }
+        Protocol::RemoteWrite => remote_write::encode(snapshot, unix_millis(at)),
+        Protocol::Otlp => {
+            let _ = target.gzip;
+            Err("OTLP encoding is not available in this build".to_owned())
+        }
+    }
+}
+
+/// Why a request did not succeed, and whether trying again could help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SendError {
+    pub(crate) message: String,
+    /// The endpoint refused the payload itself: retrying would not help.
+    pub(crate) permanent: bool,
+}
+
+fn transient(message: String) -> SendError {
+    SendError {
+        message,
+        permanent: false,
+    }
+}
+
+/// An error and its sources, joined.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
+}
+
+/// One request, bounded by the target's timeout (connection, answer and
+/// body together).
+pub(crate) async fn send_once(
+    client: &Client,
+    target: &Target,
+    method: Method,
+    uri: &Uri,
+    body: Bytes,
+) -> Result<(), SendError> {
+    let mut request = Request::builder()
+        .method(method.clone())
+        .uri(uri.clone())
+        .body(Full::new(body))
+        .map_err(|e| SendError {
+            message: format!("cannot build the request: {e}"),
+            permanent: true,
+        })?;
+    *request.headers_mut() = target.headers.clone();
+    let exchange = async {
+        let response = client
+            .request(request)
+            .await
+            .map_err(|e| transient(format!("{method} {uri}: {}", chain(&e))))?;
+        let status = response.status();
+        let text = if status.is_success() {
+            // Read the (usually empty) body so the connection can be reused.
+            let _ = Limited::new(response.into_body(), ERROR_BODY_LIMIT)
+                .collect()
+                .await;
+            String::new()
+        } else {
+            match Limited::new(response.into_body(), ERROR_BODY_LIMIT)
+                .collect()
+                .await
+            {
+                Ok(body) => String::from_utf8_lossy(&body.to_bytes())
+                    .chars()
+                    .take(ERROR_TEXT_CHARS)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned(),
+                Err(_) => String::new(),
+            }
+        };
+        Ok::<_, SendError>((status, text))
+    };
+    let (status, text) = tokio::time::timeout(target.timeout, exchange)
+        .await
+        .map_err(|_| {
+            transient(format!(
+                "{method} {uri}: no answer within {:?}",
+                target.timeout
+            ))
+        })??;
+    if status.is_success() {
+        return Ok(());
+    }
+    let retryable = status.is_server_error()
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status == StatusCode::REQUEST_TIMEOUT;
+    Err(SendError {
+        message: if text.is_empty() {
+            format!("{method} {uri}: {status}")
+        } else {
+            format!("{method} {uri}: {status}: {text}")
+        },
+        permanent: !retryable,
+    })
+}
+
+/// Sends `body` to `target`, retrying as `retry` says; counts into `stats`.
+pub(crate) async fn deliver(
+    client: &Client,
+    target: &Target,
+    retry: &RetryPolicy,
+    body: Bytes,
+    stats: &Stats,
+) -> Result<(), SendError> {
+    let started = Instant::now();
+    let mut attempt: u32 = 0;
+    loop {
+        attempt += 1;
+        match send_once(
+            client,
+            target,
+            target.method.clone(),
+            &target.uri,
+            body.clone(),
+        )
+        .await
+        {
+            Ok(()) => {
+                stats.success();
+                return Ok(());
+            }
+            Err(e) => {
+                stats.failure(&e.message);
+                if e.permanent || attempt >= retry.max_attempts.max(1) {
+                    return Err(e);
+                }
+                let wait = retry.backoff(attempt, fastrand::f64());
+                if retry
+                    .max_elapsed
+                    .is_some_and(|max| started.elapsed() + wait > max)
+                {
+                    return Err(e);
+                }
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                if let Some(m) = &stats.metrics {
+                    let _ = m.retries.inc();
+                }
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+}
+
+// ----- statistics ----------------------------------------------------------------------
+
+/// The `telltale_push_*` series of one endpoint.
+#[derive(Debug)]
+pub(crate) struct SelfMetrics {
+    sent: Metric<Counter>,
+    failed: Metric<Counter>,
+    retries: Metric<Counter>,
+    dropped: Metric<Counter>,
+    queue: Metric<Gauge>,
+}
+
+struct SelfFamilies {
+    sent: Metric<Counter>,
+    failed: Metric<Counter>,
+    retries: Metric<Counter>,
+    dropped: Metric<Counter>,
+    queue: Metric<Gauge>,
+}
+
+static SELF_FAMILIES: LazyLock<Option<SelfFamilies>> = LazyLock::new(|| {
+    let counter = |name: &str, help: &str| {
+        dynamic::counter(name)
+            .help(help)
+            .required_labels(["endpoint"])
+            .register()
+            .ok()
+    };
+    Some(SelfFamilies {
+        sent: counter(
+            "telltale_push_sent_total",
+            "Payloads an endpoint accepted, by endpoint.",
+        )?,
+        failed: counter(
+            "telltale_push_failed_total",
+            "Push requests that failed (errors, timeouts, refusals), by endpoint.",
+        )?,
+        retries: counter(
+            "telltale_push_retries_total",
+            "Push requests that were retries, by endpoint.",
+        )?,
+        dropped: counter(
+            "telltale_push_dropped_total",
+            "Payloads dropped because an endpoint's queue was full or the endpoint refused them, by endpoint.",
+        )?,
+        queue: dynamic::gauge("telltale_push_queue_length")
+            .help("Payloads waiting to be pushed, by endpoint.")
+            .required_labels(["endpoint"])
+            .register()
+            .ok()?,
+    })
+});
+
+impl SelfMetrics {
+    fn for_endpoint(name: &str) -> Option<SelfMetrics> {
+        let f = SELF_FAMILIES.as_ref()?;
+        let bind = [("endpoint", name)];
+        Some(SelfMetrics {
+            sent: f.sent.labels(bind),
+            failed: f.failed.labels(bind),
+            retries: f.retries.labels(bind),
+            dropped: f.dropped.labels(bind),
+            queue: f.queue.labels(bind),
+        })
+    }
+}
+
+/// What an endpoint has done so far.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    queued: AtomicU64,
+    sent: AtomicU64,
+    failed: AtomicU64,
+    retries: AtomicU64,
+    dropped: AtomicU64,
+    rejected: AtomicU64,
+    consecutive_failures: AtomicU64,
+    text: Mutex<StatsText>,
+    metrics: Option<SelfMetrics>,
+}
+
+#[derive(Debug, Default)]
+struct StatsText {
+    last_success: Option<SystemTime>,
+    last_error: Option<String>,
+    last_error_at: Option<SystemTime>,
+}
+
+fn unix_seconds(at: SystemTime) -> f64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Stats {
+    fn text(&self) -> std::sync::MutexGuard<'_, StatsText> {
+        self.text.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn success(&self) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        self.consecutive_failures.store(0, Ordering::Relaxed);
+        self.text().last_success = Some(SystemTime::now());
+        if let Some(m) = &self.metrics {
+            let _ = m.sent.inc();
+        }
+    }
+
+    fn failure(&self, message: &str) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        self.consecutive_failures.fetch_add(1, Ordering::Relaxed);
+        let mut text = self.text();
+        text.last_error = Some(message.to_owned());
+        text.last_error_at = Some(SystemTime::now());
+        drop(text);
+        if let Some(m) = &self.metrics {
+            let _ = m.failed.inc();
+        }
+    }
+
+    fn dropped(&self, n: u64, rejected: bool) {
+        if n == 0 {
+            return;
+        }
+        if rejected {
+            self.rejected.fetch_add(n, Ordering::Relaxed);
+        } else {
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+        }
+        if let Some(m) = &self.metrics {
+            let _ = m.dropped.inc_by(n);
+        }
+    }
+
+    fn error(&self, message: String) {
+        let mut text = self.text();
+        text.last_error = Some(message);
+        text.last_error_at = Some(SystemTime::now());
+    }
+}
+
+// ----- the queue -----------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Payload {
+    seq: u64,
+    body: Bytes,
+}
+
+/// Payloads waiting to be sent, oldest first.
+#[derive(Debug)]
+pub(crate) struct Queue {
+    items: VecDeque<Payload>,
+    capacity: usize,
+    /// Keep only the newest payload (Pushgateway).
+    latest_only: bool,
+    next_seq: u64,
+}
+
+impl Queue {
+    pub(crate) fn new(capacity: usize, latest_only: bool) -> Queue {
+        Queue {
+            items: VecDeque::new(),
+            capacity: if latest_only { 1 } else { capacity.max(1) },
+            latest_only,
+            next_seq: 0,
+        }
+    }
+
+    /// Adds `body`; returns how many older payloads were dropped to make
+    /// room (never counted for a latest-only queue, whose older payload is
+    /// superseded, not lost).
+    pub(crate) fn push(&mut self, body: Bytes) -> u64 {
+        let mut dropped = 0;
+        if self.latest_only {
+            self.items.clear();
+        }
+        while self.items.len() >= self.capacity {
+            self.items.pop_front();
+            dropped += 1;
+        }
+        self.items.push_back(Payload {
+            seq: self.next_seq,
+            body,
+        });
+        self.next_seq += 1;
+        dropped
+    }
+
+    fn front(&self) -> Option<(u64, Bytes)> {
+        self.items.front().map(|p| (p.seq, p.body.clone()))
+    }
+
+    /// Removes payload `seq` if it is still first.
+    fn remove(&mut self, seq: u64) {
+        if self.items.front().is_some_and(|p| p.seq == seq) {
+            self.items.pop_front();
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+// ----- the endpoint --------------------------------------------------------------------
+
+/// What the sender task is asked to do besides its schedule.
+#[derive(Debug)]
+pub(crate) enum Command {
+    /// Send everything queued now and answer how it went.
+    Flush(oneshot::Sender<Result<(), String>>),
+}
+
+/// One endpoint's shared state.
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) target: Target,
+    retry: RetryPolicy,
+    interval: Duration,
+    queue: Mutex<Queue>,
+    /// Serializes collecting and queueing, so payloads queue in the order
+    /// of their timestamps.
+    build: Mutex<()>,
+    notify: Notify,
+    stats: Stats,
+    client: Client,
+}
+
+impl Endpoint {
+    pub(crate) fn new(config: &EndpointConfig, target: Target) -> Endpoint {
+        let latest_only = config.protocol == Protocol::Pushgateway;
+        Endpoint {
+            stats: Stats {
+                metrics: SelfMetrics::for_endpoint(&target.name),
+                ..Stats::default()
+            },
+            target,
+            retry: config.retry.clone(),
+            interval: config.interval,
+            queue: Mutex::new(Queue::new(config.queue_size, latest_only)),
+            build: Mutex::new(()),
+            notify: Notify::new(),
+            client: client(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn set_queue_gauge(&self, len: usize) {
+        if let Some(m) = &self.stats.metrics {
+            let _ = m.queue.set(len as f64);
+        }
+    }
+
+    /// Collects a snapshot, encodes it and queues it.
+    pub(crate) fn collect(&self) {
+        let _order = self.build.lock().unwrap_or_else(PoisonError::into_inner);
+        let snapshot = Snapshot::collect();
+        match build_body(self.target.protocol, &self.target, &snapshot) {
+            Ok(body) => {
+                self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                let (dropped, len) = {
+                    let mut queue = self.queue();
+                    let dropped = queue.push(Bytes::from(body));
+                    (dropped, queue.len())
+                };
+                self.stats.dropped(dropped, false);
+                self.set_queue_gauge(len);
+            }
+            Err(e) => self.stats.error(format!("cannot encode the payload: {e}")),
+        }
+    }
+
+    /// Sends the queue's payloads in order until it is empty (`Ok`) or one
+    /// fails in a way worth retrying later (`Err`, the payload stays first).
+    async fn round(&self) -> Result<(), String> {
+        loop {
+            let Some((seq, body)) = self.queue().front() else {
+                return Ok(());
+            };
+            let result = deliver(&self.client, &self.target, &self.retry, body, &self.stats).await;
+            let outcome = match result {
+                Ok(()) => None,
+                Err(e) if e.permanent => {
+                    self.stats.dropped(1, true);
+                    None
+                }
+                Err(e) => Some(e.message),
+            };
+            if let Some(message) = outcome {
+                return Err(message);
+            }
+            let len = {
+                let mut queue = self.queue();
+                queue.remove(seq);
+                queue.len()
+            };
+            self.set_queue_gauge(len);
+        }
+    }
+
+    /// Deletes the Pushgateway group, if so configured.
+    pub(crate) async fn delete_group(&self) {
+        let Some(uri) = &self.target.delete_uri else {
+            return;
+        };
+        if let Err(e) = send_once(
+            &self.client,
+            &self.target,
+            Method::DELETE,
+            uri,
+            Bytes::new(),
+        )
+        .await
+        {
+            self.stats.failure(&e.message);
+        }
+    }
+
+    /// The status report.
+    pub(crate) fn status(&self) -> EndpointStatus {
+        let (queue_length, queue_capacity) = {
+            let queue = self.queue();
+            (queue.len(), queue.capacity)
+        };
+        let text = self.stats.text();
+        EndpointStatus {
+            name: self.target.name.clone(),
+            protocol: self.target.protocol,
+            url: self.target.url.clone(),
+            request_url: self.target.uri.to_string(),
+            last_success_unix_seconds: text.last_success.map(unix_seconds),
+            last_error: text.last_error.clone(),
+            last_error_unix_seconds: text.last_error_at.map(unix_seconds),
+            consecutive_failures: self.stats.consecutive_failures.load(Ordering::Relaxed),
+            payloads_queued: self.stats.queued.load(Ordering::Relaxed),
+            payloads_sent: self.stats.sent.load(Ordering::Relaxed),
+            failed_requests: self.stats.failed.load(Ordering::Relaxed),
+            retries: self.stats.retries.load(Ordering::Relaxed),
+            dropped: self.stats.dropped.load(Ordering::Relaxed),
+            rejected: self.stats.rejected.load(Ordering::Relaxed),
+            queue_length,
+            queue_capacity,
+        }
+    }
+
+    /// Starts the collecting task (every interval, until `stop` turns true)
+    /// and the sending task (until its commands channel closes or it is
+    /// aborted); returns the channel and both tasks.
+    pub(crate) fn spawn(
+        self: &Arc<Self>,
+        runtime: &tokio::runtime::Handle,
+        mut stop: watch::Receiver<bool>,
+    ) -> (mpsc::Sender<Command>, [JoinHandle<()>; 2]) {
+        let collector = {
+            let endpoint = Arc::clone(self);
+            runtime.spawn(async move {
+                let mut ticker = tokio::time::interval(endpoint.interval);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    if *stop.borrow() {
+                        return;
+                    }
+                    tokio::select! {
+                        _ = ticker.tick() => {
+                            endpoint.collect();
+                            endpoint.notify.notify_one();
+                        }
+                        changed = stop.changed() => {
+                            if changed.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            })
+        };
+        let (commands, mut receiver) = mpsc::channel::<Command>(16);
+        let sender = {
+            let endpoint = Arc::clone(self);
+            runtime.spawn(async move {
+                loop {
+                    tokio::select! {
+                        command = receiver.recv() => match command {
+                            Some(Command::Flush(reply)) => {
+                                let result = endpoint.round().await;
+                                let _ = reply.send(result);
+                            }
+                            None => return,
+                        },
+                        () = endpoint.notify.notified() => {
+                            let _ = endpoint.round().await;
+                        }
+                    }
+                }
+            })
+        };
+        (commands, [collector, sender])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(n: u8) -> Bytes {
+        Bytes::from(vec![n])
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_and_counts() {
+        let mut queue = Queue::new(3, false);
+        let dropped: u64 = (0..10).map(|i| queue.push(bytes(i))).sum();
+        assert_eq!(dropped, 7);
+        assert_eq!(queue.len(), 3);
+        let kept: Vec<u8> = queue.items.iter().map(|p| p.body[0]).collect();
+        assert_eq!(kept, [7, 8, 9]);
+        // Removing only ever takes the payload that was sent.
+        let (seq, _) = queue.front().unwrap();
+        queue.push(bytes(10));
+        assert_eq!(
+            queue.front().unwrap().1[0],
+            8,
+            "the one being sent was dropped"
+        );
+        queue.remove(seq);
+        assert_eq!(
+            queue.len(),
+            3,
+            "a payload that is gone is not removed twice"
+        );
+    }
+
+    #[test]
+    fn a_latest_only_queue_keeps_the_newest_without_counting_drops() {
+        let mut queue = Queue::new(64, true);
+        assert_eq!(queue.capacity, 1);
+        assert_eq!((0..5).map(|i| queue.push(bytes(i))).sum::<u64>(), 0);
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.front().unwrap().1[0], 4);
+    }
+
+    fn target(config: &EndpointConfig) -> Result<Target, (Option<String>, String)> {
+        Target::new(config).map_err(|e| match e {
+            Error::Push { field, reason, .. } => (field, reason),
+            other => (None, other.to_string()),
+        })
+    }
+
+    #[test]
+    fn targets_are_checked_and_built() {
+        let mut gateway = EndpointConfig::pushgateway("http://127.0.0.1:9091/base/", "j/x");
+        gateway
+            .pushgateway
+            .grouping
+            .insert("instance".into(), "a".into());
+        gateway.pushgateway.delete_on_shutdown = true;
+        let t = target(&gateway).unwrap();
+        assert_eq!(t.method, Method::PUT);
+        assert_eq!(
+            t.uri.to_string(),
+            "http://127.0.0.1:9091/base/metrics/job@base64/ai94/instance/a"
+        );
+        assert_eq!(t.delete_uri.as_ref(), Some(&t.uri));
+        assert_eq!(t.headers[CONTENT_TYPE], Format::Prometheus.content_type());
+
+        let rw = target(&EndpointConfig::remote_write(
+            "http://h:9090/api/v1/write?x=1",
+        ))
+        .unwrap();
+        assert_eq!(rw.uri.to_string(), "http://h:9090/api/v1/write?x=1");
+        assert_eq!(rw.headers[CONTENT_ENCODING], "snappy");
+        assert_eq!(rw.headers["x-prometheus-remote-write-version"], "0.1.0");
+
+        let otlp = target(&EndpointConfig::otlp("http://h:4318")).unwrap();
+        assert_eq!(otlp.uri.to_string(), "http://h:4318/v1/metrics");
+        let otlp = target(&EndpointConfig::otlp("http://h:4318/custom/path")).unwrap();
+        assert_eq!(otlp.uri.to_string(), "http://h:4318/custom/path");
+
+        let field = |config: EndpointConfig| target(&config).unwrap_err().0.unwrap();
+        assert_eq!(field(EndpointConfig::remote_write("")), "url");
+        assert_eq!(field(EndpointConfig::remote_write("not a url")), "url");
+        let https = target(&EndpointConfig::remote_write("https://h/api/v1/write")).unwrap_err();
+        assert!(https.1.contains("https is not supported"), "{https:?}");
+        assert_eq!(field(EndpointConfig::remote_write("ftp://h/x")), "url");
+        assert_eq!(field(EndpointConfig::remote_write("http://u:p@h/x")), "url");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.interval = Duration::ZERO;
+        assert_eq!(field(c), "interval");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.timeout = Duration::ZERO;
+        assert_eq!(field(c), "timeout");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.queue_size = 0;
+        assert_eq!(field(c), "queue_size");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.retry.max_attempts = 0;
+        assert_eq!(field(c), "retry.max_attempts");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.retry.jitter = 1.5;
+        assert_eq!(field(c), "retry.jitter");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.headers.insert("bad header".into(), "v".into());
+        assert_eq!(field(c), "headers.bad header");
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.headers.insert("X-Token".into(), "line\nbreak".into());
+        assert_eq!(field(c), "headers.X-Token");
+        assert_eq!(
+            field(EndpointConfig::pushgateway("http://h", "")),
+            "pushgateway.job"
+        );
+    }
+}

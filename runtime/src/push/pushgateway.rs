@@ -1,0 +1,198 @@
+//! The Prometheus Pushgateway: grouping-key paths, and a one-shot push for
+//! batch jobs that end.
+//!
+//! A job that runs to completion pushes its final values once before it
+//! exits; a long-running [`Pusher`](super::Pusher) pushes at every interval.
+//!
+//! ```no_run
+//! use telltale::push::{pushgateway, EndpointConfig};
+//!
+//! # async fn batch() -> Result<(), telltale::Error> {
+//! // ... the job's work, instrumented with #[tracked] ...
+//! let mut gateway = EndpointConfig::pushgateway("http://127.0.0.1:9091", "nightly_import");
+//! gateway.pushgateway.grouping.insert("instance".into(), "db/eu-1".into());
+//! pushgateway::push_once(&gateway).await?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt::Write as _;
+
+use base64::Engine as _;
+
+use super::config::{EndpointConfig, Protocol, PushgatewayOptions};
+use super::endpoint::{self, Target};
+use crate::Error;
+
+/// The path, below the gateway's base URL, of the group that `options`
+/// names: `/metrics/job/<job>{/<label>/<value>}`.
+///
+/// A job or value that contains a `/`, or is empty, is written in the
+/// base64url alphabet after `@base64` (`/instance@base64/ZGIvMQ==`), as the
+/// Pushgateway asks; any other is percent-encoded except for the characters
+/// `A-Z a-z 0-9 - . _ ~`. Label names are written as they are (they are
+/// checked by [`push::start`](super::start) and [`push_once`]).
+///
+/// ```
+/// use telltale::push::{pushgateway, PushgatewayOptions};
+///
+/// let mut options = PushgatewayOptions { job: "backup".into(), ..Default::default() };
+/// options.grouping.insert("instance".into(), "db/1".into());
+/// options.grouping.insert("zone".into(), "eu west".into());
+/// options.grouping.insert("empty".into(), "".into());
+/// assert_eq!(
+///     pushgateway::group_path(&options),
+///     "/metrics/job/backup/empty@base64/=/instance@base64/ZGIvMQ==/zone/eu%20west",
+/// );
+/// ```
+pub fn group_path(options: &PushgatewayOptions) -> String {
+    let mut path = String::from("/metrics");
+    push_pair(&mut path, "job", &options.job);
+    for (name, value) in &options.grouping {
+        push_pair(&mut path, name, value);
+    }
+    path
+}
+
+fn push_pair(path: &mut String, name: &str, value: &str) {
+    path.push('/');
+    path.push_str(name);
+    if value.is_empty() {
+        // The Pushgateway reads a lone `=` as the empty value.
+        path.push_str("@base64/=");
+    } else if value.contains('/') {
+        path.push_str("@base64/");
+        path.push_str(&base64::engine::general_purpose::URL_SAFE.encode(value));
+    } else {
+        path.push('/');
+        for byte in value.bytes() {
+            if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+                path.push(char::from(byte));
+            } else {
+                let _ = write!(path, "%{byte:02X}");
+            }
+        }
+    }
+}
+
+/// Checks the job and grouping labels of a Pushgateway endpoint.
+pub(crate) fn check(options: &PushgatewayOptions) -> Result<(), (String, String)> {
+    if options.job.is_empty() {
+        return Err(("pushgateway.job".into(), "the job must not be empty".into()));
+    }
+    for name in options.grouping.keys() {
+        if let Err(e) = crate::error::check_label_name(name) {
+            return Err((format!("pushgateway.grouping.{name}"), e.to_string()));
+        }
+        if name == "job" {
+            return Err((
+                "pushgateway.grouping.job".into(),
+                "the job is set by `pushgateway.job`".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Pushes the metrics as they are now to the Pushgateway `config` names,
+/// once, and waits for the answer (retrying as its
+/// [`retry`](EndpointConfig::retry) policy says).
+///
+/// For batch jobs that end: call it last, before the process exits. It
+/// needs a tokio runtime with the time and I/O drivers; it starts no task
+/// that outlives it.
+///
+/// # Errors
+///
+/// [`Error::Push`] when `config` is not a valid Pushgateway endpoint, or
+/// when the gateway could not be reached or refused the push (the gateway's
+/// answer is quoted).
+pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
+    if config.protocol != Protocol::Pushgateway {
+        return Err(Error::Push {
+            endpoint: config.display_name().to_owned(),
+            field: Some("protocol".into()),
+            reason: format!(
+                "push_once pushes to a Pushgateway, not to a {} endpoint",
+                config.protocol
+            ),
+        });
+    }
+    let target = Target::new(config)?;
+    let client = endpoint::client();
+    let body = endpoint::build_body(config.protocol, &target, &crate::Snapshot::collect())
+        .map_err(|reason| Error::Push {
+            endpoint: target.name.clone(),
+            field: None,
+            reason,
+        })?;
+    let stats = endpoint::Stats::default();
+    endpoint::deliver(&client, &target, &config.retry, body.into(), &stats)
+        .await
+        .map_err(|e| Error::Push {
+            endpoint: target.name.clone(),
+            field: None,
+            reason: e.message,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(job: &str, grouping: &[(&str, &str)]) -> PushgatewayOptions {
+        PushgatewayOptions {
+            job: job.into(),
+            grouping: grouping
+                .iter()
+                .map(|&(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            ..PushgatewayOptions::default()
+        }
+    }
+
+    fn decode(text: &str) -> String {
+        String::from_utf8(
+            base64::engine::general_purpose::URL_SAFE
+                .decode(text)
+                .unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn grouping_key_paths() {
+        assert_eq!(group_path(&options("j", &[])), "/metrics/job/j");
+        assert_eq!(
+            group_path(&options("a/b", &[("instance", "x")])),
+            "/metrics/job@base64/YS9i/instance/x"
+        );
+        assert_eq!(
+            group_path(&options("j", &[("path", "/var/tmp"), ("blank", "")])),
+            "/metrics/job/j/blank@base64/=/path@base64/L3Zhci90bXA="
+        );
+        assert_eq!(decode("L3Zhci90bXA="), "/var/tmp");
+        // Characters the standard base64 alphabet would write as `+` and `/`
+        // come out as `-` and `_`, safe in a path.
+        let path = group_path(&options("j", &[("k", "/??>")]));
+        let encoded = path.rsplit('/').next().unwrap();
+        assert!(!encoded.contains('+'), "{path}");
+        assert_eq!(decode(encoded), "/??>");
+        assert_eq!(
+            group_path(&options("j", &[("k", "ä b%c@d")])),
+            "/metrics/job/j/k/%C3%A4%20b%25c%40d"
+        );
+    }
+
+    #[test]
+    fn grouping_keys_are_checked() {
+        assert!(check(&options("j", &[("instance", "x")])).is_ok());
+        assert_eq!(check(&options("", &[])).unwrap_err().0, "pushgateway.job");
+        assert_eq!(
+            check(&options("j", &[("bad-name", "x")])).unwrap_err().0,
+            "pushgateway.grouping.bad-name"
+        );
+        assert!(check(&options("j", &[("__x", "x")])).is_err());
+        assert!(check(&options("j", &[("job", "x")])).is_err());
+    }
+}
