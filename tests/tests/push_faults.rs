@@ -340,7 +340,7 @@ fn check_nothing_lost(
     assert_eq!(samples.last().map(|s| s.1), Some(last_value));
 }
 
-async fn two_endpoints(failing: EndpointConfig, healthy: &Mock) -> Pusher {
+fn two_endpoints(failing: EndpointConfig, healthy: &Mock) -> Pusher {
     let config = PushConfig {
         endpoints: vec![
             failing,
@@ -360,7 +360,7 @@ async fn remote_write_through_a_hanging_endpoint_loses_nothing() {
     let healthy = Mock::start(Mode::Ok).await;
     let mut endpoint = remote_write_endpoint("hanging", failing.url("/api/v1/write"), 25);
     endpoint.timeout = Duration::from_millis(800);
-    let pusher = two_endpoints(endpoint, &healthy).await;
+    let pusher = two_endpoints(endpoint, &healthy);
     let outage_start = now_ms();
     let fault_began = Instant::now();
 
@@ -427,7 +427,7 @@ async fn remote_write_to_a_refusing_endpoint_delivers_once_it_listens() {
     };
     let healthy = Mock::start(Mode::Ok).await;
     let endpoint = remote_write_endpoint("refusing", format!("http://{addr}/api/v1/write"), 25);
-    let pusher = two_endpoints(endpoint, &healthy).await;
+    let pusher = two_endpoints(endpoint, &healthy);
     let outage_start = now_ms();
     let fault_began = Instant::now();
 
@@ -501,7 +501,7 @@ async fn remote_write_after_500s_delivers_every_batch_in_order() {
     failing.lock().fail_next = 12;
     let healthy = Mock::start(Mode::Ok).await;
     let endpoint = remote_write_endpoint("flaky", failing.url("/api/v1/write"), 25);
-    let pusher = two_endpoints(endpoint, &healthy).await;
+    let pusher = two_endpoints(endpoint, &healthy);
     let outage_start = now_ms();
     counter.inc_by(11).unwrap();
 
@@ -619,7 +619,7 @@ async fn pushgateway_gets_the_latest_values_after_an_outage() {
         .grouping
         .insert("instance".into(), "host/1".into());
     endpoint.pushgateway.delete_on_shutdown = true;
-    let pusher = two_endpoints(endpoint, &healthy).await;
+    let pusher = two_endpoints(endpoint, &healthy);
     wait_for("failures", || {
         let s = status_of(&pusher, "gateway");
         (s.failed_requests >= 6 && s.retries >= 4)

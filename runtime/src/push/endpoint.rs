@@ -480,9 +480,12 @@ pub(crate) struct Stats {
 
 #[derive(Debug, Default)]
 struct StatsText {
-    last_success: Option<SystemTime>,
-    last_error: Option<String>,
-    last_error_at: Option<SystemTime>,
+    /// When a payload was last accepted.
+    success_at: Option<SystemTime>,
+    /// The last error.
+    error: Option<String>,
+    /// When it happened.
+    error_at: Option<SystemTime>,
 }
 
 fn unix_seconds(at: SystemTime) -> f64 {
@@ -498,7 +501,7 @@ impl Stats {
     fn success(&self) {
         self.sent.fetch_add(1, Ordering::Relaxed);
         self.consecutive_failures.store(0, Ordering::Relaxed);
-        self.text().last_success = Some(SystemTime::now());
+        self.text().success_at = Some(SystemTime::now());
         if let Some(m) = &self.metrics {
             let _ = m.sent.inc();
         }
@@ -508,8 +511,8 @@ impl Stats {
         self.failed.fetch_add(1, Ordering::Relaxed);
         self.consecutive_failures.fetch_add(1, Ordering::Relaxed);
         let mut text = self.text();
-        text.last_error = Some(message.to_owned());
-        text.last_error_at = Some(SystemTime::now());
+        text.error = Some(message.to_owned());
+        text.error_at = Some(SystemTime::now());
         drop(text);
         if let Some(m) = &self.metrics {
             let _ = m.failed.inc();
@@ -532,8 +535,8 @@ impl Stats {
 
     fn error(&self, message: String) {
         let mut text = self.text();
-        text.last_error = Some(message);
-        text.last_error_at = Some(SystemTime::now());
+        text.error = Some(message);
+        text.error_at = Some(SystemTime::now());
     }
 }
 
@@ -730,9 +733,9 @@ impl Endpoint {
             protocol: self.target.protocol,
             url: self.target.url.clone(),
             request_url: self.target.uri.to_string(),
-            last_success_unix_seconds: text.last_success.map(unix_seconds),
-            last_error: text.last_error.clone(),
-            last_error_unix_seconds: text.last_error_at.map(unix_seconds),
+            last_success_unix_seconds: text.success_at.map(unix_seconds),
+            last_error: text.error.clone(),
+            last_error_unix_seconds: text.error_at.map(unix_seconds),
             consecutive_failures: self.stats.consecutive_failures.load(Ordering::Relaxed),
             payloads_queued: self.stats.queued.load(Ordering::Relaxed),
             payloads_sent: self.stats.sent.load(Ordering::Relaxed),

@@ -216,8 +216,8 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
     let mut commands = Vec::with_capacity(targets.len());
     let mut collectors = Vec::with_capacity(targets.len());
     let mut senders = Vec::with_capacity(targets.len());
-    for (target, endpoint_config) in targets.into_iter().zip(&config.endpoints) {
-        let endpoint = Arc::new(Endpoint::new(endpoint_config, target));
+    for (target, endpoint_config) in targets.into_iter().zip(config.endpoints) {
+        let endpoint = Arc::new(Endpoint::new(&endpoint_config, target));
         let (sender, [collector, sending]) = endpoint.spawn(&runtime, stop.subscribe());
         endpoints.push(endpoint);
         commands.push(sender);

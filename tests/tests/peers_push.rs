@@ -1,0 +1,253 @@
+//! The push exporters against real receivers: a Pushgateway and a
+//! Prometheus server with its remote-write receiver enabled.
+//!
+//! Each test is ignored unless its peer is installed; `.ci/run` installs the
+//! peers and runs them with `--include-ignored`. Each peer is started on a
+//! free loopback port, waited for (at most a minute) and killed by its pid.
+
+use std::time::Duration;
+
+use serde_json::Value as Json;
+use telltale::dynamic;
+use telltale::push::{self, pushgateway, EndpointConfig, PushConfig, PushMethod};
+use telltale_tests::{
+    free_port, http, prometheus_binary, pushgateway_binary, text, wait_until, Peer, TempDir,
+};
+
+/// The longest a test waits for a peer to see what it expects.
+const PEER_WAIT: Duration = Duration::from_mins(1);
+
+fn start_pushgateway() -> Peer {
+    let port = free_port();
+    Peer::start(
+        "pushgateway",
+        &pushgateway_binary(),
+        &[
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--persistence.file=".to_owned(),
+        ],
+        port,
+        "/-/ready",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The samples named `name` the gateway exposes for `instance`.
+fn gateway_samples(gateway: &Peer, name: &str, instance: &str) -> Vec<text::Sample> {
+    let scraped = gateway.get("/metrics").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scraped.status, 200);
+    text::samples(&scraped.text())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|s| s.name == name && s.label("instance") == instance)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs prometheus-pushgateway"]
+async fn pushgateway_receives_put_and_post_with_a_slash_in_the_grouping_key() {
+    let marker = dynamic::counter("peers_push_gateway_total")
+        .help("Pushed to a Pushgateway.")
+        .register()
+        .expect("register");
+    marker.inc_by(5).unwrap();
+    let gateway = start_pushgateway();
+    let base = format!("http://{}", gateway.addr());
+
+    let mut config = EndpointConfig::pushgateway(&base, "telltale_push");
+    config
+        .pushgateway
+        .grouping
+        .insert("instance".into(), "host/1".into());
+    config
+        .pushgateway
+        .grouping
+        .insert("zone".into(), "eu west".into());
+    pushgateway::push_once(&config)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", gateway.log()));
+    let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "host/1");
+    assert_eq!(pushed.len(), 1, "{pushed:?}\n{}", gateway.log());
+    assert_eq!(pushed[0].value, 5.0);
+    assert_eq!(pushed[0].label("job"), "telltale_push");
+    assert_eq!(pushed[0].label("zone"), "eu west");
+
+    // Another metric in the same group, pushed by someone else.
+    let path = pushgateway::group_path(&config.pushgateway);
+    let other = http::post(
+        gateway.addr(),
+        &path,
+        &[("Content-Type", "text/plain; version=0.0.4")],
+        b"# TYPE peers_push_other gauge\npeers_push_other 1\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(other.status, 200, "{}", other.text());
+
+    // POST replaces only the metrics of the names pushed.
+    marker.inc_by(2).unwrap();
+    config.pushgateway.method = PushMethod::Post;
+    pushgateway::push_once(&config).await.unwrap();
+    let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "host/1");
+    assert_eq!(pushed[0].value, 7.0);
+    assert_eq!(
+        gateway_samples(&gateway, "peers_push_other", "host/1").len(),
+        1,
+        "POST kept the other metric"
+    );
+
+    // PUT replaces the whole group.
+    config.pushgateway.method = PushMethod::Put;
+    pushgateway::push_once(&config).await.unwrap();
+    assert!(
+        gateway_samples(&gateway, "peers_push_other", "host/1").is_empty(),
+        "PUT replaced the group"
+    );
+
+    // A long-running pusher, deleting its group at shutdown.
+    let mut running = EndpointConfig::pushgateway(&base, "telltale_push").named("gateway");
+    running
+        .pushgateway
+        .grouping
+        .insert("instance".into(), "pusher/2".into());
+    running.pushgateway.delete_on_shutdown = true;
+    running.interval = Duration::from_millis(200);
+    let pusher = push::start(PushConfig {
+        endpoints: vec![running],
+        ..PushConfig::default()
+    })
+    .unwrap();
+    marker.inc_by(3).unwrap();
+    let outcome = pusher.flush().await;
+    assert!(outcome[0].delivered, "{outcome:?}\n{}", gateway.log());
+    let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "pusher/2");
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].value, 10.0);
+    let status = &pusher.status()[0];
+    assert!(
+        status.payloads_sent >= 1 && status.failed_requests == 0,
+        "{status:?}"
+    );
+    pusher.shutdown().await;
+    assert!(
+        gateway_samples(&gateway, "peers_push_gateway_total", "pusher/2").is_empty(),
+        "the group was deleted at shutdown"
+    );
+    assert_eq!(
+        gateway_samples(&gateway, "peers_push_gateway_total", "host/1").len(),
+        1,
+        "other groups are kept"
+    );
+}
+
+fn prometheus_query(prometheus: &Peer, query: &str) -> Result<Vec<Json>, String> {
+    let path = format!("/api/v1/query?query={}", http::encode_query(query));
+    let response = prometheus.get(&path)?;
+    if response.status != 200 {
+        return Err(format!("{query}: {} {}", response.status, response.text()));
+    }
+    let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
+    body["data"]["result"]
+        .as_array()
+        .cloned()
+        .ok_or_else(|| format!("{query}: no result in {body}"))
+}
+
+fn scalar(prometheus: &Peer, query: &str) -> Result<f64, String> {
+    match prometheus_query(prometheus, query)?.as_slice() {
+        [one] => one["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("{query}: {one}")),
+        other => Err(format!("{query}: {} series", other.len())),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs prometheus"]
+async fn prometheus_receives_remote_write() {
+    let counter = dynamic::counter("peers_push_rw_jobs_total")
+        .help("Pushed by remote-write.")
+        .required_labels(["queue"])
+        .register()
+        .expect("register");
+    counter.labels([("queue", "emails")]).inc_by(42).unwrap();
+    let histogram = dynamic::histogram("peers_push_rw_seconds")
+        .help("Pushed by remote-write.")
+        .buckets(&[0.1, 1.0])
+        .register()
+        .expect("register");
+    for v in [0.05, 0.5, 2.0] {
+        histogram.observe(v).unwrap();
+    }
+
+    let dir = TempDir::new("prometheus-rw").expect("temporary directory");
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  scrape_interval: 15s\n",
+    )
+    .expect("write prometheus.yml");
+    let port = free_port();
+    let prometheus = Peer::start_in(
+        dir,
+        "prometheus",
+        &prometheus_binary(),
+        &[
+            "--config.file={dir}/prometheus.yml".to_owned(),
+            "--storage.tsdb.path={dir}/data".to_owned(),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--web.enable-remote-write-receiver".to_owned(),
+        ],
+        port,
+        "/-/ready",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+
+    let mut endpoint =
+        EndpointConfig::remote_write(format!("http://127.0.0.1:{port}/api/v1/write"))
+            .named("prometheus");
+    endpoint.interval = Duration::from_millis(500);
+    let pusher = push::start(PushConfig {
+        endpoints: vec![endpoint],
+        ..PushConfig::default()
+    })
+    .unwrap();
+    let outcome = pusher.flush().await;
+    let status = pusher.status().remove(0);
+    assert!(
+        outcome[0].delivered && status.rejected == 0 && status.payloads_sent >= 1,
+        "{outcome:?} {status:?}\n{}",
+        prometheus.log()
+    );
+
+    let check = || -> Result<(), String> {
+        let jobs = scalar(&prometheus, "peers_push_rw_jobs_total{queue=\"emails\"}")?;
+        let count = scalar(&prometheus, "peers_push_rw_seconds_count")?;
+        let sum = scalar(&prometheus, "peers_push_rw_seconds_sum")?;
+        let bucket = scalar(&prometheus, "peers_push_rw_seconds_bucket{le=\"1.0\"}")?;
+        let inf = scalar(&prometheus, "peers_push_rw_seconds_bucket{le=\"+Inf\"}")?;
+        if jobs == 42.0 && count == 3.0 && (sum - 2.55).abs() < 1e-9 && bucket == 2.0 && inf == 3.0
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "jobs {jobs}, count {count}, sum {sum}, le=1.0 {bucket}, +Inf {inf}"
+            ))
+        }
+    };
+    wait_until(PEER_WAIT, Duration::from_millis(250), check)
+        .unwrap_or_else(|e| panic!("{e}\n{}", prometheus.log()));
+
+    // Later batches carry later values.
+    counter.labels([("queue", "emails")]).inc_by(8).unwrap();
+    pusher.flush().await;
+    wait_until(PEER_WAIT, Duration::from_millis(250), || {
+        let jobs = scalar(&prometheus, "peers_push_rw_jobs_total{queue=\"emails\"}")?;
+        (jobs == 50.0)
+            .then_some(())
+            .ok_or_else(|| format!("jobs {jobs}"))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", prometheus.log()));
+    pusher.shutdown().await;
+    let status = pusher.status().remove(0);
+    assert_eq!(status.rejected, 0, "{status:?}");
+}
