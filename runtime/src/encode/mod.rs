@@ -10,8 +10,8 @@
 //! Four formats: the two exposition texts scrapers read
 //! ([`Format::Prometheus`], [`Format::OpenMetrics`]) and two documents for
 //! scripts, spreadsheets and dashboards ([`Format::Json`], [`Format::Csv`]),
-//! whose schemas are a stable contract documented in [`json`](self::json)
-//! and [`csv`](self::csv). The JSON and CSV documents carry the time of the
+//! whose schemas are a stable contract documented in [`json`]
+//! and [`csv`]. The JSON and CSV documents carry the time of the
 //! export; [`encode_at`] takes that time from the caller, [`encode`] reads the
 //! system clock.
 //!
@@ -38,6 +38,8 @@ use std::fmt::{self, Write as _};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::snapshot::{HistogramValue, Snapshot};
+
+pub use crate::push::otlp::{HistogramFlavour, OtlpOptions};
 
 pub mod csv;
 pub mod json;
@@ -86,11 +88,11 @@ pub enum Format {
     OpenMetrics,
     /// One JSON document: the export time and every family with its series,
     /// histograms with count, sum, quantiles and classic buckets. The schema
-    /// is documented, with an example, in [`json`](self::json).
+    /// is documented, with an example, in [`json`].
     Json,
     /// CSV (RFC 4180): a header row, then one row per series with fixed
     /// columns. The schema is documented, with an example, in
-    /// [`csv`](self::csv).
+    /// [`csv`].
     Csv,
 }
 
@@ -294,6 +296,36 @@ pub fn encode_at(snapshot: &Snapshot, format: Format, at: SystemTime, out: &mut 
         Format::Json => json::encode(snapshot, unix_millis(at), out),
         Format::Csv => csv::encode(snapshot, unix_millis(at), out),
     }
+}
+
+/// The body of an OTLP/HTTP metrics request (`POST /v1/metrics`,
+/// `Content-Type: application/x-protobuf`) for `snapshot`: protobuf bytes of
+/// an `ExportMetricsServiceRequest`, uncompressed.
+///
+/// The push exporter sends these bodies on its schedule; call this to send
+/// them yourself or to store them. [`OtlpOptions`] documents how families,
+/// series, histograms, units and times map onto OTLP.
+///
+/// ```
+/// use telltale::encode::{encode_otlp, OtlpOptions};
+/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+///
+/// let snapshot = Snapshot {
+///     families: vec![Family {
+///         name: "jobs".into(),
+///         help: "Jobs run.".into(),
+///         unit: None,
+///         kind: MetricKind::Counter,
+///         series: vec![Series { labels: vec![], value: Value::Counter(3.0), created: None }],
+///     }],
+/// };
+/// let body = encode_otlp(&snapshot, &OtlpOptions::default());
+/// // Field 1 of the request (`resource_metrics`), length-delimited.
+/// assert_eq!(body[0], 0x0a);
+/// assert!(body.windows(4).any(|w| w == b"jobs"));
+/// ```
+pub fn encode_otlp(snapshot: &Snapshot, options: &OtlpOptions) -> Vec<u8> {
+    crate::push::otlp::encode(snapshot, options)
 }
 
 /// Milliseconds since the Unix epoch (negative before it), saturating.

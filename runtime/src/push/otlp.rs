@@ -1,63 +1,10 @@
 //! OTLP/HTTP protobuf encoding of a snapshot.
 //!
 //! [`encode`] turns a [`Snapshot`] into the body of an OTLP/HTTP metrics
-//! request (`POST /v1/metrics`, `Content-Type: application/x-protobuf`): an
-//! `ExportMetricsServiceRequest` of opentelemetry-proto v1 with one
-//! `ResourceMetrics` (the resource of [`OtlpOptions::resource`]) holding one
-//! `ScopeMetrics` (scope `telltale` and its version) with one `Metric` per
-//! family that has series.
+//! request (`POST /v1/metrics`, `Content-Type: application/x-protobuf`).
 //!
-//! # Data model
-//!
-//! | telltale | OTLP |
-//! |---|---|
-//! | family name (a counter's without `_total`) | `Metric.name` |
-//! | help | `Metric.description` |
-//! | unit | `Metric.unit`, in UCUM: `seconds` → `s`, `bytes` → `By`, `ratio` → `1`, any other unit as it is, none → `""` |
-//! | counter | `Sum`, `is_monotonic = true`, `CUMULATIVE`, one `NumberDataPoint` (`as_double`) per series |
-//! | gauge | `Gauge`, one `NumberDataPoint` (`as_double`) per series |
-//! | histogram | `Histogram` (explicit bounds) or `ExponentialHistogram`, per [`HistogramFlavour`]; `CUMULATIVE`; `count`, `sum`, and `min`/`max` where the store tracks them exactly (durations) |
-//! | labels | attributes, string values, in the series' label order (empty values kept) |
-//! | series creation time | `start_time_unix_nano`; the process start time when unknown; never after `time_unix_nano` |
-//! | time of the export | `time_unix_nano` of every point |
-//!
-//! Values are written as they are (a `NaN` gauge is a `NaN` double). A series
-//! whose value does not match its family's type is left out, as the text
-//! formats do.
-//!
-//! ## Explicit buckets
-//!
-//! The classic bounds of the histogram (`le` values without `+Inf`) are the
-//! `explicit_bounds`; `bucket_counts` has one more entry and is *not*
-//! cumulative: entry `i` counts the observations in `(bounds[i-1], bounds[i]]`,
-//! the last one those above the last bound. They are read from the same
-//! exponential store as the text formats' `le` buckets, so an observation
-//! within 2.2 % of a bound may be counted on the other side of it.
-//!
-//! ## Exponential buckets
-//!
-//! Scale 5, the store's own scheme: OTLP bucket `i` covers
-//! `(2^(i/32), 2^((i+1)/32)]`, so `positive.offset` is the index of the first
-//! non-empty bucket and `positive.bucket_counts` runs from there to the last
-//! non-empty one (empty buckets between are zeros). For stores of plain
-//! values the buckets map one to one, exactly. Durations are counted in clock
-//! ticks, whose bounds are the same scheme times the clock's period; each such
-//! bucket is reported at the OTLP index holding its geometric middle (all
-//! shifted by the same whole number of buckets), so an observation is
-//! reported at most one bucket width (2.2 %) from where it fell.
-//! `zero_count` holds the store's zero bucket, with `zero_threshold` its
-//! bound, 2^-40. Observations above 2^64 (`+Inf` included), which the store
-//! counts in an overflow bucket, are reported in the bucket just above 2^64
-//! (or just above the last non-empty one), so `count` stays the sum of all
-//! buckets. There are no negative buckets: histograms ignore negative
-//! observations. A histogram whose exponential store does not account for
-//! its count (a snapshot built by hand) is sent with explicit buckets.
-
-// `encode` is wired into the push framework by `push::endpoint`, and
-// `OtlpOptions` and `HistogramFlavour` re-exported by `push`; until then only
-// the tests call them.
-#![cfg_attr(not(test), allow(dead_code))]
-#![allow(unreachable_pub)]
+//! The mapping from telltale's data model to OTLP's is documented on
+//! [`OtlpOptions`]; [`crate::encode::encode_otlp`] is the public entry.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -81,7 +28,27 @@ pub enum HistogramFlavour {
     Exponential,
 }
 
-/// What an OTLP request says besides the metrics.
+/// What an OTLP request says besides the metrics, and how telltale's data
+/// model maps onto OTLP's.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use telltale::encode::{HistogramFlavour, OtlpOptions};
+///
+/// let options = OtlpOptions::default()
+///     .with_resource_attribute("service.name", "checkout")
+///     .with_resource_attribute("deployment.environment", "production")
+///     .with_histograms(HistogramFlavour::Exponential)
+///     .at(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// assert_eq!(options.resource["service.name"], "checkout");
+/// assert_eq!(options.resource["telemetry.sdk.name"], "telltale");
+/// assert_eq!(options.scope_name, "telltale");
+/// assert_eq!(options.time_unix_nano, Some(1_700_000_000_000_000_000));
+/// let body = telltale::encode::encode_otlp(&telltale::Snapshot::collect(), &options);
+/// assert!(!body.is_empty());
+/// ```
+///
+/// # Defaults
 ///
 /// [`OtlpOptions::default`] gives the resource `service.name` (the name of the
 /// running executable), `telemetry.sdk.name` (`telltale`),
@@ -91,6 +58,59 @@ pub enum HistogramFlavour {
 /// time (on Linux from `/proc`, elsewhere the first time telltale needed it)
 /// as the start of series whose creation time is unknown; and
 /// [`HistogramFlavour::Explicit`].
+///
+/// # Request
+///
+/// One `ExportMetricsServiceRequest` of opentelemetry-proto v1 with one
+/// `ResourceMetrics` (the resource attributes above) holding one
+/// `ScopeMetrics` (the scope above) with one `Metric` per family that has
+/// series, in the snapshot's order (by name).
+///
+/// # Data model
+///
+/// | telltale | OTLP |
+/// |---|---|
+/// | family name (a counter's without `_total`) | `Metric.name` |
+/// | help | `Metric.description` |
+/// | unit | `Metric.unit`, in UCUM: `seconds` → `s`, `bytes` → `By`, `ratio` → `1`, any other unit as it is, none → `""` |
+/// | counter | `Sum`, `is_monotonic = true`, `CUMULATIVE`, one `NumberDataPoint` (`as_double`) per series |
+/// | gauge | `Gauge`, one `NumberDataPoint` (`as_double`) per series |
+/// | histogram | `Histogram` (explicit bounds) or `ExponentialHistogram`, per [`HistogramFlavour`]; `CUMULATIVE`; `count`, `sum`, and `min`/`max` where the store tracks them exactly (durations) |
+/// | labels | attributes, string values, in the series' label order (empty values kept) |
+/// | series creation time | `start_time_unix_nano`; the process start time when unknown; never after `time_unix_nano` |
+/// | time of the export | `time_unix_nano` of every point |
+///
+/// Values are written as they are (a `NaN` gauge is a `NaN` double). A series
+/// whose value does not match its family's type is left out, as the text
+/// formats do.
+///
+/// ## Explicit buckets
+///
+/// The classic bounds of the histogram (`le` values without `+Inf`) are the
+/// `explicit_bounds`; `bucket_counts` has one more entry and is *not*
+/// cumulative: entry `i` counts the observations in `(bounds[i-1], bounds[i]]`,
+/// the last one those above the last bound. They are read from the same
+/// exponential store as the text formats' `le` buckets, so an observation
+/// within 2.2 % of a bound may be counted on the other side of it.
+///
+/// ## Exponential buckets
+///
+/// Scale 5, the store's own scheme: OTLP bucket `i` covers
+/// `(2^(i/32), 2^((i+1)/32)]`, so `positive.offset` is the index of the first
+/// non-empty bucket and `positive.bucket_counts` runs from there to the last
+/// non-empty one (empty buckets between are zeros). For stores of plain
+/// values the buckets map one to one, exactly. Durations are counted in clock
+/// ticks, whose bounds are the same scheme times the clock's period; each such
+/// bucket is reported at the OTLP index holding its geometric middle (all
+/// shifted by the same whole number of buckets), so an observation is
+/// reported at most one bucket width (2.2 %) from where it fell.
+/// `zero_count` holds the store's zero bucket, with `zero_threshold` its
+/// bound, 2^-40. Observations above 2^64 (`+Inf` included), which the store
+/// counts in an overflow bucket, are reported in the bucket just above 2^64
+/// (or just above the last non-empty one), so `count` stays the sum of all
+/// buckets. There are no negative buckets: histograms ignore negative
+/// observations. A histogram whose exponential store does not account for
+/// its count (a snapshot built by hand) is sent with explicit buckets.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct OtlpOptions {
