@@ -807,3 +807,50 @@ async fn a_system_starts_reports_and_flushes_its_exporters() {
     system.shutdown_and_flush().await;
     assert_eq!(mock.delivered_count(), before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_after_500s_delivers_every_batch_with_the_latest_values() {
+    let counter = marker("push_faults_otlp_total");
+    let failing = Mock::start(Mode::Ok).await;
+    failing.lock().fail_next = 6;
+    let healthy = Mock::start(Mode::Ok).await;
+    let mut endpoint = EndpointConfig::otlp(failing.url("")).named("otlp");
+    endpoint.interval = Duration::from_millis(25);
+    endpoint.timeout = Duration::from_millis(500);
+    endpoint.retry = fast_retry(2);
+    endpoint
+        .otlp
+        .resource_attributes
+        .insert("service.name".into(), "push-faults".into());
+    let pusher = two_endpoints(endpoint, &healthy);
+    counter.inc_by(42).unwrap();
+    wait_for("the 500s to pass and the backlog to drain", || {
+        let s = status_of(&pusher, "otlp");
+        if failing.lock().fail_next == 0 && s.queue_length == 0 && s.payloads_sent >= 3 {
+            Ok(())
+        } else {
+            Err(format!("{s:?}"))
+        }
+    })
+    .await;
+    pusher.shutdown().await;
+    let s = status_of(&pusher, "otlp");
+    assert_eq!((s.failed_requests, s.retries), (6, 3), "{s:?}");
+    assert_eq!((s.dropped, s.rejected, s.queue_length), (0, 0, 0), "{s:?}");
+    assert_eq!(s.payloads_queued, s.payloads_sent, "{s:?}");
+    let delivered = failing.delivered();
+    assert!(delivered.len() as u64 >= s.payloads_sent, "{s:?}");
+    let first = &delivered[0];
+    assert_eq!(
+        (first.method.as_str(), first.path.as_str()),
+        ("POST", "/v1/metrics")
+    );
+    assert_eq!(first.header("content-type"), Some("application/x-protobuf"));
+    // The protobuf holds the metric's name, the resource attribute, and the
+    // counter's value as a little-endian double.
+    let last = &delivered.last().expect("a body").body;
+    let contains = |needle: &[u8]| last.windows(needle.len()).any(|w| w == needle);
+    assert!(contains(b"push_faults_otlp"));
+    assert!(contains(b"push-faults"));
+    assert!(contains(&42.0_f64.to_le_bytes()));
+}

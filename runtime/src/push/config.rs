@@ -341,13 +341,23 @@ pub enum PushMethod {
 }
 
 /// Options of an OTLP endpoint.
+///
+/// The request is built with [`OtlpOptions::default`](super::OtlpOptions)
+/// (resource `service.name` = the executable's name and the
+/// `telemetry.sdk.*` attributes, scope `telltale`), these resource
+/// attributes added or replacing, the time of the export set to the time of
+/// the collection, and sums and histograms with cumulative temporality.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OtlpEndpointOptions {
     /// Compress request bodies with gzip (`Content-Encoding: gzip`).
     pub gzip: bool,
-    /// Resource attributes (`service.name` and the like).
+    /// Resource attributes (`service.name`, `deployment.environment`, ...).
     pub resource_attributes: BTreeMap<String, String>,
+    /// Send histograms as OTLP exponential histograms (scale 5, the store's
+    /// own buckets) instead of explicit-bucket histograms with the classic
+    /// bounds (the default, which every receiver understands).
+    pub exponential_histograms: bool,
 }
 
 /// Parses a duration: a string with a unit (`ms`, `s`, `m`, `h`) or a

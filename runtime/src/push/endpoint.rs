@@ -19,6 +19,7 @@ use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use super::config::{EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
 use crate::dynamic::{self, Metric};
 use crate::encode::{encode, Format};
@@ -51,6 +52,8 @@ pub(crate) struct Target {
     pub(crate) timeout: Duration,
     /// Where `DELETE` goes on shutdown (Pushgateway with `delete_on_shutdown`).
     pub(crate) delete_uri: Option<Uri>,
+    /// What an OTLP request says besides the metrics.
+    pub(crate) otlp: Option<OtlpOptions>,
     pub(crate) gzip: bool,
 }
 
@@ -211,12 +214,36 @@ impl Target {
             headers,
             timeout: config.timeout,
             delete_uri,
+            otlp: (config.protocol == Protocol::Otlp).then(|| otlp_options(config)),
             gzip: config.otlp.gzip,
         })
     }
 }
 
-/// The request body of `snapshot` for `target`'s protocol, taken `at`.
+fn otlp_options(config: &EndpointConfig) -> OtlpOptions {
+    let mut options = OtlpOptions::default();
+    for (key, value) in &config.otlp.resource_attributes {
+        options = options.with_resource_attribute(key, value);
+    }
+    if config.otlp.exponential_histograms {
+        options = options.with_histograms(HistogramFlavour::Exponential);
+    }
+    options
+}
+
+fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(data.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    encoder
+        .write_all(data)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| format!("gzip: {e}"))
+}
+
+/// The request body of `snapshot` for `target`'s protocol, taken now.
 pub(crate) fn build_body(
     protocol: Protocol,
     target: &Target,
@@ -244,8 +271,13 @@ fn build_body_at(
         }
         Protocol::RemoteWrite => remote_write::encode(snapshot, unix_millis(at)),
         Protocol::Otlp => {
-            let _ = target.gzip;
-            Err("OTLP encoding is not available in this build".to_owned())
+            let options = target.otlp.clone().unwrap_or_default().at(at);
+            let body = otlp::encode(snapshot, &options);
+            if target.gzip {
+                gzip(&body)
+            } else {
+                Ok(body)
+            }
         }
     }
 }
@@ -849,6 +881,38 @@ mod tests {
             Error::Push { field, reason, .. } => (field, reason),
             other => (None, other.to_string()),
         })
+    }
+
+    #[test]
+    fn otlp_bodies_are_gzipped_when_asked() {
+        use std::io::Read as _;
+        let mut config = EndpointConfig::otlp("http://h:4318");
+        config
+            .otlp
+            .resource_attributes
+            .insert("service.name".into(), "checkout".into());
+        let plain = Target::new(&config).unwrap();
+        config.otlp.gzip = true;
+        let zipped = Target::new(&config).unwrap();
+        assert_eq!(zipped.headers[CONTENT_ENCODING], "gzip");
+        assert!(!plain.headers.contains_key(CONTENT_ENCODING));
+        let snapshot = Snapshot::default();
+        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let body = build_body_at(Protocol::Otlp, &plain, &snapshot, at).unwrap();
+        let compressed = build_body_at(Protocol::Otlp, &zipped, &snapshot, at).unwrap();
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_end(&mut unzipped)
+            .unwrap();
+        assert_eq!(unzipped, body);
+        let expected = otlp::encode(
+            &snapshot,
+            &OtlpOptions::default()
+                .with_resource_attribute("service.name", "checkout")
+                .at(at),
+        );
+        assert_eq!(body, expected);
+        assert!(body.windows(8).any(|w| w == b"checkout"));
     }
 
     #[test]

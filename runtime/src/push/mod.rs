@@ -66,6 +66,8 @@ pub(crate) mod otlp;
 pub mod pushgateway;
 pub mod remote_write;
 
+pub use otlp::{HistogramFlavour, OtlpOptions};
+
 pub use config::{
     EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod, PushgatewayOptions,
     RetryPolicy,
@@ -190,13 +192,6 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
     let mut names = BTreeSet::new();
     for endpoint in &config.endpoints {
         let target = Target::new(endpoint)?;
-        if endpoint.protocol == Protocol::Otlp {
-            return Err(Error::Push {
-                endpoint: target.name,
-                field: Some("protocol".into()),
-                reason: "OTLP is not available in this build yet".into(),
-            });
-        }
         if !names.insert(target.name.clone()) {
             return Err(Error::Push {
                 endpoint: target.name,
