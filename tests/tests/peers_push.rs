@@ -1,5 +1,7 @@
-//! The push exporters against real receivers: a Pushgateway and a
-//! Prometheus server with its remote-write receiver enabled.
+//! The push exporters against real receivers: a Pushgateway, a Prometheus
+//! server with its remote-write receiver enabled, and an OTLP/HTTP receiver
+//! decoding with the official `opentelemetry-proto` Python package
+//! (`tests/peers/otlp_receiver.py`).
 //!
 //! Each test is ignored unless its peer is installed; `.ci/run` installs the
 //! peers and runs them with `--include-ignored`. Each peer is started on a
@@ -11,7 +13,8 @@ use serde_json::Value as Json;
 use telltale::dynamic;
 use telltale::push::{self, pushgateway, EndpointConfig, PushConfig, PushMethod};
 use telltale_tests::{
-    free_port, http, prometheus_binary, pushgateway_binary, text, wait_until, Peer, TempDir,
+    free_port, http, peer_scripts_dir, prometheus_binary, pushgateway_binary, python_binary, text,
+    wait_until, Peer, TempDir,
 };
 
 /// The longest a test waits for a peer to see what it expects.
@@ -250,4 +253,142 @@ async fn prometheus_receives_remote_write() {
     pusher.shutdown().await;
     let status = pusher.status().remove(0);
     assert_eq!(status.rejected, 0, "{status:?}");
+}
+
+/// The metric `name` in the last request the OTLP receiver accepted.
+fn otlp_metric(received: &Json, name: &str) -> Option<Json> {
+    let accepted = received
+        .as_array()?
+        .iter()
+        .rev()
+        .find(|r| r["status"] == 200)?;
+    accepted["resource_metrics"]
+        .as_array()?
+        .iter()
+        .flat_map(|rm| rm["scope_metrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|sm| sm["metrics"].as_array().cloned().unwrap_or_default())
+        .find(|m| m["name"] == name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs python3 with opentelemetry-proto"]
+async fn otlp_receiver_decodes_what_the_pusher_sends_after_failures() {
+    let counter = dynamic::counter("peers_push_otlp_jobs_total")
+        .help("Pushed over OTLP.")
+        .required_labels(["queue"])
+        .register()
+        .expect("register");
+    counter.labels([("queue", "emails")]).inc_by(9).unwrap();
+    let histogram = dynamic::histogram("peers_push_otlp_seconds")
+        .help("Pushed over OTLP.")
+        .buckets(&[0.1, 1.0])
+        .register()
+        .expect("register");
+    for v in [0.05, 0.5, 2.0] {
+        histogram.observe(v).unwrap();
+    }
+
+    let port = free_port();
+    let script = peer_scripts_dir().join("otlp_receiver.py");
+    let receiver = Peer::start(
+        "otlp_receiver",
+        &python_binary(),
+        &[script.to_string_lossy().into_owned(), port.to_string()],
+        port,
+        "/ready",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let control = http::post(receiver.addr(), "/control?status=503&count=2", &[], b"")
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(control.status, 200);
+
+    let mut endpoint = EndpointConfig::otlp(format!("http://127.0.0.1:{port}")).named("otlp");
+    endpoint.interval = Duration::from_mins(1);
+    endpoint.otlp.gzip = true;
+    endpoint
+        .otlp
+        .resource_attributes
+        .insert("service.name".into(), "peers-push".into());
+    endpoint.retry.max_attempts = 5;
+    endpoint.retry.initial_backoff = Duration::from_millis(20);
+    let pusher = push::start(PushConfig {
+        endpoints: vec![endpoint],
+        ..PushConfig::default()
+    })
+    .unwrap();
+    wait_until(PEER_WAIT, Duration::from_millis(50), || {
+        let s = pusher.status().remove(0);
+        (s.payloads_sent >= 1 && s.queue_length == 0)
+            .then_some(())
+            .ok_or_else(|| format!("{s:?}"))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", receiver.log()));
+    let status = pusher.status().remove(0);
+    assert_eq!(status.failed_requests, 2, "{status:?}");
+    assert!(status.retries >= 2, "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("503")),
+        "{status:?}"
+    );
+
+    let received: Json = serde_json::from_slice(
+        &receiver
+            .get("/received")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .body,
+    )
+    .expect("JSON");
+    let records = received.as_array().expect("a list");
+    assert_eq!(records[0]["status"], 503);
+    assert_eq!(records[1]["status"], 503);
+    let accepted = records
+        .iter()
+        .rev()
+        .find(|r| r["status"] == 200)
+        .expect("an accepted request");
+    assert_eq!(accepted["content_encoding"], "gzip", "{accepted}");
+    assert_eq!(accepted["error"], Json::Null, "{accepted}");
+    assert_eq!(
+        accepted["resource_metrics"][0]["resource"]["service.name"],
+        "peers-push"
+    );
+    let jobs = otlp_metric(&received, "peers_push_otlp_jobs").expect("the counter");
+    assert_eq!(jobs["kind"], "sum", "{jobs}");
+    assert_eq!(jobs["temporality"], "CUMULATIVE");
+    assert_eq!(jobs["monotonic"], true);
+    let point = &jobs["data_points"][0];
+    assert_eq!(point["attributes"]["queue"], "emails", "{jobs}");
+    assert_eq!(point["value"], 9.0, "{jobs}");
+    let seconds = otlp_metric(&received, "peers_push_otlp_seconds").expect("the histogram");
+    assert_eq!(seconds["kind"], "histogram", "{seconds}");
+    assert_eq!(seconds["temporality"], "CUMULATIVE");
+    let point = &seconds["data_points"][0];
+    assert_eq!(point["count"], 3, "{seconds}");
+    assert!(
+        (point["sum"].as_f64().unwrap_or(f64::NAN) - 2.55).abs() < 1e-9,
+        "{seconds}"
+    );
+    assert_eq!(
+        point["explicit_bounds"],
+        serde_json::json!([0.1, 1.0]),
+        "{seconds}"
+    );
+    assert_eq!(
+        point["bucket_counts"],
+        serde_json::json!([1, 1, 1]),
+        "{seconds}"
+    );
+
+    // A flush sends the newest values.
+    counter.labels([("queue", "emails")]).inc().unwrap();
+    let outcome = pusher.flush().await;
+    assert!(outcome[0].delivered, "{outcome:?}");
+    let received: Json =
+        serde_json::from_slice(&receiver.get("/received").unwrap().body).expect("JSON");
+    let jobs = otlp_metric(&received, "peers_push_otlp_jobs").expect("the counter");
+    assert_eq!(jobs["data_points"][0]["value"], 10.0, "{jobs}");
+    pusher.shutdown().await;
 }
