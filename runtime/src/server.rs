@@ -1032,8 +1032,6 @@ impl Endpoint {
             return response;
         }
         match route {
-            Route::NotFound => plain(StatusCode::NOT_FOUND, "Not Found\n"),
-            Route::Health if readable => plain(StatusCode::OK, "ok\n"),
             Route::Api if readable => match crate::system::api(request.uri().path()) {
                 Some((status, body)) => {
                     let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -1046,7 +1044,7 @@ impl Endpoint {
                 }
                 None => plain(StatusCode::NOT_FOUND, "Not Found\n"),
             },
-            Route::Api => plain(StatusCode::NOT_FOUND, "Not Found\n"),
+            Route::NotFound | Route::Api => plain(StatusCode::NOT_FOUND, "Not Found\n"),
             Route::Health | Route::Metrics(_) if !readable => {
                 let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
                 response

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use telltale::{Counter, Family, Histogram, LabelSet, LabelValue};
 use telltale_tests::{describe_output, find_program};
@@ -105,11 +104,8 @@ fn run_wrk(url: &str, seconds: u32, extra: &[&str]) -> WrkReport {
     let requests_per_second = find("Requests/sec:")
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no Requests/sec in:\n{raw}"));
-    let percentile = |p: &str| {
-        find(p)
-            .map(str::to_owned)
-            .unwrap_or_else(|| panic!("no {p} latency in:\n{raw}"))
-    };
+    let percentile =
+        |p: &str| find(p).map_or_else(|| panic!("no {p} latency in:\n{raw}"), str::to_owned);
     WrkReport {
         requests,
         requests_per_second,
@@ -176,7 +172,7 @@ fn wrk_scrapes_while_threads_record_without_errors_or_growth() {
                     SIZES.observe((i % 1000) as f64 / 1000.0);
                     i += 2;
                     calls += 1;
-                    if calls % 1024 == 0 {
+                    if calls.is_multiple_of(1024) {
                         // Leave the cores to the server and wrk now and then.
                         std::thread::yield_now();
                     }
