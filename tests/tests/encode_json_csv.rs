@@ -283,6 +283,10 @@ proptest! {
     }
 }
 
+static SIZES: telltale::Histogram =
+    telltale::Histogram::new("encode_json_csv_size_bytes", "Sizes.")
+        .with_buckets(&[100.0, 1_000.0]);
+
 #[test]
 fn rendering_real_metrics_as_json_and_csv() {
     let jobs = telltale::dynamic::counter("encode_json_csv_jobs_total")
@@ -291,9 +295,6 @@ fn rendering_real_metrics_as_json_and_csv() {
         .register()
         .unwrap();
     jobs.labels([("queue", "a,b\n\"c\"")]).inc_by(3).unwrap();
-    static SIZES: telltale::Histogram =
-        telltale::Histogram::new("encode_json_csv_size_bytes", "Sizes.")
-            .with_buckets(&[100.0, 1_000.0]);
     for v in [50.0, 500.0, 5_000.0, 700.0] {
         SIZES.observe(v);
     }
@@ -399,7 +400,7 @@ fn python_csv_module_reads_the_same_fields() {
         &python,
         &[OsStr::new("-c"), OsStr::new(script)],
         text.as_bytes(),
-        Duration::from_secs(60),
+        telltale_tests::START_TIMEOUT,
     );
     assert!(
         output.status.success(),
