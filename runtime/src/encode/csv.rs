@@ -6,9 +6,11 @@
 //! ```text
 //! timestamp_ms,name,type,unit,help,labels,value,count,sum,min,max,p50,p90,p95,p99,p999,created
 //! 1700000000123,function_calls,counter,,Calls.,"function=""fetch"",result=""ok""",3,,,,,,,,,,1700000000.25
-//! 1700000000123,function_calls_duration_seconds,histogram,seconds,Call duration.,"function=""fetch""",,3,0.75,0.125,0.5,0.12,0.49,0.49,0.49,0.49,
+//! 1700000000123,function_calls_duration_seconds,histogram,seconds,Call duration.,"function=""fetch""",,3,0.75,0.125,0.5,0.1236,0.4946,0.4946,0.4946,0.4946,
 //! 1700000000123,queue_depth,gauge,,,,NaN,,,,,,,,,,
 //! ```
+//!
+//! (Quantiles shortened here: they are written with all their digits.)
 //!
 //! # Columns
 //!

@@ -13,14 +13,15 @@
 //!   {"name":"function_calls_duration_seconds","type":"histogram","unit":"seconds","help":"Call duration.",
 //!    "series":[
 //!      {"labels":{"function":"fetch"},"count":3,"sum":0.75,"min":0.125,"max":0.5,
-//!       "quantiles":{"p50":0.12,"p90":0.49,"p95":0.49,"p99":0.49,"p999":0.49},
+//!       "quantiles":{"p50":0.1236,"p90":0.4946,"p95":0.4946,"p99":0.4946,"p999":0.4946},
 //!       "buckets":[{"le":0.1,"count":0},{"le":0.25,"count":2},{"le":"+Inf","count":3}],
 //!       "created":null}]},
 //!   {"name":"queue_depth","type":"gauge","unit":null,"help":"",
 //!    "series":[{"labels":{},"value":"NaN","created":null}]}]}
 //! ```
 //!
-//! (Line breaks added here for reading; the encoder writes none but the last.)
+//! (Line breaks added here for reading, the encoder writes none but the last;
+//! quantiles shortened: they are written with all their digits.)
 //!
 //! # Members
 //!
