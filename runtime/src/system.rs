@@ -27,8 +27,9 @@
 //! use telltale::system::{System, SystemConfig};
 //!
 //! let system = System::start(SystemConfig::default());
-//! telltale::tracker::record_success("system_doc_op", &[]);
 //! system.tick(); // the ticker does this every second
+//! telltale::tracker::record_success("system_doc_op", &[]);
+//! system.tick();
 //! let health = system.health();
 //! assert!(health.healthy);
 //! let overview = system.overview();
