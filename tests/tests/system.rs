@@ -121,6 +121,11 @@ fn health_stats_dashboards_and_the_json_api() {
         200
     );
     assert_eq!(http::get(addr, "/api/nope").unwrap().status, 404);
+    // No exporters configured: an empty list, and no error.
+    assert_eq!(o["exporters"], serde_json::json!([]));
+    assert_eq!(o["exporters_error"], serde_json::Value::Null);
+    let r = http::get(addr, "/api/exporters").unwrap();
+    assert_eq!((r.status, json(&r.body)), (200, serde_json::json!([])));
 
     system.shutdown();
     system.shutdown();
