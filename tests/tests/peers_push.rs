@@ -20,6 +20,11 @@ use telltale_tests::{
 /// The longest a test waits for a peer to see what it expects.
 const PEER_WAIT: Duration = Duration::from_mins(1);
 
+/// Equal, for values that were written and read back as decimal text.
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
 fn start_pushgateway() -> Peer {
     let port = free_port();
     Peer::start(
@@ -71,7 +76,7 @@ async fn pushgateway_receives_put_and_post_with_a_slash_in_the_grouping_key() {
         .unwrap_or_else(|e| panic!("{e}\n{}", gateway.log()));
     let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "host/1");
     assert_eq!(pushed.len(), 1, "{pushed:?}\n{}", gateway.log());
-    assert_eq!(pushed[0].value, 5.0);
+    assert!(same(pushed[0].value, 5.0), "{pushed:?}");
     assert_eq!(pushed[0].label("job"), "telltale_push");
     assert_eq!(pushed[0].label("zone"), "eu west");
 
@@ -91,7 +96,7 @@ async fn pushgateway_receives_put_and_post_with_a_slash_in_the_grouping_key() {
     config.pushgateway.method = PushMethod::Post;
     pushgateway::push_once(&config).await.unwrap();
     let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "host/1");
-    assert_eq!(pushed[0].value, 7.0);
+    assert!(same(pushed[0].value, 7.0), "{pushed:?}");
     assert_eq!(
         gateway_samples(&gateway, "peers_push_other", "host/1").len(),
         1,
@@ -124,7 +129,7 @@ async fn pushgateway_receives_put_and_post_with_a_slash_in_the_grouping_key() {
     assert!(outcome[0].delivered, "{outcome:?}\n{}", gateway.log());
     let pushed = gateway_samples(&gateway, "peers_push_gateway_total", "pusher/2");
     assert_eq!(pushed.len(), 1);
-    assert_eq!(pushed[0].value, 10.0);
+    assert!(same(pushed[0].value, 10.0), "{pushed:?}");
     let status = &pusher.status()[0];
     assert!(
         status.payloads_sent >= 1 && status.failed_requests == 0,
@@ -228,7 +233,11 @@ async fn prometheus_receives_remote_write() {
         let sum = scalar(&prometheus, "peers_push_rw_seconds_sum")?;
         let bucket = scalar(&prometheus, "peers_push_rw_seconds_bucket{le=\"1.0\"}")?;
         let inf = scalar(&prometheus, "peers_push_rw_seconds_bucket{le=\"+Inf\"}")?;
-        if jobs == 42.0 && count == 3.0 && (sum - 2.55).abs() < 1e-9 && bucket == 2.0 && inf == 3.0
+        if same(jobs, 42.0)
+            && same(count, 3.0)
+            && same(sum, 2.55)
+            && same(bucket, 2.0)
+            && same(inf, 3.0)
         {
             Ok(())
         } else {
@@ -245,7 +254,7 @@ async fn prometheus_receives_remote_write() {
     pusher.flush().await;
     wait_until(PEER_WAIT, Duration::from_millis(250), || {
         let jobs = scalar(&prometheus, "peers_push_rw_jobs_total{queue=\"emails\"}")?;
-        (jobs == 50.0)
+        same(jobs, 50.0)
             .then_some(())
             .ok_or_else(|| format!("jobs {jobs}"))
     })
