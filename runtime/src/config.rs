@@ -61,8 +61,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::server;
 use crate::Error;
+use crate::{server, system};
 
 /// The environment variable [`Config::load`] reads the path of a
 /// configuration file from.
@@ -81,6 +81,18 @@ pub const CONFIG_FILE_VAR: &str = "TELLTALE_CONFIG";
 /// header_read_timeout = "10s"
 /// idle_timeout = "90s"
 /// bearer_token = "s3cret"
+///
+/// [system]
+/// resources = "5s"          # or false
+/// [system.window]
+/// tick = "1s"
+/// fine_retention = "5m"
+/// [system.health]
+/// max_error_rate = 0.05
+/// [[system.exporters.endpoints]]
+/// protocol = "remote_write"
+/// url = "http://127.0.0.1:9090/api/v1/write"
+/// interval = "15s"
 /// ```
 ///
 /// A missing section, or a missing key in a section, takes its default; an
@@ -90,6 +102,13 @@ pub const CONFIG_FILE_VAR: &str = "TELLTALE_CONFIG";
 pub struct Config {
     /// The HTTP endpoint scrapers read: `[server]`, `TELLTALE_SERVER_*`.
     pub server: server::Config,
+    /// Windows, resource monitoring, health thresholds and push endpoints:
+    /// `[system]`, with the tables `[system.window]`, `[system.health]` and
+    /// `[system.exporters]` (push endpoints as `[[system.exporters.endpoints]]`);
+    /// see [`system::SystemConfig`]. Read from the file only, not from
+    /// environment variables. To push without a [`System`](crate::system::System),
+    /// give `system.exporters` to [`push::start`](crate::push::start).
+    pub system: system::SystemConfig,
     // Further sections go below, each one a field named after its TOML
     // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, and a line in
     // `apply_env` and `validate`.
@@ -143,7 +162,31 @@ impl Config {
     /// Checks every section as the code that uses it would, so a bad value
     /// is reported when the configuration is read rather than later.
     pub fn validate(&self) -> Result<(), Error> {
-        self.server.validate()
+        self.server.validate()?;
+        let window = &self.system.window;
+        for (key, value) in [
+            ("system.window.tick", window.tick),
+            ("system.window.coarse_step", window.coarse_step),
+        ] {
+            if value.is_zero() {
+                return Err(Error::Config(format!("{key} must be longer than zero")));
+            }
+        }
+        if self.system.resources.is_some_and(|every| every.is_zero()) {
+            return Err(Error::Config(
+                "system.resources must be longer than zero (or false for none)".to_owned(),
+            ));
+        }
+        let rate = self.system.health.max_error_rate;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(Error::Config(format!(
+                "system.health.max_error_rate must be between 0 and 1, got {rate}"
+            )));
+        }
+        if let Some(push) = &self.system.exporters {
+            push.validate()?;
+        }
+        Ok(())
     }
 
     /// The configuration of a process: the defaults, overridden by the TOML
@@ -297,7 +340,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let scale = match unit.trim() {
         "" | "s" => 1.0,
         "ms" => 0.001,
-        "m" => 60.0,
+        "m" | "min" => 60.0,
         "h" => 3600.0,
         _ => return Err(problem()),
     };
@@ -377,8 +420,61 @@ pub mod duration {
                 })
         }
 
+        fn visit_f64<E: de::Error>(self, seconds: f64) -> Result<Duration, E> {
+            Duration::try_from_secs_f64(seconds).map_err(|_| {
+                E::custom(format!(
+                    "{seconds} is not a duration: it must be a finite number of seconds, not negative"
+                ))
+            })
+        }
+
         fn visit_str<E: de::Error>(self, text: &str) -> Result<Duration, E> {
             super::parse_duration(text).map_err(E::custom)
+        }
+    }
+
+    /// The same for `Option<Duration>` fields: a missing key (with
+    /// `#[serde(default)]`) is `None`, a present one a duration.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Section {
+    ///     #[serde(default, deserialize_with = "telltale::config::duration::option::deserialize")]
+    ///     every: Option<Duration>,
+    /// }
+    ///
+    /// let set: Section = telltale::config::from_toml_str("every = \"1.5s\"", "a.toml")?;
+    /// let unset: Section = telltale::config::from_toml_str("", "b.toml")?;
+    /// assert_eq!(set.every, Some(Duration::from_millis(1500)));
+    /// assert_eq!(unset.every, None);
+    /// # Ok::<(), telltale::Error>(())
+    /// ```
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::{Deserializer, Serializer};
+
+        /// Reads a present duration as `Some`.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<Duration>, D::Error> {
+            deserializer
+                .deserialize_any(super::DurationVisitor)
+                .map(Some)
+        }
+
+        /// Writes `Some` as [`format_duration`](crate::config::format_duration)
+        /// does, `None` as a unit value.
+        pub fn serialize<S: Serializer>(
+            duration: &Option<Duration>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match duration {
+                Some(d) => super::serialize(d, serializer),
+                None => serializer.serialize_none(),
+            }
         }
     }
 }
@@ -594,6 +690,67 @@ mod tests {
         }
         for d in [Duration::from_secs(30), Duration::from_millis(250)] {
             assert_eq!(parse_duration(&format_duration(d)), Ok(d));
+        }
+    }
+
+    #[test]
+    fn the_system_section_reads_windows_health_resources_and_exporters() {
+        let config = Config::from_toml_str(
+            r#"
+            [system]
+            resources = false
+            [system.window]
+            tick = 0.5
+            coarse_retention = "2h"
+            [system.health]
+            window = "5m"
+            min_calls = 3
+            [[system.exporters.endpoints]]
+            name = "central"
+            protocol = "otlp"
+            url = "http://127.0.0.1:4318"
+            interval = "2min"
+            "#,
+            "all.toml",
+        )
+        .unwrap();
+        let system = &config.system;
+        assert_eq!(system.resources, None);
+        assert_eq!(system.window.tick, Duration::from_millis(500));
+        assert_eq!(system.window.coarse_retention, Duration::from_hours(2));
+        assert_eq!(
+            system.window.fine_retention,
+            Duration::from_mins(5),
+            "default kept"
+        );
+        assert_eq!(system.health.window, Duration::from_mins(5));
+        assert_eq!(system.health.min_calls, 3);
+        let exporters = system.exporters.as_ref().unwrap();
+        assert_eq!(exporters.endpoints[0].interval, Duration::from_mins(2));
+        config.validate().unwrap();
+
+        for (text, expected) in [
+            ("[system.window]\ntick = \"0s\"\n", "system.window.tick"),
+            ("[system]\nresources = \"0ms\"\n", "system.resources"),
+            ("[system.health]\nmax_error_rate = 2.0\n", "max_error_rate"),
+            (
+                "[[system.exporters.endpoints]]\nprotocol = \"otlp\"\nurl = \"ftp://x\"\n",
+                "url",
+            ),
+        ] {
+            let config = Config::from_toml_str(text, "bad.toml").unwrap();
+            let error = config.validate().unwrap_err().to_string();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+        for (text, expected) in [
+            ("[system.window]\ntik = \"1s\"\n", "bad.toml:2:1"),
+            ("[system]\nresources = \"often\"\n", "system.resources"),
+            ("[system.health]\nwindow = -1\n", "system.health.window"),
+        ] {
+            let error = Config::from_toml_str(text, "bad.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{text}: {error}");
         }
     }
 

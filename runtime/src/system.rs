@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::push::{self, EndpointStatus, PushConfig, Pusher};
 use crate::resources::{self, Monitor};
@@ -52,17 +52,69 @@ use crate::snapshot::Snapshot;
 use crate::window::{Ticker, WindowConfig, Windows};
 
 /// Everything [`System::start`] needs.
-#[derive(Debug, Clone)]
+///
+/// It also reads from TOML, as the `[system]` section of
+/// [`config::Config`](crate::config::Config) (durations as
+/// [`config::parse_duration`](crate::config::parse_duration) spells them;
+/// `resources = false` turns resource monitoring off):
+///
+/// ```
+/// use std::time::Duration;
+/// use telltale::system::SystemConfig;
+///
+/// let config: SystemConfig = telltale::config::from_toml_str(
+///     r#"
+///     resources = "10s"
+///     [window]
+///     tick = "500ms"
+///     fine_retention = "10m"
+///     [health]
+///     max_error_rate = 0.01
+///     [exporters]
+///     endpoints = [{ protocol = "remote_write", url = "http://127.0.0.1:9090/api/v1/write" }]
+///     "#,
+///     "app.toml",
+/// )?;
+/// assert_eq!(config.window.tick, Duration::from_millis(500));
+/// assert_eq!(config.resources, Some(Duration::from_secs(10)));
+/// assert_eq!(config.health.max_error_rate, 0.01);
+/// assert_eq!(config.exporters.unwrap().endpoints.len(), 1);
+///
+/// let off: SystemConfig = telltale::config::from_toml_str("resources = false", "app.toml")?;
+/// assert_eq!(off.resources, None);
+/// # Ok::<(), telltale::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SystemConfig {
     /// Tick interval and retention of the windows.
     pub window: WindowConfig,
     /// Sample process and system resources at this interval; `None` for no
     /// resource monitoring.
+    #[serde(deserialize_with = "resources_interval")]
     pub resources: Option<Duration>,
     /// When the system counts as healthy.
     pub health: HealthConfig,
     /// Endpoints to push the metrics to; `None` (the default) for none.
     pub exporters: Option<PushConfig>,
+}
+
+/// `resources`: a duration, or `false` for none (`true` keeps the default).
+fn resources_interval<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Duration>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Interval {
+        Enabled(bool),
+        #[serde(deserialize_with = "crate::config::duration::deserialize")]
+        Every(Duration),
+    }
+    match Interval::deserialize(deserializer)? {
+        Interval::Enabled(false) => Ok(None),
+        Interval::Enabled(true) => Ok(SystemConfig::default().resources),
+        Interval::Every(every) => Ok(Some(every)),
+    }
 }
 
 impl Default for SystemConfig {
@@ -76,10 +128,12 @@ impl Default for SystemConfig {
     }
 }
 
-/// Thresholds of [`System::health`].
-#[derive(Debug, Clone)]
+/// Thresholds of [`System::health`] (the `[system.health]` TOML table).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HealthConfig {
     /// The window the error rate is measured over.
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub window: Duration,
     /// Highest error rate (errors / (ok + errors), 0..=1) still healthy.
     pub max_error_rate: f64,

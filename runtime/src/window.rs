@@ -167,17 +167,23 @@ fn to_nanos(d: Duration) -> u64 {
 
 // ----- configuration ---------------------------------------------------------------------
 
-/// How often to tick and how much history to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How often to tick and how much history to keep (the `[system.window]`
+/// TOML table; durations as [`crate::config::parse_duration`] reads them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Time between two ticks of the background [`Ticker`] (default 1 s).
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub tick: Duration,
     /// How long the fine ring (one frame per tick) reaches back (default 5 min).
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub fine_retention: Duration,
     /// The coarse ring keeps the first tick of every aligned step of this
     /// length (default 1 min).
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub coarse_step: Duration,
     /// How long the coarse ring reaches back (default 24 h).
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub coarse_retention: Duration,
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 /// Every endpoint the [`Pusher`](super::Pusher) pushes to, and how long its
 /// shutdown may take.
@@ -48,7 +48,7 @@ pub struct PushConfig {
     /// How long [`Pusher::shutdown`](super::Pusher::shutdown) waits for the
     /// final push (and the Pushgateway deletes) before it stops every task
     /// anyway. Default 5 s.
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub shutdown_timeout: Duration,
 }
 
@@ -120,10 +120,10 @@ pub struct EndpointConfig {
     pub url: String,
     /// Time between two pushes (default 15 s). The first push happens right
     /// after the start.
-    #[serde(default = "default_interval", deserialize_with = "duration")]
+    #[serde(default = "default_interval", deserialize_with = "crate::config::duration::deserialize")]
     pub interval: Duration,
     /// How long one request may take, connection included (default 10 s).
-    #[serde(default = "default_timeout", deserialize_with = "duration")]
+    #[serde(default = "default_timeout", deserialize_with = "crate::config::duration::deserialize")]
     pub timeout: Duration,
     /// Extra request headers, e.g. `Authorization`.
     #[serde(default)]
@@ -241,13 +241,13 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Time after the first request past which no retry starts (default:
     /// none, only `max_attempts` counts).
-    #[serde(deserialize_with = "optional_duration")]
+    #[serde(deserialize_with = "crate::config::duration::option::deserialize")]
     pub max_elapsed: Option<Duration>,
     /// The wait before the first retry (default 100 ms).
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub initial_backoff: Duration,
     /// The longest wait between two requests (default 5 s).
-    #[serde(deserialize_with = "duration")]
+    #[serde(deserialize_with = "crate::config::duration::deserialize")]
     pub max_backoff: Duration,
     /// Growth of the wait from one retry to the next (default 2; at least 1).
     pub multiplier: f64,
@@ -360,67 +360,12 @@ pub struct OtlpEndpointOptions {
     pub exponential_histograms: bool,
 }
 
-/// Parses a duration: a string with a unit (`ms`, `s`, `m`, `h`) or a
-/// number of seconds.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration like \"250ms\", \"15s\", \"2m\""))?;
-    let seconds = match unit.trim() {
-        "ms" => value / 1000.0,
-        "" | "s" => value,
-        "m" | "min" => value * 60.0,
-        "h" => value * 3600.0,
-        other => return Err(format!("unknown duration unit {other:?} in {text:?}")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum DurationText {
-    Seconds(f64),
-    Text(String),
-}
-
-fn to_duration<E: serde::de::Error>(value: DurationText) -> Result<Duration, E> {
-    match value {
-        DurationText::Seconds(s) => Duration::try_from_secs_f64(s).map_err(E::custom),
-        DurationText::Text(t) => parse_duration(&t).map_err(E::custom),
-    }
-}
-
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
-    to_duration(DurationText::deserialize(deserializer)?)
-}
-
-fn optional_duration<'de, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Duration>, D::Error> {
-    Option::<DurationText>::deserialize(deserializer)?
-        .map(to_duration)
-        .transpose()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_mins(2)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_hours(1)));
-        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
-        assert!(parse_duration("15 parsecs").is_err());
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("-1s").is_err());
         let config: PushConfig = toml::from_str(
             "shutdown_timeout = 0.25\n[[endpoints]]\nprotocol = \"otlp\"\nurl = \"http://x\"\n\
              retry = { max_elapsed = \"3s\" }\n",

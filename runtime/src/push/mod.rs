@@ -165,6 +165,42 @@ impl Drop for Inner {
     }
 }
 
+/// Every endpoint checked and resolved, in order; names unique.
+fn targets(config: &PushConfig) -> Result<Vec<Target>, Error> {
+    let mut targets = Vec::with_capacity(config.endpoints.len());
+    let mut names = BTreeSet::new();
+    for endpoint in &config.endpoints {
+        let target = Target::new(endpoint)?;
+        if !names.insert(target.name.clone()) {
+            return Err(Error::Push {
+                endpoint: target.name,
+                field: Some("name".into()),
+                reason: "two endpoints have this name".into(),
+            });
+        }
+        targets.push(target);
+    }
+    Ok(targets)
+}
+
+impl PushConfig {
+    /// Checks every endpoint as [`start`] does (URL, protocol options,
+    /// unique names) without starting anything.
+    ///
+    /// ```
+    /// use telltale::push::{EndpointConfig, PushConfig};
+    ///
+    /// let mut config = PushConfig::default();
+    /// config.endpoints.push(EndpointConfig::remote_write("http://127.0.0.1:9090/api/v1/write"));
+    /// assert!(config.validate().is_ok());
+    /// config.endpoints.push(EndpointConfig::remote_write("ftp://example"));
+    /// assert!(config.validate().is_err());
+    /// ```
+    pub fn validate(&self) -> Result<(), Error> {
+        targets(self).map(drop)
+    }
+}
+
 /// Checks `config` and starts pushing to every endpoint it names.
 ///
 /// Must be called within a tokio runtime (with the time and I/O drivers
@@ -188,19 +224,7 @@ impl Drop for Inner {
 /// assert!(err.contains("\"central\"") && err.contains("`url`"), "{err}");
 /// ```
 pub fn start(config: PushConfig) -> Result<Pusher, Error> {
-    let mut targets = Vec::with_capacity(config.endpoints.len());
-    let mut names = BTreeSet::new();
-    for endpoint in &config.endpoints {
-        let target = Target::new(endpoint)?;
-        if !names.insert(target.name.clone()) {
-            return Err(Error::Push {
-                endpoint: target.name,
-                field: Some("name".into()),
-                reason: "two endpoints have this name".into(),
-            });
-        }
-        targets.push(target);
-    }
+    let targets = targets(&config)?;
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| Error::Push {
         endpoint: String::new(),
         field: None,
