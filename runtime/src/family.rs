@@ -61,7 +61,81 @@ pub fn set_default_cardinality_cap(cap: usize) {
 
 // ----- the series index ------------------------------------------------------
 
-type Bucket = Vec<(Box<[Box<str>]>, usize)>;
+/// The values of one interned label set in a single allocation: each value
+/// as its length (LEB128) followed by its bytes.
+#[derive(Debug)]
+struct Values(Box<[u8]>);
+
+impl Values {
+    fn new(visit: Visit<'_>) -> Self {
+        let mut bytes = Vec::new();
+        visit(&mut |v| {
+            let mut len = v.len();
+            loop {
+                let low = (len & 0x7f) as u8;
+                len >>= 7;
+                if len == 0 {
+                    bytes.push(low);
+                    break;
+                }
+                bytes.push(low | 0x80);
+            }
+            bytes.extend_from_slice(v.as_bytes());
+        });
+        Values(bytes.into_boxed_slice())
+    }
+
+    /// The next value at `*at`, moving `*at` past it; `None` at the end.
+    fn next<'a>(&'a self, at: &mut usize) -> Option<&'a [u8]> {
+        let bytes = &self.0;
+        let (mut len, mut shift) = (0usize, 0);
+        loop {
+            let byte = *bytes.get(*at)?;
+            *at += 1;
+            len |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+        }
+        let value = bytes.get(*at..*at + len)?;
+        *at += len;
+        Some(value)
+    }
+
+    /// Each value, in order.
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let mut at = 0;
+        // Every value was copied from a `&str` whole.
+        std::iter::from_fn(move || {
+            self.next(&mut at)
+                .map(|v| std::str::from_utf8(v).unwrap_or(""))
+        })
+    }
+
+    /// Whether `visit` produces exactly these values.
+    fn matches(&self, visit: Visit<'_>) -> bool {
+        let (mut at, mut same) = (0, true);
+        visit(&mut |v| same &= self.next(&mut at) == Some(v.as_bytes()));
+        same && at == self.0.len()
+    }
+}
+
+/// The label sets whose values hash alike: almost always one, kept inline.
+#[derive(Debug)]
+enum Bucket {
+    One((Values, usize)),
+    Many(Vec<(Values, usize)>),
+}
+
+impl Bucket {
+    fn entries(&self) -> &[(Values, usize)] {
+        match self {
+            Bucket::One(entry) => std::slice::from_ref(entry),
+            Bucket::Many(all) => all,
+        }
+    }
+}
 
 /// A series to export: its label pairs and its value.
 type ExportedSeries = (Vec<(String, String)>, Value);
@@ -150,20 +224,44 @@ impl SeriesIndex {
             self.overflowed.fetch_add(1, Ordering::Relaxed);
             return self.overflow_id();
         }
-        let mut bucket = self.map.entry(key).or_default();
-        if let Some(id) = find(&bucket, visit) {
-            return id;
+        let fresh = |id| (Values::new(visit), id);
+        match self.map.entry(key) {
+            dashmap::mapref::entry::Entry::Occupied(mut bucket) => {
+                if let Some(id) = find(bucket.get(), visit) {
+                    return id;
+                }
+                let Some(id) = self.next_id() else {
+                    return self.overflow_id();
+                };
+                let bucket = bucket.get_mut();
+                match std::mem::replace(bucket, Bucket::Many(Vec::new())) {
+                    Bucket::One(first) => *bucket = Bucket::Many(vec![first, fresh(id)]),
+                    Bucket::Many(mut all) => {
+                        all.push(fresh(id));
+                        *bucket = Bucket::Many(all);
+                    }
+                }
+                id
+            }
+            dashmap::mapref::entry::Entry::Vacant(slot) => {
+                let Some(id) = self.next_id() else {
+                    return self.overflow_id();
+                };
+                slot.insert(Bucket::One(fresh(id)));
+                id
+            }
         }
+    }
+
+    /// A fresh series id, or `None` (counted) once the cap is reached.
+    fn next_id(&self) -> Option<usize> {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         if id >= self.overflow_id() {
             self.next.store(self.overflow_id(), Ordering::Relaxed);
             self.overflowed.fetch_add(1, Ordering::Relaxed);
-            return self.overflow_id();
+            return None;
         }
-        let mut values = Vec::with_capacity(self.names.len());
-        visit(&mut |v| values.push(Box::<str>::from(v)));
-        bucket.push((values.into_boxed_slice(), id));
-        id
+        Some(id)
     }
 
     /// Every series to export, with its value: `(id, label pairs, value)`.
@@ -201,7 +299,7 @@ impl SeriesIndex {
             }
         } else {
             for entry in &self.map {
-                for (values, id) in entry.value() {
+                for (values, id) in entry.value().entries() {
                     let labels = self
                         .exported
                         .iter()
@@ -232,17 +330,11 @@ impl SeriesIndex {
 }
 
 fn find(bucket: &Bucket, visit: Visit<'_>) -> Option<usize> {
-    for (values, id) in bucket {
-        let (mut i, mut same) = (0, true);
-        visit(&mut |v| {
-            same &= values.get(i).is_some_and(|s| &**s == v);
-            i += 1;
-        });
-        if same && i == values.len() {
-            return Some(*id);
-        }
-    }
-    None
+    bucket
+        .entries()
+        .iter()
+        .find(|(values, _)| values.matches(visit))
+        .map(|(_, id)| *id)
 }
 
 // ----- cells ---------------------------------------------------------------------
@@ -908,6 +1000,31 @@ impl<L: LabelSet + 'static, M: FamilyKind> Collect for Family<L, M> {
 #[allow(clippy::float_cmp)] // counts compared are whole numbers
 mod tests {
     use super::*;
+
+    #[test]
+    fn interned_values_round_trip_and_match_exactly() {
+        let long = "x".repeat(300);
+        let sets: [&[&str]; 5] = [&[], &[""], &["a", ""], &["", "a"], &[long.as_str(), "é"]];
+        let interned: Vec<Values> = sets
+            .iter()
+            .map(|set| Values::new(&|f| set.iter().for_each(|v| f(v))))
+            .collect();
+        for (i, set) in sets.iter().enumerate() {
+            assert_eq!(interned[i].iter().collect::<Vec<_>>(), *set);
+            for (j, values) in interned.iter().enumerate() {
+                assert_eq!(values.matches(&|f| set.iter().for_each(|v| f(v))), i == j);
+            }
+        }
+        // A prefix or an extension of a set is another set.
+        assert!(!interned[2].matches(&|f| f("a")));
+        assert!(!interned[2].matches(&|f| ["a", "", ""].iter().for_each(|v| f(v))));
+        let bucket = Bucket::Many(vec![
+            (Values::new(&|f| f("p")), 3),
+            (Values::new(&|f| f("q")), 7),
+        ]);
+        assert_eq!(find(&bucket, &|f| f("q")), Some(7));
+        assert_eq!(find(&bucket, &|f| f("r")), None);
+    }
     use crate::snapshot::Snapshot;
     use crate::LabelValue;
 
