@@ -341,7 +341,10 @@ mod tests {
             MetricKind::Histogram,
             vec![
                 series(&[("k", "a\"b")], histogram(3, 1.5, &[(0.5, 1), (1.0, 2)])),
-                series(&[("k", "c")], histogram(18_446_744_073_709_551_615, 0.0, &[(2.0, 0)])),
+                series(
+                    &[("k", "c")],
+                    histogram(18_446_744_073_709_551_615, 0.0, &[(2.0, 0)]),
+                ),
                 series(&[], histogram(0, 0.0, &[(0.5, 0), (1.0, 0)])),
             ],
         )]);
