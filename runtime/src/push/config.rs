@@ -120,10 +120,16 @@ pub struct EndpointConfig {
     pub url: String,
     /// Time between two pushes (default 15 s). The first push happens right
     /// after the start.
-    #[serde(default = "default_interval", deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(
+        default = "default_interval",
+        deserialize_with = "crate::config::duration::deserialize"
+    )]
     pub interval: Duration,
     /// How long one request may take, connection included (default 10 s).
-    #[serde(default = "default_timeout", deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(
+        default = "default_timeout",
+        deserialize_with = "crate::config::duration::deserialize"
+    )]
     pub timeout: Duration,
     /// Extra request headers, e.g. `Authorization`.
     #[serde(default)]
