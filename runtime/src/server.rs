@@ -37,7 +37,8 @@
 //!    the Prometheus text 0.0.4.
 //!
 //! Each response carries the format's `Content-Type` and `Vary: Accept,
-//! Accept-Encoding`.
+//! Accept-Encoding`, or `Vary: Accept-Encoding` alone when the path or the
+//! `format` parameter fixed the format.
 //!
 //! # Compression
 //!
@@ -57,8 +58,10 @@
 //!   of its first byte, and a connection on which nothing is read or written
 //!   for [`Config::idle_timeout`] (an idle keep-alive connection, a client
 //!   that stopped sending or reading) is closed.
-//! - Request headers are limited to 64 KiB; a longer head is answered with
-//!   `431 Request Header Fields Too Large`, and an over-long URI with `414`.
+//! - A request head (request line and headers) is limited to 64 KiB and 100
+//!   headers; a longer one, however long its URI, is answered with `431
+//!   Request Header Fields Too Large` and the connection closed. (A client
+//!   still sending the rest of a huge head may see only the close.)
 //!
 //! # Credentials
 //!
@@ -75,13 +78,16 @@
 //!
 //! The server counts its own work with two families:
 //! `telltale_server_scrapes_total{format, encoding}` (one per exposition
-//! sent, `encoding` = `gzip` or `identity`) and
+//! sent, `encoding` = `gzip` or `identity`; a `HEAD` request, answered
+//! without one, is not counted) and
 //! `telltale_server_rejected_total{reason}` (`connection_limit`,
 //! `unauthorized`, `header_timeout`, `idle_timeout`). A scrape counts itself:
 //! its own exposition already includes it.
 //!
 //! It speaks HTTP/1.1 with keep-alive, on the Tokio runtime that called
-//! [`start`].
+//! [`start`]. An exposition is rendered (and compressed) inline on that
+//! runtime's worker thread, so with a large registry each scrape's cost is
+//! paid on it.
 
 use std::borrow::Cow;
 use std::convert::Infallible;
@@ -89,7 +95,7 @@ use std::fmt;
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -110,7 +116,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Deserialize;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -749,6 +755,9 @@ async fn serve_connection(
 /// Resolves when the connection has overrun a limit: a request head
 /// unfinished `header_read_timeout` after its first byte, or nothing read or
 /// written for `idle_timeout`.
+///
+/// It sleeps until the nearer deadline, and wakes early when a head starts
+/// (which may bring the header deadline nearer); it then recomputes.
 async fn watchdog(
     activity: &Activity,
     (header_read_timeout, idle_timeout): (Duration, Duration),
@@ -758,25 +767,23 @@ async fn watchdog(
     loop {
         let idle_deadline = activity
             .last
-            .load(Ordering::Relaxed)
+            .load(Ordering::Acquire)
             .saturating_add(idle_ms);
-        let (deadline, reason) = if activity.in_head.load(Ordering::Relaxed) {
-            let head_deadline = activity
-                .head_started
-                .load(Ordering::Relaxed)
-                .saturating_add(header_ms);
-            if head_deadline <= idle_deadline {
-                (head_deadline, Rejection::HeaderTimeout)
-            } else {
-                (idle_deadline, Rejection::IdleTimeout)
+        let (deadline, reason) = match activity.head_started() {
+            Some(started) if started.saturating_add(header_ms) <= idle_deadline => {
+                (started.saturating_add(header_ms), Rejection::HeaderTimeout)
             }
-        } else {
-            (idle_deadline, Rejection::IdleTimeout)
+            _ => (idle_deadline, Rejection::IdleTimeout),
         };
         if activity.now() >= deadline {
             return reason;
         }
-        tokio::time::sleep_until(activity.origin + Duration::from_millis(deadline)).await;
+        let wake = activity.origin + Duration::from_millis(deadline);
+        tokio::select! {
+            biased;
+            () = tokio::time::sleep_until(wake) => {}
+            () = activity.head_begun.notified() => {}
+        }
     }
 }
 
@@ -784,16 +791,20 @@ fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// [`Activity::head_started`] when no request head is in progress.
+const NO_HEAD: u64 = u64::MAX;
+
 /// When a connection last did something, in milliseconds since it opened.
 struct Activity {
     origin: Instant,
     /// The last read or write of at least one byte.
     last: AtomicU64,
-    /// Whether bytes of a request head have arrived whose request has not
-    /// reached the service yet.
-    in_head: AtomicBool,
-    /// When the first byte of that head arrived.
+    /// When the first byte of a request head arrived whose request has not
+    /// reached the service yet; [`NO_HEAD`] when there is none.
     head_started: AtomicU64,
+    /// Signalled when a head starts, so that the watchdog re-reads its
+    /// deadline. (A signal with no one waiting is kept for the next wait.)
+    head_begun: Notify,
 }
 
 impl Activity {
@@ -801,31 +812,41 @@ impl Activity {
         Activity {
             origin: Instant::now(),
             last: AtomicU64::new(0),
-            in_head: AtomicBool::new(false),
-            head_started: AtomicU64::new(0),
+            head_started: AtomicU64::new(NO_HEAD),
+            head_begun: Notify::new(),
         }
     }
 
     fn now(&self) -> u64 {
-        millis(self.origin.elapsed())
+        // Never NO_HEAD: that would take half a billion years.
+        millis(self.origin.elapsed()).min(NO_HEAD - 1)
+    }
+
+    /// When the head in progress started, if one is.
+    fn head_started(&self) -> Option<u64> {
+        let started = self.head_started.load(Ordering::Acquire);
+        (started != NO_HEAD).then_some(started)
     }
 
     fn read(&self) {
         let now = self.now();
-        self.last.store(now, Ordering::Relaxed);
-        if !self.in_head.load(Ordering::Relaxed) {
-            self.head_started.store(now, Ordering::Relaxed);
-            self.in_head.store(true, Ordering::Relaxed);
+        self.last.store(now, Ordering::Release);
+        if self
+            .head_started
+            .compare_exchange(NO_HEAD, now, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            self.head_begun.notify_one();
         }
     }
 
     fn wrote(&self) {
-        self.last.store(self.now(), Ordering::Relaxed);
+        self.last.store(self.now(), Ordering::Release);
     }
 
     fn head_complete(&self) {
-        self.in_head.store(false, Ordering::Relaxed);
-        self.last.store(self.now(), Ordering::Relaxed);
+        self.head_started.store(NO_HEAD, Ordering::Release);
+        self.last.store(self.now(), Ordering::Release);
     }
 }
 
@@ -1058,11 +1079,16 @@ impl Endpoint {
     }
 
     fn metrics<B>(&self, request: &Request<B>, fixed: Option<Format>) -> Response<Full<Bytes>> {
+        // Whether the `Accept` header chose the format.
+        let mut negotiated = false;
         let format = match fixed {
             Some(format) => format,
             None => match format_parameter(request.uri().query()) {
                 Ok(Some(format)) => format,
-                Ok(None) => Format::negotiate(accept_header(request).as_deref()),
+                Ok(None) => {
+                    negotiated = true;
+                    Format::negotiate(accept_header(request).as_deref())
+                }
                 Err(given) => {
                     return plain(
                         StatusCode::BAD_REQUEST,
@@ -1079,13 +1105,17 @@ impl Endpoint {
         } else {
             EncodingLabel::Identity
         };
-        // Counted before the snapshot is taken, so a scrape counts itself.
-        SCRAPES
-            .labels(ScrapeLabels {
-                format: format_label(format),
-                encoding,
-            })
-            .inc();
+        // Counted before the snapshot is taken, so a scrape counts itself. A
+        // HEAD request is rendered (and compressed) too, for its
+        // Content-Length, but is sent no exposition and not counted.
+        if request.method() != Method::HEAD {
+            SCRAPES
+                .labels(ScrapeLabels {
+                    format: format_label(format),
+                    encoding,
+                })
+                .inc();
+        }
         let text = self.render(format);
         let (body, compressed) = if gzip {
             match compress(text.as_bytes()) {
@@ -1103,7 +1133,14 @@ impl Endpoint {
             CONTENT_TYPE,
             HeaderValue::from_static(format.content_type()),
         );
-        headers.insert(VARY, HeaderValue::from_static("Accept, Accept-Encoding"));
+        headers.insert(
+            VARY,
+            HeaderValue::from_static(if negotiated {
+                "Accept, Accept-Encoding"
+            } else {
+                "Accept-Encoding"
+            }),
+        );
         if compressed {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
@@ -1149,7 +1186,8 @@ fn format_parameter(query: Option<&str>) -> Result<Option<Format>, String> {
 
 /// Whether an `Accept-Encoding` header list accepts gzip: `gzip` (or
 /// `x-gzip`) with a quality above zero, or, when gzip is not named, `*`
-/// with a quality above zero.
+/// with a quality above zero. A quality that does not parse or lies outside
+/// 0..=1 counts as 0, as in [`Format::negotiate`].
 fn accepts_gzip(headers: &HeaderMap) -> bool {
     let mut gzip: Option<f64> = None;
     let mut any: Option<f64> = None;
@@ -1165,6 +1203,9 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
                 if let Some((key, value)) = parameter.split_once('=') {
                     if key.trim().eq_ignore_ascii_case("q") {
                         quality = value.trim().parse().unwrap_or(0.0);
+                        if !(0.0..=1.0).contains(&quality) {
+                            quality = 0.0;
+                        }
                     }
                 }
             }
@@ -1386,6 +1427,61 @@ mod tests {
         );
         assert!(!accepts(&["*;q=0"]));
         assert!(!accepts(&["gzip;q=nonsense"]));
+        assert!(accepts(&["gzip;q=1.0"]));
+        // A quality outside 0..=1 counts as 0.
+        for bad in ["2", "1.5", "inf", "-inf", "NaN", "-0.5", "1e3"] {
+            assert!(!accepts(&[&format!("gzip;q={bad}")]), "gzip;q={bad}");
+            assert!(!accepts(&[&format!("*;q={bad}")]), "*;q={bad}");
+            assert!(!accepts(&[&format!("gzip;q={bad}, *")]), "gzip;q={bad}, *");
+        }
+    }
+
+    #[test]
+    fn vary_names_accept_only_when_it_chose_the_format() {
+        let endpoint = endpoint();
+        for (uri, vary) in [
+            ("/metrics", "Accept, Accept-Encoding"),
+            ("/metrics?x=1", "Accept, Accept-Encoding"),
+            ("/metrics.json", "Accept-Encoding"),
+            ("/metrics.csv", "Accept-Encoding"),
+            ("/metrics.json?format=csv", "Accept-Encoding"),
+            ("/metrics?format=openmetrics", "Accept-Encoding"),
+        ] {
+            for method in [Method::GET, Method::HEAD] {
+                let response = endpoint.respond(&request(
+                    method.clone(),
+                    uri,
+                    &[("accept", "application/json")],
+                ));
+                assert_eq!(response.status(), StatusCode::OK, "{method} {uri}");
+                assert_eq!(response.headers()[VARY], vary, "{method} {uri}");
+            }
+        }
+    }
+
+    #[test]
+    fn head_is_not_counted_as_a_scrape() {
+        // No other test scrapes CSV with gzip.
+        let scrapes = || {
+            SCRAPES
+                .labels(ScrapeLabels {
+                    format: FormatLabel::Csv,
+                    encoding: EncodingLabel::Gzip,
+                })
+                .get()
+        };
+        let endpoint = endpoint();
+        let gzip = [("accept-encoding", "gzip")];
+        let before = scrapes();
+        let head = endpoint.respond(&request(Method::HEAD, "/metrics.csv", &gzip));
+        assert_eq!(head.status(), StatusCode::OK);
+        // The headers are those of the GET: same encoding, same type.
+        assert_eq!(head.headers()[CONTENT_ENCODING], "gzip");
+        assert_eq!(content_type(&head), Format::Csv.content_type());
+        assert_eq!(scrapes(), before, "HEAD counted as a scrape");
+        let get = endpoint.respond(&request(Method::GET, "/metrics.csv", &gzip));
+        assert_eq!(get.status(), StatusCode::OK);
+        assert_eq!(scrapes(), before + 1, "GET not counted");
     }
 
     #[test]

@@ -1088,6 +1088,59 @@ async fn half_a_header_is_cut_off_after_the_header_timeout() {
     server.stop().await;
 }
 
+/// A header timeout far below an idle timeout, for the tests that tell
+/// which of the two closed a connection.
+fn short_header_long_idle() -> Config {
+    Config {
+        header_read_timeout: Duration::from_millis(200),
+        idle_timeout: Duration::from_secs(10),
+        ..config_on_any_port()
+    }
+}
+
+#[tokio::test]
+async fn a_head_started_late_is_cut_off_after_the_header_timeout() {
+    let server = start_with(short_header_long_idle()).await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // Silent past the header timeout first: the clock starts at the first
+    // byte, not at the connection.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let waited = time_until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
+        "closed {waited:?} after the first byte (header timeout 200 ms, idle 10 s)"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_request_head_on_a_kept_connection_has_the_header_timeout() {
+    let server = start_with(short_header_long_idle()).await;
+    let addr = addr(&server);
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(Box::pin(read_response(&mut stream)).await.status, 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let waited = time_until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
+        "closed {waited:?} after the second head began (header timeout 200 ms, idle 10 s)"
+    );
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn idle_connections_are_closed_after_the_idle_timeout() {
     let server = start_with(Config {
