@@ -146,6 +146,14 @@ fn pow2(e: i32) -> f64 {
 
 type Octave = [AtomicU64; BUCKETS_PER_OCTAVE];
 
+/// Octaves per group. A shard points to groups and a group to octave blocks,
+/// both allocated on first use: a shard that records over a few octaves
+/// holds a few small groups instead of a pointer for every octave (eleven
+/// octaves per group keep the shard itself within its 128 bytes).
+const GROUP: usize = 11;
+const GROUPS: usize = OCTAVES.div_ceil(GROUP);
+type Group = [AtomicPtr<Octave>; GROUP];
+
 /// One shard of a histogram: written by one thread (or, for the shared
 /// shard, by several with read-modify-writes).
 #[derive(Debug)]
@@ -161,7 +169,7 @@ pub(crate) struct HistShard {
     max: AtomicU64,
     zero: AtomicU64,
     overflow: AtomicU64,
-    octaves: [AtomicPtr<Octave>; OCTAVES],
+    groups: [AtomicPtr<Group>; GROUPS],
 }
 
 impl HistShard {
@@ -173,7 +181,7 @@ impl HistShard {
             max: AtomicU64::new(0),
             zero: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
-            octaves: [const { AtomicPtr::new(std::ptr::null_mut()) }; OCTAVES],
+            groups: [const { AtomicPtr::new(std::ptr::null_mut()) }; GROUPS],
         }
     }
 
@@ -184,14 +192,8 @@ impl HistShard {
             Slot::Zero => shard::add(&self.zero, shard, 1),
             Slot::Overflow => shard::add(&self.overflow, shard, 1),
             Slot::Bucket(octave, sub) => {
-                if let Some(ptr) = self.octaves.get(octave) {
-                    let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
-                    if block.is_null() {
-                        block = alloc_octave(ptr);
-                    }
-                    // SAFETY: a published octave is never freed while its shard lives.
-                    let block = unsafe { &*block };
-                    shard::add(&block[sub], shard, 1);
+                if let Some(c) = self.octave(octave).and_then(|block| block.get(sub)) {
+                    shard::add(c, shard, 1);
                 }
             }
         }
@@ -236,17 +238,45 @@ impl HistShard {
         let Slot::Bucket(octave, sub) = slot(ticks as i64 as f64) else {
             return self.record_special(shard, ticks as i64 as f64);
         };
-        if let Some(ptr) = self.octaves.get(octave) {
-            let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
-            if block.is_null() {
-                block = alloc_octave(ptr);
-            }
-            // SAFETY: a published octave is never freed while its shard lives.
-            let block = unsafe { &*block };
-            if let Some(c) = block.get(sub) {
-                shard::add(c, shard, 1);
-            }
+        if let Some(c) = self.octave(octave).and_then(|block| block.get(sub)) {
+            shard::add(c, shard, 1);
         }
+    }
+
+    /// The block of `octave`, allocated (with its group) on first use.
+    #[inline]
+    fn octave(&self, octave: usize) -> Option<&Octave> {
+        let group = self.groups.get(octave / GROUP)?;
+        let mut group = group.load(std::sync::atomic::Ordering::Acquire);
+        if group.is_null() {
+            group = alloc_group(&self.groups[octave / GROUP]);
+        }
+        // SAFETY: a published group is never freed while its shard lives.
+        let ptr = unsafe { &*group }.get(octave % GROUP)?;
+        let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
+        if block.is_null() {
+            block = alloc_octave(ptr);
+        }
+        // SAFETY: a published octave is never freed while its shard lives.
+        Some(unsafe { &*block })
+    }
+
+    /// Each allocated octave block with its octave number.
+    fn octaves(&self) -> impl Iterator<Item = (usize, &Octave)> {
+        self.groups.iter().enumerate().flat_map(|(g, group)| {
+            let group = group.load(std::sync::atomic::Ordering::Acquire);
+            // SAFETY: as in `octave`.
+            let blocks: &[AtomicPtr<Octave>] = if group.is_null() {
+                &[]
+            } else {
+                unsafe { &*group }
+            };
+            blocks.iter().enumerate().filter_map(move |(i, ptr)| {
+                let block = ptr.load(std::sync::atomic::Ordering::Acquire);
+                // SAFETY: as in `octave`.
+                (!block.is_null()).then(|| (g * GROUP + i, unsafe { &*block }))
+            })
+        })
     }
 
     #[cold]
@@ -267,13 +297,7 @@ impl HistShard {
         };
         out.zero += self.zero.load(Relaxed);
         out.overflow += self.overflow.load(Relaxed);
-        for (octave, ptr) in self.octaves.iter().enumerate() {
-            let block = ptr.load(std::sync::atomic::Ordering::Acquire);
-            if block.is_null() {
-                continue;
-            }
-            // SAFETY: as in `record`.
-            let block = unsafe { &*block };
+        for (octave, block) in self.octaves() {
             for (sub, c) in block.iter().enumerate() {
                 let n = c.load(Relaxed);
                 if n > 0 {
@@ -309,6 +333,15 @@ impl HistShard {
 }
 
 #[cold]
+fn alloc_group(ptr: &AtomicPtr<Group>) -> *mut Group {
+    crate::publish::publish(
+        ptr,
+        Box::new([const { AtomicPtr::new(std::ptr::null_mut()) }; GROUP]),
+    )
+    .0
+}
+
+#[cold]
 fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
     crate::publish::publish(
         ptr,
@@ -319,11 +352,20 @@ fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
 
 impl Drop for HistShard {
     fn drop(&mut self) {
-        for ptr in &mut self.octaves {
-            let block = *ptr.get_mut();
-            if !block.is_null() {
-                // SAFETY: we own the shard exclusively in drop.
-                drop(unsafe { Box::from_raw(block) });
+        for group in &mut self.groups {
+            let group = *group.get_mut();
+            if group.is_null() {
+                continue;
+            }
+            // SAFETY: we own the shard exclusively in drop; every group and
+            // block was created by `Box::into_raw`.
+            let mut group = unsafe { Box::from_raw(group) };
+            for ptr in group.iter_mut() {
+                let block = *ptr.get_mut();
+                if !block.is_null() {
+                    // SAFETY: as above.
+                    drop(unsafe { Box::from_raw(block) });
+                }
             }
         }
     }
@@ -428,12 +470,12 @@ impl HistogramCells {
             total += std::mem::size_of::<HistShard>();
             // SAFETY: as in `record`.
             let s = unsafe { &*s };
-            total += s
-                .octaves
-                .iter()
-                .filter(|o| !o.load(Relaxed).is_null())
-                .count()
-                * std::mem::size_of::<Octave>();
+            total += s.octaves().count() * std::mem::size_of::<Octave>()
+                + s.groups
+                    .iter()
+                    .filter(|g| !g.load(Relaxed).is_null())
+                    .count()
+                    * std::mem::size_of::<Group>();
         }
         total
     }
@@ -862,7 +904,15 @@ mod tests {
         let one = cells.heap_bytes();
         cells.record(0.0031);
         assert_eq!(cells.heap_bytes(), one, "same octave, no new block");
-        cells.record(0.02);
+        // 0.003 is in octave 2^-9 (number 31), 0.006 in 2^-8 (32): same group.
+        cells.record(0.006);
         assert_eq!(cells.heap_bytes(), one + std::mem::size_of::<Octave>());
+        // 0.02 is in octave 2^-6 (34): another group.
+        cells.record(0.02);
+        assert_eq!(
+            cells.heap_bytes(),
+            one + 2 * std::mem::size_of::<Octave>() + std::mem::size_of::<Group>()
+        );
+        assert_eq!(std::mem::size_of::<HistShard>(), 128);
     }
 }
