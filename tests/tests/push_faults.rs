@@ -56,8 +56,14 @@ impl Received {
 #[derive(Debug)]
 struct MockState {
     mode: Mode,
-    /// Answer 500 to this many requests before following `mode`.
+    /// Answer `fail_status` to this many requests before following `mode`.
     fail_next: u32,
+    /// The status of those failures (500 unless set).
+    fail_status: u16,
+    /// A `Retry-After` header on every error answer.
+    retry_after: Option<&'static str>,
+    /// When each request was read, answered or not.
+    request_times: Vec<Instant>,
     /// Requests answered 2xx.
     delivered: Vec<Received>,
     /// Every request read, answered or not.
@@ -87,6 +93,9 @@ impl Mock {
             state: Arc::new(Mutex::new(MockState {
                 mode,
                 fail_next: 0,
+                fail_status: 500,
+                retry_after: None,
+                request_times: Vec::new(),
                 delivered: Vec::new(),
                 requests: 0,
             })),
@@ -118,6 +127,10 @@ impl Mock {
 
     fn requests(&self) -> u64 {
         self.lock().requests
+    }
+
+    fn request_times(&self) -> Vec<Instant> {
+        self.lock().request_times.clone()
     }
 
     fn url(&self, path: &str) -> String {
@@ -167,12 +180,13 @@ async fn connection(mut stream: TcpStream, state: Arc<Mutex<MockState>>) {
         }
         let body = buf[head_end + 4..total].to_vec();
         buf.drain(..total);
-        let status = {
+        let (status, retry_after) = {
             let mut s = state.lock().unwrap_or_else(PoisonError::into_inner);
             s.requests += 1;
-            if s.fail_next > 0 {
+            s.request_times.push(Instant::now());
+            let status = if s.fail_next > 0 {
                 s.fail_next -= 1;
-                500
+                s.fail_status
             } else {
                 match s.mode {
                     Mode::Ok => {
@@ -188,15 +202,20 @@ async fn connection(mut stream: TcpStream, state: Arc<Mutex<MockState>>) {
                     Mode::Hang => 0,
                     Mode::Status(code) => code,
                 }
-            }
+            };
+            (status, s.retry_after)
         };
         if status == 0 {
             // Keep the connection open and never answer.
             std::future::pending::<()>().await;
         }
         let text = if status == 200 { "" } else { "mock failure" };
+        let retry_after = match retry_after {
+            Some(value) if status != 200 => format!("Retry-After: {value}\r\n"),
+            _ => String::new(),
+        };
         let response = format!(
-            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n{text}",
+            "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n{retry_after}\r\n{text}",
             text.len()
         );
         if stream.write_all(response.as_bytes()).await.is_err() {
@@ -714,6 +733,13 @@ async fn headers_reach_the_endpoint_and_status_serializes() {
     endpoint
         .headers
         .insert("Authorization".into(), "Bearer s3cret".into());
+    let endpoint_debug = format!(
+        "{:?}",
+        PushConfig {
+            endpoints: vec![endpoint.clone()],
+            ..PushConfig::default()
+        }
+    );
     let pusher = push::start(PushConfig {
         endpoints: vec![endpoint],
         ..PushConfig::default()
@@ -725,6 +751,15 @@ async fn headers_reach_the_endpoint_and_status_serializes() {
     assert!(delivered
         .iter()
         .all(|r| r.header("authorization") == Some("Bearer s3cret")));
+    // Debug output (logs, panics) never shows the credentials.
+    for debug in [
+        format!("{pusher:?}"),
+        format!("{pusher:#?}"),
+        endpoint_debug,
+    ] {
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
+    assert!(format!("{pusher:?}").contains("authorization"));
     assert!(delivered.iter().all(|r| r
         .header("user-agent")
         .is_some_and(|u| u.starts_with("telltale/"))));
@@ -809,10 +844,15 @@ async fn a_system_starts_reports_and_flushes_its_exporters() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_after_500s_delivers_every_batch_with_the_latest_values() {
+async fn otlp_after_503s_delivers_every_batch_with_the_latest_values() {
     let counter = marker("push_faults_otlp_total");
     let failing = Mock::start(Mode::Ok).await;
-    failing.lock().fail_next = 6;
+    {
+        // 503, which OTLP retries (not 500, which it must not).
+        let mut state = failing.lock();
+        state.fail_next = 6;
+        state.fail_status = 503;
+    }
     let healthy = Mock::start(Mode::Ok).await;
     let mut endpoint = EndpointConfig::otlp(failing.url("")).named("otlp");
     endpoint.interval = Duration::from_millis(25);
@@ -853,4 +893,125 @@ async fn otlp_after_500s_delivers_every_batch_with_the_latest_values() {
     assert!(contains(b"push_faults_otlp"));
     assert!(contains(b"push-faults"));
     assert!(contains(&42.0_f64.to_le_bytes()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_endpoint_does_not_keep_the_gateway_group_from_being_deleted() {
+    let hanging = Mock::start(Mode::Hang).await;
+    let gateway = Mock::start(Mode::Ok).await;
+    let mut stuck = remote_write_endpoint("hanging", hanging.url("/w"), 60_000);
+    stuck.timeout = Duration::from_secs(30);
+    let mut group = EndpointConfig::pushgateway(gateway.url(""), "nightly").named("gateway");
+    group.interval = Duration::from_mins(1);
+    group.timeout = Duration::from_secs(5);
+    group.pushgateway.delete_on_shutdown = true;
+    let pusher = push::start(PushConfig {
+        // The hanging endpoint first: it used to eat the whole deadline
+        // before the gateway's turn came.
+        endpoints: vec![stuck, group],
+        shutdown_timeout: Duration::from_millis(600),
+    })
+    .expect("start");
+    wait_for("a hanging request and the first push", || {
+        (hanging.requests() >= 1 && gateway.delivered_count() >= 1)
+            .then_some(())
+            .ok_or_else(|| "not yet".to_owned())
+    })
+    .await;
+    let started = Instant::now();
+    pusher.shutdown().await;
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "shutdown took {took:?} with a 600 ms deadline"
+    );
+    let methods: Vec<String> = gateway
+        .delivered()
+        .iter()
+        .map(|r| r.method.clone())
+        .collect();
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("DELETE"),
+        "{methods:?}"
+    );
+    assert!(
+        methods.len() >= 3,
+        "the first push, the last one, then the delete: {methods:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_does_not_retry_a_500_but_remote_write_does() {
+    let otlp_mock = Mock::start(Mode::Status(500)).await;
+    let rw_mock = Mock::start(Mode::Status(500)).await;
+    let mut otlp = EndpointConfig::otlp(otlp_mock.url("")).named("otlp");
+    otlp.interval = Duration::from_mins(1);
+    otlp.retry = fast_retry(4);
+    let mut rw = remote_write_endpoint("rw", rw_mock.url("/w"), 60_000);
+    rw.retry = fast_retry(4);
+    let pusher = push::start(PushConfig {
+        endpoints: vec![otlp, rw],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    let outcomes = pusher.flush().await;
+    // OTLP: refused for good, dropped and counted; nothing retried.
+    assert!(outcomes[0].delivered, "{outcomes:?}");
+    let s = status_of(&pusher, "otlp");
+    assert!(s.rejected >= 1 && s.retries == 0, "{s:?}");
+    assert_eq!(s.queue_length, 0, "{s:?}");
+    assert_eq!(s.failed_requests, otlp_mock.requests(), "{s:?}");
+    // Remote-write: retried up to the policy, kept queued.
+    assert!(!outcomes[1].delivered, "{outcomes:?}");
+    let s = status_of(&pusher, "rw");
+    assert!(s.retries >= 3 && s.rejected == 0, "{s:?}");
+    assert!(s.queue_length >= 1, "{s:?}");
+    pusher.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_waits_as_long_as_retry_after_asks() {
+    let mock = Mock::start(Mode::Ok).await;
+    {
+        let mut state = mock.lock();
+        state.fail_next = 1;
+        state.fail_status = 503;
+        state.retry_after = Some("1");
+    }
+    let mut endpoint = EndpointConfig::otlp(mock.url("")).named("otlp");
+    endpoint.interval = Duration::from_mins(1);
+    endpoint.timeout = Duration::from_secs(5);
+    endpoint.retry = RetryPolicy {
+        max_attempts: 3,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_secs(5),
+        ..RetryPolicy::default()
+    };
+    let pusher = push::start(PushConfig {
+        endpoints: vec![endpoint],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    wait_for("the retry to be delivered", || {
+        let s = status_of(&pusher, "otlp");
+        (s.payloads_sent >= 1)
+            .then_some(())
+            .ok_or_else(|| format!("{s:?}"))
+    })
+    .await;
+    let times = mock.request_times();
+    assert!(times.len() >= 2, "{times:?}");
+    let gap = times[1] - times[0];
+    assert!(
+        gap >= Duration::from_millis(950),
+        "retried after {gap:?}, though the endpoint asked for 1 s"
+    );
+    let s = status_of(&pusher, "otlp");
+    assert_eq!(
+        (s.retries, s.failed_requests, s.rejected),
+        (1, 1, 0),
+        "{s:?}"
+    );
+    pusher.shutdown().await;
 }

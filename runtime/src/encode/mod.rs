@@ -328,12 +328,45 @@ pub fn encode_otlp(snapshot: &Snapshot, options: &OtlpOptions) -> Vec<u8> {
     crate::push::otlp::encode(snapshot, options)
 }
 
-/// Milliseconds since the Unix epoch (negative before it), saturating.
-fn unix_millis(at: SystemTime) -> i64 {
+// ---------------------------------------------------------------------------
+// Times and compression, shared by the encoders, the server and the push
+// exporters.
+
+/// Milliseconds since the Unix epoch (negative before it), saturating: the
+/// JSON and CSV export time, the remote-write sample timestamps.
+pub(crate) fn unix_millis(at: SystemTime) -> i64 {
     match at.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
         Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
     }
+}
+
+/// Nanoseconds since the Unix epoch, saturating; 0 before it (OTLP times
+/// are unsigned).
+pub(crate) fn unix_nanos(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Seconds since the Unix epoch (negative before it), for status reports.
+pub(crate) fn unix_seconds(at: SystemTime) -> f64 {
+    match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => after.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+/// `bytes`, gzip-compressed at the fastest level (expositions and metric
+/// payloads are repetitive and compress well even so).
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4 + 64),
+        flate2::Compression::fast(),
+    );
+    // Writing into a `Vec` cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
 }
 
 /// The quantiles [`Format::Json`] and [`Format::Csv`] write, with their names.
@@ -442,10 +475,14 @@ fn write_count_line(out: &mut String, count: u64) {
     out.push('\n');
 }
 
-/// The cumulative buckets of `histogram` that can be written: `le` not NaN,
-/// not `+Inf` (the encoders add that bucket from the count) and strictly
-/// increasing.
-fn buckets(histogram: &HistogramValue) -> impl Iterator<Item = (f64, u64)> + '_ {
+/// The cumulative classic buckets of `histogram` that are exported, by every
+/// format (the text formats, JSON, remote-write and OTLP's explicit bounds
+/// alike): `le` not NaN, not `+Inf` (each format adds that bucket from the
+/// count) and strictly increasing; a bound that is not is skipped. A leading
+/// `-Inf` is kept (it counts the observations equal to `-Inf`). Registered
+/// histograms only have finite bounds; the rule matters for snapshots built
+/// by hand.
+pub(crate) fn buckets(histogram: &HistogramValue) -> impl Iterator<Item = (f64, u64)> + '_ {
     let mut previous = f64::NEG_INFINITY;
     let mut first = true;
     histogram.buckets.iter().copied().filter(move |&(le, _)| {
@@ -460,7 +497,7 @@ fn buckets(histogram: &HistogramValue) -> impl Iterator<Item = (f64, u64)> + '_ 
 
 /// How [`write_float`] lays out a finite number.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum FloatStyle {
+pub(crate) enum FloatStyle {
     /// Sample values: plain decimal for decimal exponents -4 ..= 20
     /// (`0.0001`, `1234567`, `5`), scientific outside (`1e-05`, `1e+21`).
     Value,
@@ -474,7 +511,7 @@ enum FloatStyle {
 
 /// Appends `value` to `out`: `NaN`, `+Inf`, `-Inf`, or the shortest decimal
 /// digits that read back as exactly `value`, laid out per `style`.
-fn write_float(out: &mut String, value: f64, style: FloatStyle) {
+pub(crate) fn write_float(out: &mut String, value: f64, style: FloatStyle) {
     if value.is_nan() {
         out.push_str("NaN");
         return;
@@ -974,6 +1011,23 @@ mod tests {
             1_700_000_000_123
         );
         assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_millis(5)), -5);
+        assert_eq!(unix_nanos(UNIX_EPOCH + Duration::from_nanos(7)), 7);
+        assert_eq!(unix_nanos(UNIX_EPOCH - Duration::from_nanos(7)), 0);
+        assert!((unix_seconds(UNIX_EPOCH + Duration::from_millis(1_500)) - 1.5).abs() < 1e-12);
+        assert!((unix_seconds(UNIX_EPOCH - Duration::from_millis(250)) + 0.25).abs() < 1e-12);
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        use std::io::Read as _;
+        let text = "a_total 1\n".repeat(1_000);
+        let compressed = gzip(text.as_bytes());
+        assert!(compressed.len() < text.len() / 10);
+        let mut back = String::new();
+        flate2::read::GzDecoder::new(compressed.as_slice())
+            .read_to_string(&mut back)
+            .unwrap();
+        assert_eq!(back, text);
     }
 
     #[test]

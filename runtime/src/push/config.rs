@@ -105,7 +105,19 @@ impl fmt::Display for Protocol {
 /// Only `http://` URLs are supported; `https://` is refused by
 /// [`push::start`](super::start) with an error (put a TLS-terminating proxy
 /// in front of the endpoint, or push to a local agent).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// `Debug` shows the names of the [`headers`](Self::headers) but not their
+/// values, which often are credentials:
+///
+/// ```
+/// use telltale::push::EndpointConfig;
+///
+/// let mut endpoint = EndpointConfig::remote_write("http://127.0.0.1:9090/api/v1/write");
+/// endpoint.headers.insert("Authorization".into(), "Bearer s3cret".into());
+/// let debug = format!("{endpoint:?}");
+/// assert!(debug.contains("Authorization") && !debug.contains("s3cret"), "{debug}");
+/// ```
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointConfig {
     /// The endpoint's name in status reports, errors and the `endpoint`
@@ -118,20 +130,23 @@ pub struct EndpointConfig {
     /// The URL: the Pushgateway's base URL (`http://host:9091`), the
     /// remote-write URL, or the OTLP receiver's base or full URL.
     pub url: String,
-    /// Time between two pushes (default 15 s). The first push happens right
-    /// after the start.
+    /// Time between two pushes (default 15 s; above zero, at most one day).
+    /// The first push happens right after the start.
     #[serde(
         default = "default_interval",
         deserialize_with = "crate::config::duration::deserialize"
     )]
     pub interval: Duration,
-    /// How long one request may take, connection included (default 10 s).
+    /// How long one request may take, connection included (default 10 s;
+    /// above zero, at most one day).
     #[serde(
         default = "default_timeout",
         deserialize_with = "crate::config::duration::deserialize"
     )]
     pub timeout: Duration,
-    /// Extra request headers, e.g. `Authorization`.
+    /// Extra request headers, e.g. `Authorization`. Their values are never
+    /// shown by `Debug` (of this configuration, or of a running
+    /// [`Pusher`](super::Pusher)).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     /// How a failed request is retried.
@@ -150,6 +165,44 @@ pub struct EndpointConfig {
     /// Options of [`Protocol::Otlp`].
     #[serde(default)]
     pub otlp: OtlpEndpointOptions,
+}
+
+impl fmt::Debug for EndpointConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// The header names, each with a placeholder for its value.
+        struct Redacted<'a>(&'a BTreeMap<String, String>);
+        impl fmt::Debug for Redacted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.keys().map(|name| (name, format_args!("<redacted>"))))
+                    .finish()
+            }
+        }
+        let EndpointConfig {
+            name,
+            protocol,
+            url,
+            interval,
+            timeout,
+            headers,
+            retry,
+            queue_size,
+            pushgateway,
+            otlp,
+        } = self;
+        f.debug_struct("EndpointConfig")
+            .field("name", name)
+            .field("protocol", protocol)
+            .field("url", url)
+            .field("interval", interval)
+            .field("timeout", timeout)
+            .field("headers", &Redacted(headers))
+            .field("retry", retry)
+            .field("queue_size", queue_size)
+            .field("pushgateway", pushgateway)
+            .field("otlp", otlp)
+            .finish()
+    }
 }
 
 fn default_interval() -> Duration {
@@ -236,9 +289,21 @@ impl EndpointConfig {
 /// effort per interval, not how long data survives an outage: that is the
 /// queue's bound.
 ///
-/// Connection errors, timeouts and the statuses 408, 429 and 5xx are
-/// retried; any other status is final and the payload is dropped (counted
-/// as rejected): the endpoint refused it and would refuse it again.
+/// Connection errors and timeouts are retried, and so are these statuses:
+///
+/// | protocol | retried statuses |
+/// |---|---|
+/// | remote-write, Pushgateway | 408, 429, every 5xx |
+/// | OTLP | 429, 502, 503, 504 (as the OTLP/HTTP specification says) |
+///
+/// Any other status is final and the payload is dropped (counted as
+/// rejected): the endpoint refused it and would refuse it again. When a
+/// retried answer carries `Retry-After` in seconds (`Retry-After: 30`), the
+/// next wait is at least that long, though never longer than `max_backoff`;
+/// the HTTP-date form of `Retry-After` is ignored.
+///
+/// `initial_backoff` and `max_backoff` may be at most one day
+/// ([`push::start`](super::start) refuses more).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
@@ -295,7 +360,8 @@ impl RetryPolicy {
         let jitter = self.jitter.clamp(0.0, 1.0) * random.clamp(0.0, 1.0);
         let wait = base * (1.0 - jitter);
         if wait.is_finite() && wait > 0.0 {
-            Duration::from_secs_f64(wait)
+            // Above `Duration::MAX` only when the cap is about that large.
+            Duration::try_from_secs_f64(wait).unwrap_or(self.max_backoff)
         } else {
             Duration::ZERO
         }
@@ -423,5 +489,48 @@ mod tests {
             ..RetryPolicy::default()
         };
         assert!(odd.backoff(3, 0.5) <= Duration::from_secs(5));
+    }
+
+    #[test]
+    fn backoff_with_no_cap_to_speak_of_does_not_panic() {
+        let unbounded = RetryPolicy {
+            max_backoff: Duration::MAX,
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        for retry in [1, 60, 70, 200, 1_025, u32::MAX] {
+            let wait = unbounded.backoff(retry, 0.0);
+            assert!(wait >= Duration::from_millis(100), "{retry}: {wait:?}");
+        }
+        assert_eq!(unbounded.backoff(200, 0.0), Duration::MAX);
+        let huge_start = RetryPolicy {
+            initial_backoff: Duration::MAX,
+            max_backoff: Duration::MAX,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(huge_start.backoff(1, 0.0), Duration::MAX);
+        let _ = huge_start.backoff(200, 0.5);
+    }
+
+    #[test]
+    fn debug_shows_header_names_not_values() {
+        let config: PushConfig = toml::from_str(
+            "[[endpoints]]\nprotocol = \"remote_write\"\nurl = \"http://x/w\"\n\
+             headers = { Authorization = \"Bearer s3cret\", X-Scope-OrgID = \"tenant-7\" }\n",
+        )
+        .unwrap();
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("s3cret") && !debug.contains("tenant-7"),
+            "{debug}"
+        );
+        assert!(
+            debug
+                .contains(r#"headers: {"Authorization": <redacted>, "X-Scope-OrgID": <redacted>}"#),
+            "{debug}"
+        );
+        let pretty = format!("{config:#?}");
+        assert!(!pretty.contains("s3cret"), "{pretty}");
+        assert!(pretty.contains("url: \"http://x/w\""), "{pretty}");
     }
 }

@@ -4,12 +4,12 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::header::{
-    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, USER_AGENT,
+    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
 };
 use hyper::{Method, Request, StatusCode, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -22,7 +22,7 @@ use super::config::{EndpointConfig, Protocol, PushMethod, RetryPolicy};
 use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
 use crate::dynamic::{self, Metric};
-use crate::encode::{encode, Format};
+use crate::encode::{self, encode, unix_millis, unix_seconds, Format};
 use crate::snapshot::Snapshot;
 use crate::{Counter, Error, Gauge};
 
@@ -40,7 +40,12 @@ const ERROR_BODY_LIMIT: usize = 4096;
 /// Characters of an answer's body quoted in an error message.
 const ERROR_TEXT_CHARS: usize = 300;
 
-/// An endpoint's configuration, checked: where and how to send.
+/// The longest `interval`, `timeout`, `retry.initial_backoff` and
+/// `retry.max_backoff` an endpoint accepts: one day.
+pub(crate) const MAX_DURATION: Duration = Duration::from_hours(24);
+
+/// An endpoint's configuration, checked: where and how to send. The
+/// configured headers are marked sensitive, so `Debug` does not show them.
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     pub(crate) name: String,
@@ -105,16 +110,26 @@ impl Target {
                 "credentials in the URL are not sent; give an Authorization header instead".into(),
             ));
         }
-        if config.interval.is_zero() {
-            return Err(err("interval", "must be above zero".into()));
-        }
-        if config.timeout.is_zero() {
-            return Err(err("timeout", "must be above zero".into()));
+        let retry = &config.retry;
+        for (field, duration, zero_allowed) in [
+            ("interval", config.interval, false),
+            ("timeout", config.timeout, false),
+            ("retry.initial_backoff", retry.initial_backoff, true),
+            ("retry.max_backoff", retry.max_backoff, true),
+        ] {
+            if duration.is_zero() && !zero_allowed {
+                return Err(err(field, "must be above zero".into()));
+            }
+            if duration > MAX_DURATION {
+                return Err(err(
+                    field,
+                    format!("{duration:?} is more than the limit of one day"),
+                ));
+            }
         }
         if config.queue_size == 0 {
             return Err(err("queue_size", "must be at least 1".into()));
         }
-        let retry = &config.retry;
         if retry.max_attempts == 0 {
             return Err(err("retry.max_attempts", "must be at least 1".into()));
         }
@@ -134,12 +149,14 @@ impl Target {
         for (key, value) in &config.headers {
             let header = HeaderName::from_bytes(key.as_bytes())
                 .map_err(|e| err(&format!("headers.{key}"), format!("not a header name: {e}")))?;
-            let value = HeaderValue::from_str(value).map_err(|e| {
+            let mut value = HeaderValue::from_str(value).map_err(|e| {
                 err(
                     &format!("headers.{key}"),
                     format!("not a header value: {e}"),
                 )
             })?;
+            // Credentials often: never shown by `Debug`.
+            value.set_sensitive(true);
             headers.append(header, value);
         }
         let user_agent = concat!("telltale/", env!("CARGO_PKG_VERSION"));
@@ -231,18 +248,6 @@ fn otlp_options(config: &EndpointConfig) -> OtlpOptions {
     options
 }
 
-fn gzip(data: &[u8]) -> Result<Vec<u8>, String> {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4 + 64),
-        flate2::Compression::fast(),
-    );
-    encoder
-        .write_all(data)
-        .and_then(|()| encoder.finish())
-        .map_err(|e| format!("gzip: {e}"))
-}
-
 /// The request body of `snapshot` for `target`'s protocol, taken now.
 pub(crate) fn build_body(
     protocol: Protocol,
@@ -250,11 +255,6 @@ pub(crate) fn build_body(
     snapshot: &Snapshot,
 ) -> Result<Vec<u8>, String> {
     build_body_at(protocol, target, snapshot, SystemTime::now())
-}
-
-fn unix_millis(at: SystemTime) -> i64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 fn build_body_at(
@@ -273,11 +273,11 @@ fn build_body_at(
         Protocol::Otlp => {
             let options = target.otlp.clone().unwrap_or_default().at(at);
             let body = otlp::encode(snapshot, &options);
-            if target.gzip {
-                gzip(&body)
+            Ok(if target.gzip {
+                encode::gzip(&body)
             } else {
-                Ok(body)
-            }
+                body
+            })
         }
     }
 }
@@ -288,12 +288,52 @@ pub(crate) struct SendError {
     pub(crate) message: String,
     /// The endpoint refused the payload itself: retrying would not help.
     pub(crate) permanent: bool,
+    /// The answer's `Retry-After`, in its delay-seconds form.
+    pub(crate) retry_after: Option<Duration>,
 }
 
 fn transient(message: String) -> SendError {
     SendError {
         message,
         permanent: false,
+        retry_after: None,
+    }
+}
+
+/// Whether an answer with `status` (not a success) is worth retrying.
+///
+/// OTLP/HTTP retries only 429, 502, 503 and 504, as its specification says;
+/// remote-write and the Pushgateway retry 408, 429 and every 5xx.
+pub(crate) fn retryable(protocol: Protocol, status: StatusCode) -> bool {
+    match protocol {
+        Protocol::Otlp => matches!(status.as_u16(), 429 | 502 | 503 | 504),
+        Protocol::RemoteWrite | Protocol::Pushgateway => {
+            status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::REQUEST_TIMEOUT
+        }
+    }
+}
+
+/// A `Retry-After` header in its delay-seconds form (`Retry-After: 30`);
+/// `None` for none, or for the HTTP-date form, which is ignored.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    // More digits than a u64 holds: as long as can be (capped later).
+    Some(Duration::from_secs(text.parse().unwrap_or(u64::MAX)))
+}
+
+/// The wait before the next attempt: the policy's backoff, lengthened to
+/// the endpoint's `Retry-After` if it asked for more, never past
+/// `max_backoff`.
+fn next_wait(retry: &RetryPolicy, attempt: u32, random: f64, asked: Option<Duration>) -> Duration {
+    let wait = retry.backoff(attempt, random);
+    match asked {
+        Some(asked) => wait.max(asked.min(retry.max_backoff)),
+        None => wait,
     }
 }
 
@@ -328,6 +368,7 @@ pub(crate) async fn send_once(
         .map_err(|e| SendError {
             message: format!("cannot build the request: {e}"),
             permanent: true,
+            retry_after: None,
         })?;
     *request.headers_mut() = target.headers.clone();
     let exchange = async {
@@ -336,6 +377,7 @@ pub(crate) async fn send_once(
             .await
             .map_err(|e| transient(format!("{method} {uri}: {}", chain(&e))))?;
         let status = response.status();
+        let asked = retry_after(response.headers());
         let text = if status.is_success() {
             // Read the (usually empty) body so the connection can be reused.
             let _ = Limited::new(response.into_body(), ERROR_BODY_LIMIT)
@@ -356,9 +398,9 @@ pub(crate) async fn send_once(
                 Err(_) => String::new(),
             }
         };
-        Ok::<_, SendError>((status, text))
+        Ok::<_, SendError>((status, asked, text))
     };
-    let (status, text) = tokio::time::timeout(target.timeout, exchange)
+    let (status, asked, text) = tokio::time::timeout(target.timeout, exchange)
         .await
         .map_err(|_| {
             transient(format!(
@@ -369,9 +411,7 @@ pub(crate) async fn send_once(
     if status.is_success() {
         return Ok(());
     }
-    let retryable = status.is_server_error()
-        || status == StatusCode::TOO_MANY_REQUESTS
-        || status == StatusCode::REQUEST_TIMEOUT;
+    let retryable = retryable(target.protocol, status);
     Err(SendError {
         message: if text.is_empty() {
             format!("{method} {uri}: {status}")
@@ -379,6 +419,7 @@ pub(crate) async fn send_once(
             format!("{method} {uri}: {status}: {text}")
         },
         permanent: !retryable,
+        retry_after: asked.filter(|_| retryable),
     })
 }
 
@@ -412,11 +453,13 @@ pub(crate) async fn deliver(
                 if e.permanent || attempt >= retry.max_attempts.max(1) {
                     return Err(e);
                 }
-                let wait = retry.backoff(attempt, fastrand::f64());
-                if retry
-                    .max_elapsed
-                    .is_some_and(|max| started.elapsed() + wait > max)
-                {
+                let wait = next_wait(retry, attempt, fastrand::f64(), e.retry_after);
+                if retry.max_elapsed.is_some_and(|max| {
+                    started
+                        .elapsed()
+                        .checked_add(wait)
+                        .is_none_or(|end| end > max)
+                }) {
                     return Err(e);
                 }
                 stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -518,11 +561,6 @@ struct StatsText {
     error: Option<String>,
     /// When it happened.
     error_at: Option<SystemTime>,
-}
-
-fn unix_seconds(at: SystemTime) -> f64 {
-    at.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Stats {
@@ -837,6 +875,8 @@ impl Endpoint {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use super::*;
 
     fn bytes(n: u8) -> Bytes {
@@ -913,6 +953,107 @@ mod tests {
         );
         assert_eq!(body, expected);
         assert!(body.windows(8).any(|w| w == b"checkout"));
+    }
+
+    #[test]
+    fn absurd_durations_are_refused() {
+        let day = Duration::from_hours(24);
+        for field in [
+            "interval",
+            "timeout",
+            "retry.initial_backoff",
+            "retry.max_backoff",
+        ] {
+            for (duration, ok) in [
+                (day, true),
+                (day + Duration::from_nanos(1), false),
+                (Duration::MAX, false),
+            ] {
+                let mut c = EndpointConfig::remote_write("http://h/x");
+                match field {
+                    "interval" => c.interval = duration,
+                    "timeout" => c.timeout = duration,
+                    "retry.initial_backoff" => c.retry.initial_backoff = duration,
+                    _ => c.retry.max_backoff = duration,
+                }
+                match target(&c) {
+                    Ok(_) => assert!(ok, "{field} = {duration:?} accepted"),
+                    Err((f, reason)) => {
+                        assert!(!ok, "{field} = {duration:?}: {reason}");
+                        assert_eq!(f.as_deref(), Some(field));
+                        assert!(reason.contains("one day"), "{reason}");
+                    }
+                }
+            }
+        }
+        // From a configuration file too, before any task could panic.
+        let config: crate::push::PushConfig = toml::from_str(
+            "[[endpoints]]\nprotocol = \"otlp\"\nurl = \"http://x\"\ninterval = 9223372036854775807\n",
+        )
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("`interval`") && err.contains("one day"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn retry_rules_depend_on_the_protocol() {
+        let codes = |protocol: Protocol| -> Vec<u16> {
+            (400..600)
+                .filter(|&code| retryable(protocol, StatusCode::from_u16(code).unwrap()))
+                .collect()
+        };
+        assert_eq!(codes(Protocol::Otlp), [429, 502, 503, 504]);
+        for protocol in [Protocol::RemoteWrite, Protocol::Pushgateway] {
+            let mut expected = vec![408, 429];
+            expected.extend(500..600);
+            assert_eq!(codes(protocol), expected, "{protocol}");
+        }
+    }
+
+    #[test]
+    fn retry_after_lengthens_the_wait_up_to_the_cap() {
+        let header = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            retry_after(&headers)
+        };
+        assert_eq!(header("1"), Some(Duration::from_secs(1)));
+        assert_eq!(header(" 120 "), Some(Duration::from_mins(2)));
+        assert_eq!(
+            header("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(header("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(header("-1"), None);
+        assert_eq!(header("1.5"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+
+        let policy = RetryPolicy {
+            jitter: 0.0,
+            ..RetryPolicy::default()
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(next_wait(&policy, 1, 0.5, None), ms(100));
+        assert_eq!(next_wait(&policy, 1, 0.5, Some(ms(2_000))), ms(2_000));
+        assert_eq!(next_wait(&policy, 4, 0.5, Some(ms(10))), ms(800));
+        assert_eq!(next_wait(&policy, 1, 0.5, Some(Duration::MAX)), ms(5_000));
+    }
+
+    #[test]
+    fn debug_hides_header_values() {
+        let mut config = EndpointConfig::remote_write("http://h/x");
+        config
+            .headers
+            .insert("Authorization".into(), "Bearer s3cret".into());
+        let t = Target::new(&config).unwrap();
+        assert_eq!(t.headers["authorization"], "Bearer s3cret");
+        assert!(t.headers["authorization"].is_sensitive());
+        let debug = format!("{t:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+        assert!(debug.contains("authorization"), "{debug}");
     }
 
     #[test]

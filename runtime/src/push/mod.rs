@@ -26,6 +26,9 @@
 //! [`Pusher::flush`] pushes now and waits; [`Pusher::shutdown`] pushes a last
 //! time within [`PushConfig::shutdown_timeout`] and stops every task.
 //!
+//! Header values (credentials, often) are never shown by `Debug`, neither of
+//! an [`EndpointConfig`] nor of a running [`Pusher`].
+//!
 //! Only `http://` endpoints are supported for now (`https://` is refused at
 //! start).
 //!
@@ -108,8 +111,8 @@ pub struct EndpointStatus {
     pub retries: u64,
     /// Payloads dropped unsent because the queue was full.
     pub dropped: u64,
-    /// Payloads the endpoint refused with a status not worth retrying
-    /// (a 4xx other than 408 and 429), dropped.
+    /// Payloads the endpoint refused with a status not worth retrying,
+    /// dropped (see [`RetryPolicy`] for the statuses that are retried).
     pub rejected: u64,
     /// Payloads waiting.
     pub queue_length: usize,
@@ -209,9 +212,10 @@ impl PushConfig {
 /// # Errors
 ///
 /// [`Error::Push`] naming the endpoint and the field, for an invalid URL
-/// (or an `https://` one), a zero interval or timeout, an empty queue, bad
-/// headers, a bad Pushgateway grouping key, two endpoints with one name;
-/// and when there is no tokio runtime to run on.
+/// (or an `https://` one), a zero interval or timeout, an interval,
+/// timeout or backoff above one day, an empty queue, bad headers, a bad
+/// Pushgateway grouping key, two endpoints with one name; and when there is
+/// no tokio runtime to run on.
 ///
 /// ```
 /// use telltale::push::{self, EndpointConfig, PushConfig};
@@ -257,6 +261,40 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
     })
 }
 
+/// Asks an endpoint's sending task to send its queue now; `None` when the
+/// task is gone.
+async fn request_flush(
+    commands: &mpsc::Sender<Command>,
+) -> Option<oneshot::Receiver<Result<(), String>>> {
+    let (reply, answer) = oneshot::channel();
+    commands
+        .send(Command::Flush(reply))
+        .await
+        .is_ok()
+        .then_some(answer)
+}
+
+/// How the flush [`request_flush`] asked for went.
+async fn flushed(answer: Option<oneshot::Receiver<Result<(), String>>>) -> Result<(), String> {
+    match answer {
+        Some(answer) => answer
+            .await
+            .unwrap_or_else(|_| Err("the pusher was stopped".to_owned())),
+        None => Err("the pusher was stopped".to_owned()),
+    }
+}
+
+/// Runs `work` until it ends or `deadline` passes (never, when `None`);
+/// whether it ended.
+async fn within(deadline: Option<tokio::time::Instant>, work: impl std::future::Future) -> bool {
+    if let Some(deadline) = deadline {
+        tokio::time::timeout_at(deadline, work).await.is_ok()
+    } else {
+        work.await;
+        true
+    }
+}
+
 impl Pusher {
     /// Every endpoint's status, in configuration order.
     pub fn status(&self) -> Vec<EndpointStatus> {
@@ -277,18 +315,11 @@ impl Pusher {
         let mut waiting = Vec::with_capacity(self.inner.endpoints.len());
         for (endpoint, commands) in self.inner.endpoints.iter().zip(&self.inner.commands) {
             endpoint.collect();
-            let (reply, answer) = oneshot::channel();
-            let sent = commands.send(Command::Flush(reply)).await.is_ok();
-            waiting.push((endpoint, sent.then_some(answer)));
+            waiting.push((endpoint, request_flush(commands).await));
         }
         let mut outcomes = Vec::with_capacity(waiting.len());
         for (endpoint, answer) in waiting {
-            let result = match answer {
-                Some(answer) => answer
-                    .await
-                    .unwrap_or_else(|_| Err("the pusher was stopped".to_owned())),
-                None => Err("the pusher was stopped".to_owned()),
-            };
+            let result = flushed(answer).await;
             outcomes.push(FlushOutcome {
                 endpoint: endpoint.target.name.clone(),
                 delivered: result.is_ok(),
@@ -298,11 +329,12 @@ impl Pusher {
         outcomes
     }
 
-    /// Stops collecting, pushes one last time (and deletes the Pushgateway
-    /// groups configured so), all within
-    /// [`PushConfig::shutdown_timeout`], then stops every task, whether the
-    /// endpoints answered or not. Calling it again (or concurrently) waits
-    /// for the first call and does nothing more.
+    /// Stops collecting, then for every endpoint at once pushes one last
+    /// time and deletes its Pushgateway group if so configured, each
+    /// endpoint within [`PushConfig::shutdown_timeout`] (so one that hangs
+    /// delays no other's last push or delete), then stops every task,
+    /// whether the endpoints answered or not. Calling it again (or
+    /// concurrently) waits for the first call and does nothing more.
     pub async fn shutdown(&self) {
         let mut done = self.inner.shut_down.lock().await;
         if *done {
@@ -316,17 +348,35 @@ impl Pusher {
             .unwrap_or_else(PoisonError::into_inner)
             .drain(..)
             .collect();
-        let last_push = async {
+        // No deadline when the timeout is too long to add to the clock.
+        let deadline = tokio::time::Instant::now().checked_add(self.inner.shutdown_timeout);
+        let collected = async {
             // No payload is collected after the last one.
             for collector in collectors {
                 let _ = collector.await;
             }
-            self.flush().await;
-            for endpoint in &self.inner.endpoints {
-                endpoint.delete_group().await;
-            }
         };
-        let _ = tokio::time::timeout(self.inner.shutdown_timeout, last_push).await;
+        if within(deadline, collected).await {
+            let mut last_pushes = tokio::task::JoinSet::new();
+            for (endpoint, commands) in self.inner.endpoints.iter().zip(&self.inner.commands) {
+                let endpoint = Arc::clone(endpoint);
+                let commands = commands.clone();
+                last_pushes.spawn_on(
+                    async move {
+                        within(deadline, async {
+                            endpoint.collect();
+                            let _ = flushed(request_flush(&commands).await).await;
+                            endpoint.delete_group().await;
+                        })
+                        .await;
+                    },
+                    &self.inner.runtime,
+                );
+            }
+            // Each task ends by its deadline; dropping the set (should this
+            // future be dropped) aborts them.
+            while last_pushes.join_next().await.is_some() {}
+        }
         let tasks: Vec<JoinHandle<()>> = self
             .inner
             .senders

@@ -8,10 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use prost::Message as _;
 
+use crate::encode::{self, unix_nanos};
 use crate::histogram::MIN_VALUE;
 use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
@@ -86,7 +87,8 @@ pub enum HistogramFlavour {
 ///
 /// ## Explicit buckets
 ///
-/// The classic bounds of the histogram (`le` values without `+Inf`) are the
+/// The classic bounds of the histogram, as the text formats write them (`le`
+/// values without `+Inf`, see [`Format`](crate::Format)), are the
 /// `explicit_bounds`; `bucket_counts` has one more entry and is *not*
 /// cumulative: entry `i` counts the observations in `(bounds[i-1], bounds[i]]`,
 /// the last one those above the last bound. They are read from the same
@@ -106,9 +108,10 @@ pub enum HistogramFlavour {
 /// reported at most one bucket width (2.2 %) from where it fell.
 /// `zero_count` holds the store's zero bucket, with `zero_threshold` its
 /// bound, 2^-40. Observations above 2^64 (`+Inf` included), which the store
-/// counts in an overflow bucket, are reported in the bucket just above 2^64
-/// (or just above the last non-empty one), so `count` stays the sum of all
-/// buckets. There are no negative buckets: histograms ignore negative
+/// counts in an overflow bucket, are reported in the bucket just above the
+/// last non-empty one (just above 2^64 when there is none), so `count` stays
+/// the sum of all buckets and one huge observation does not add thousands of
+/// empty buckets to every point; `max` still tells the largest value. There are no negative buckets: histograms ignore negative
 /// observations. A histogram whose exponential store does not account for
 /// its count (a snapshot built by hand) is sent with explicit buckets.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,12 +192,6 @@ fn executable_name() -> String {
         .and_then(|path| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .filter(|name| !name.is_empty())
         .unwrap_or_else(|| "unknown_service".to_owned())
-}
-
-/// Nanoseconds since the Unix epoch (0 before it), saturating.
-fn unix_nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Seconds since the Unix epoch as nanoseconds; `None` for a time that is not
@@ -405,11 +402,8 @@ impl Points {
         let mut explicit_bounds = Vec::with_capacity(histogram.buckets.len());
         let mut bucket_counts = Vec::with_capacity(histogram.buckets.len() + 1);
         let mut below = 0_u64;
-        for &(le, cumulative) in &histogram.buckets {
-            // Only finite, strictly increasing bounds, as the text formats.
-            if !le.is_finite() || explicit_bounds.last().is_some_and(|&last| le <= last) {
-                continue;
-            }
+        // The bounds the text formats write.
+        for (le, cumulative) in encode::buckets(histogram) {
             explicit_bounds.push(le);
             bucket_counts.push(cumulative.saturating_sub(below));
             below = below.max(cumulative);
@@ -445,9 +439,10 @@ impl Points {
             }
         }
         if store.overflow > 0 {
-            let index = indexed
-                .last()
-                .map_or(OVERFLOW_INDEX, |&(last, _)| (last + 1).max(OVERFLOW_INDEX));
+            // Just above the last non-empty bucket, not at 2^64: reported
+            // there, one observation that large would fill every point with
+            // up to 2048 empty buckets.
+            let index = indexed.last().map_or(OVERFLOW_INDEX, |&(last, _)| last + 1);
             indexed.push((index, store.overflow));
         }
         let positive = match (indexed.first(), indexed.last()) {
@@ -483,7 +478,8 @@ impl Points {
 
 /// The scale of the exponential store: 2^5 buckets per power of two.
 const SCALE: i32 = 5;
-/// The OTLP index of the first bucket above 2^64: `(2^64, 2^(64 + 1/32)]`.
+/// The OTLP index of the first bucket above 2^64, `(2^64, 2^(64 + 1/32)]`:
+/// where the overflow is reported when no other bucket holds anything.
 const OVERFLOW_INDEX: i32 = 64 << SCALE;
 
 /// The OTLP scale-5 index of the bucket holding the geometric middle of
@@ -1032,7 +1028,8 @@ mod tests {
     fn exponential_buckets_map_store_indices_to_otlp_indices() {
         // 1.0 closes bucket -1 (2^(-1/32), 1]; 1.5 is in bucket 18
         // (32·log2 1.5 = 18.7); 3.0 in bucket 50 (32·log2 3 = 50.7); 0 in the
-        // zero bucket; 1e30 above 2^64, reported in bucket 2048.
+        // zero bucket; 1e30 above 2^64, reported just above the last
+        // non-empty bucket, 51.
         let exponential = from_values([1.0, 1.5, 1.5, 3.0, 0.0, 1e30]);
         let value = HistogramValue::from_exponential(exponential, &[1.0]);
         let metrics = decode(
@@ -1058,7 +1055,7 @@ mod tests {
         assert!(point.negative.is_none());
         let positive = point.positive.as_ref().unwrap();
         assert_eq!(positive.offset, -1);
-        assert_eq!(positive.bucket_counts.len(), 2048 + 1 + 1);
+        assert_eq!(positive.bucket_counts.len(), 51 + 1 + 1);
         let non_empty: Vec<(i32, u64)> = positive
             .bucket_counts
             .iter()
@@ -1066,11 +1063,75 @@ mod tests {
             .filter(|&(_, &n)| n > 0)
             .map(|(i, &n)| (positive.offset + i as i32, n))
             .collect();
-        assert_eq!(non_empty, vec![(-1, 1), (18, 2), (50, 1), (2048, 1)]);
+        assert_eq!(non_empty, vec![(-1, 1), (18, 2), (50, 1), (51, 1)]);
         assert_eq!(
             point.zero_count + positive.bucket_counts.iter().sum::<u64>(),
             point.count
         );
+    }
+
+    #[test]
+    fn huge_observations_add_one_bucket_not_thousands() {
+        let exponential = |values: &[f64]| {
+            let store = from_values(values.iter().copied());
+            let value = HistogramValue::from_exponential(store, &[1.0]);
+            let metrics = decode(
+                &histogram_family(value),
+                &options(HistogramFlavour::Exponential),
+            );
+            let Some(Data::ExponentialHistogram(histogram)) = &metrics[0].data else {
+                panic!("{:?}", metrics[0])
+            };
+            let point = histogram.data_points[0].clone();
+            let positive = point.positive.clone().unwrap();
+            assert_eq!(
+                point.zero_count + positive.bucket_counts.iter().sum::<u64>(),
+                point.count
+            );
+            (positive.offset, positive.bucket_counts)
+        };
+        // 1.0 is bucket -1; +Inf and 2^70 overflow into bucket 0.
+        let (offset, counts) = exponential(&[1.0, f64::INFINITY, 2f64.powi(70)]);
+        assert_eq!((offset, counts), (-1, vec![1, 2]));
+        // 1e-9 is bucket -957: the overflow still takes one more bucket.
+        let (offset, counts) = exponential(&[1e-9, f64::INFINITY]);
+        assert_eq!(offset, -957);
+        assert_eq!(counts, [1, 1]);
+        // Overflow alone: one bucket, just above 2^64.
+        let (offset, counts) = exponential(&[f64::INFINITY, f64::INFINITY]);
+        assert_eq!((offset, counts), (64 * 32, vec![2]));
+    }
+
+    #[test]
+    fn explicit_bounds_are_those_of_the_text_formats() {
+        let value = HistogramValue {
+            count: 5,
+            sum: 10.0,
+            buckets: vec![
+                (f64::NEG_INFINITY, 0),
+                (f64::NEG_INFINITY, 0),
+                (-1.0, 0),
+                (f64::NAN, 1),
+                (0.5, 2),
+                (0.5, 2),
+                (0.25, 2),
+                (2.0, 3),
+                (f64::INFINITY, 5),
+            ],
+            exponential: ExpBuckets::default(),
+        };
+        let shared: Vec<f64> = crate::encode::buckets(&value).map(|(le, _)| le).collect();
+        assert_eq!(shared, [f64::NEG_INFINITY, -1.0, 0.5, 2.0]);
+        let metrics = decode(
+            &histogram_family(value),
+            &options(HistogramFlavour::Explicit),
+        );
+        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
+            panic!()
+        };
+        let point = &histogram.data_points[0];
+        assert_eq!(point.explicit_bounds, shared);
+        assert_eq!(point.bucket_counts, vec![0, 0, 2, 1, 2]);
     }
 
     #[test]
@@ -1189,7 +1250,7 @@ mod tests {
     #[test]
     fn defaults() {
         let options = OtlpOptions::default();
-        let now = super::unix_nanos(std::time::SystemTime::now());
+        let now = crate::encode::unix_nanos(std::time::SystemTime::now());
         assert!(!options.resource["service.name"].is_empty());
         assert_eq!(options.resource["telemetry.sdk.name"], "telltale");
         assert_eq!(options.scope_name, "telltale");

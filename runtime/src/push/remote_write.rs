@@ -43,6 +43,7 @@ use std::borrow::Cow;
 
 use prost::Message as _;
 
+use crate::encode::{self, FloatStyle};
 use crate::snapshot::{Snapshot, Value};
 
 /// A remote-write request: the series of one snapshot.
@@ -140,16 +141,11 @@ pub fn write_request(snapshot: &Snapshot, timestamp_ms: i64) -> WriteRequest {
                     name.clear();
                     name.push_str(&family.name);
                     name.push_str("_bucket");
-                    let mut previous = f64::NEG_INFINITY;
-                    for &(le, count) in &h.buckets {
-                        // The buckets the text encoders write: increasing,
-                        // finite `le`; `+Inf` comes from the count.
-                        if le.is_nan() || le == f64::INFINITY || le <= previous {
-                            continue;
-                        }
-                        previous = le;
+                    // The buckets the text encoders write, `le` as they
+                    // write it; `+Inf` comes from the count.
+                    for (le, count) in encode::buckets(h) {
                         le_text.clear();
-                        canonical(le, &mut le_text);
+                        encode::write_float(&mut le_text, le, FloatStyle::Canonical);
                         add(&name, labels, Some(&le_text), count as f64);
                     }
                     add(&name, labels, Some("+Inf"), h.count as f64);
@@ -192,31 +188,6 @@ pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
         .decompress_vec(body)
         .map_err(|e| format!("snappy: {e}"))?;
     WriteRequest::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))
-}
-
-/// Writes `le` as the text encoders write bucket bounds (the OpenMetrics
-/// canonical numbers, Go's `%g` with `.0` on integers): `0.005`, `1.0`,
-/// `100000.0`, `1e+06`, `1e-05`.
-fn canonical(le: f64, out: &mut String) {
-    use std::fmt::Write as _;
-    if le.is_infinite() {
-        out.push_str(if le > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    let scientific = format!("{le:e}");
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if le != 0.0 && !(-4..6).contains(&exponent) {
-        let _ = write!(
-            out,
-            "{mantissa}e{}{:02}",
-            if exponent < 0 { '-' } else { '+' },
-            exponent.unsigned_abs()
-        );
-    } else {
-        // Debug formatting is positional in this range and keeps `.0`.
-        let _ = write!(out, "{le:?}");
-    }
 }
 
 #[cfg(test)]
@@ -270,7 +241,7 @@ mod tests {
             (f64::INFINITY, "+Inf"),
         ] {
             let mut out = String::new();
-            canonical(le, &mut out);
+            encode::write_float(&mut out, le, FloatStyle::Canonical);
             assert_eq!(out, text, "{le}");
         }
     }
@@ -336,6 +307,59 @@ mod tests {
         assert_eq!(
             decode(&encode(&Snapshot::default(), 1).unwrap()).unwrap(),
             WriteRequest::default()
+        );
+    }
+
+    #[test]
+    fn buckets_are_those_of_the_text_formats() {
+        let value = HistogramValue {
+            count: 3,
+            sum: 1.0,
+            buckets: vec![
+                (f64::NEG_INFINITY, 0),
+                (f64::NAN, 1),
+                (0.5, 1),
+                (0.5, 1),
+                (0.25, 1),
+                (1e6, 2),
+                (f64::INFINITY, 3),
+            ],
+            exponential: ExpBuckets::default(),
+        };
+        let snapshot = Snapshot {
+            families: vec![family(
+                "h",
+                MetricKind::Histogram,
+                vec![series(&[], Value::Histogram(value))],
+            )],
+        };
+        let mut text = String::new();
+        crate::encode::encode(&snapshot, crate::Format::Prometheus, &mut text);
+        let from_text: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("h_bucket"))
+            .map(|l| {
+                let (labels, value) = l.split_once("} ").unwrap();
+                let le = labels.split_once("le=\"").unwrap().1.trim_end_matches('"');
+                format!("__name__=h_bucket,le={le} {value}")
+            })
+            .collect();
+        let request = write_request(&snapshot, 0);
+        let from_remote_write: Vec<String> = request
+            .timeseries
+            .iter()
+            .map(flat)
+            .filter(|l| l.starts_with("__name__=h_bucket"))
+            .collect();
+        assert_eq!(from_remote_write, from_text);
+        assert_eq!(
+            from_remote_write,
+            [
+                "__name__=h_bucket,le=-Inf 0",
+                "__name__=h_bucket,le=0.5 1",
+                "__name__=h_bucket,le=1e+06 2",
+                "__name__=h_bucket,le=+Inf 3",
+            ]
         );
     }
 
