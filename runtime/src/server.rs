@@ -92,7 +92,6 @@
 use std::borrow::Cow;
 use std::convert::Infallible;
 use std::fmt;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -102,8 +101,6 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use flate2::write::GzEncoder;
-use flate2::Compression;
 use http_body_util::Full;
 use hyper::header::{
     HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING,
@@ -1118,10 +1115,7 @@ impl Endpoint {
         }
         let text = self.render(format);
         let (body, compressed) = if gzip {
-            match compress(text.as_bytes()) {
-                Some(compressed) => (Bytes::from(compressed), true),
-                None => (Bytes::from(text), false),
-            }
+            (Bytes::from(crate::encode::gzip(text.as_bytes())), true)
         } else {
             (Bytes::from(text), false)
         };
@@ -1220,14 +1214,6 @@ fn accepts_gzip(headers: &HeaderMap) -> bool {
         }
     }
     gzip.or(any).is_some_and(|quality| quality > 0.0)
-}
-
-/// `text`, gzip-compressed at the fastest level (expositions are repetitive
-/// and compress well even so).
-fn compress(text: &[u8]) -> Option<Vec<u8>> {
-    let mut encoder = GzEncoder::new(Vec::with_capacity(text.len() / 4 + 64), Compression::fast());
-    encoder.write_all(text).ok()?;
-    encoder.finish().ok()
 }
 
 /// The `Accept` header, several of them joined with commas as HTTP allows;
@@ -1506,7 +1492,7 @@ mod tests {
         assert!(plain.headers().get(CONTENT_ENCODING).is_none());
 
         let text = "a_total 1\n".repeat(100);
-        let compressed = compress(text.as_bytes()).unwrap();
+        let compressed = crate::encode::gzip(text.as_bytes());
         assert!(compressed.len() < text.len() / 4);
         let mut decoded = String::new();
         flate2::read::GzDecoder::new(compressed.as_slice())
