@@ -148,9 +148,10 @@ type Octave = [AtomicU64; BUCKETS_PER_OCTAVE];
 
 /// Octaves per group. A shard points to groups and a group to octave blocks,
 /// both allocated on first use: a shard that records over a few octaves
-/// holds a few small groups instead of a pointer for every octave (eleven
-/// octaves per group keep the shard itself within its 128 bytes).
-const GROUP: usize = 11;
+/// holds a few small groups instead of a pointer for every octave. Sixteen
+/// octaves per group keep the shard itself within its 128 bytes and the
+/// lookup a shift and a mask.
+const GROUP: usize = 16;
 const GROUPS: usize = OCTAVES.div_ceil(GROUP);
 type Group = [AtomicPtr<Octave>; GROUP];
 
@@ -904,11 +905,11 @@ mod tests {
         let one = cells.heap_bytes();
         cells.record(0.0031);
         assert_eq!(cells.heap_bytes(), one, "same octave, no new block");
-        // 0.003 is in octave 2^-9 (number 31), 0.006 in 2^-8 (32): same group.
-        cells.record(0.006);
+        // 0.003 is in octave 2^-9 (number 31), 0.0015 in 2^-10 (30): same group.
+        cells.record(0.0015);
         assert_eq!(cells.heap_bytes(), one + std::mem::size_of::<Octave>());
-        // 0.02 is in octave 2^-6 (34): another group.
-        cells.record(0.02);
+        // 0.006 is in octave 2^-8 (32): another group.
+        cells.record(0.006);
         assert_eq!(
             cells.heap_bytes(),
             one + 2 * std::mem::size_of::<Octave>() + std::mem::size_of::<Group>()
