@@ -177,7 +177,7 @@ pub fn encode(snapshot: &Snapshot, timestamp_ms: i64) -> Result<Vec<u8>, String>
         .map_err(|e| format!("snappy: {e}"))
 }
 
-/// Reads a body [`encode`] wrote (or any remote-write 1.0 body, ignoring
+/// Reads a body [`encode()`] wrote (or any remote-write 1.0 body, ignoring
 /// the fields telltale does not write).
 ///
 /// # Errors
