@@ -249,21 +249,12 @@ fn otlp_options(config: &EndpointConfig) -> OtlpOptions {
 }
 
 /// The request body of `snapshot` for `target`'s protocol, taken now.
-pub(crate) fn build_body(
-    protocol: Protocol,
-    target: &Target,
-    snapshot: &Snapshot,
-) -> Result<Vec<u8>, String> {
-    build_body_at(protocol, target, snapshot, SystemTime::now())
+pub(crate) fn build_body(target: &Target, snapshot: &Snapshot) -> Result<Vec<u8>, String> {
+    build_body_at(target, snapshot, SystemTime::now())
 }
 
-fn build_body_at(
-    protocol: Protocol,
-    target: &Target,
-    snapshot: &Snapshot,
-    at: SystemTime,
-) -> Result<Vec<u8>, String> {
-    match protocol {
+fn build_body_at(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Result<Vec<u8>, String> {
+    match target.protocol {
         Protocol::Pushgateway => {
             let mut text = String::new();
             encode(snapshot, Format::Prometheus, &mut text);
@@ -730,7 +721,7 @@ impl Endpoint {
     pub(crate) fn collect(&self) {
         let _order = self.build.lock().unwrap_or_else(PoisonError::into_inner);
         let snapshot = Snapshot::collect();
-        match build_body(self.target.protocol, &self.target, &snapshot) {
+        match build_body(&self.target, &snapshot) {
             Ok(body) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
                 let (dropped, len) = {
@@ -938,8 +929,8 @@ mod tests {
         assert!(!plain.headers.contains_key(CONTENT_ENCODING));
         let snapshot = Snapshot::default();
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let body = build_body_at(Protocol::Otlp, &plain, &snapshot, at).unwrap();
-        let compressed = build_body_at(Protocol::Otlp, &zipped, &snapshot, at).unwrap();
+        let body = build_body_at(&plain, &snapshot, at).unwrap();
+        let compressed = build_body_at(&zipped, &snapshot, at).unwrap();
         let mut unzipped = Vec::new();
         flate2::read::GzDecoder::new(compressed.as_slice())
             .read_to_end(&mut unzipped)
