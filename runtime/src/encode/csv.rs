@@ -57,7 +57,7 @@
 
 use std::fmt::Write as _;
 
-use super::{write_escaped, write_float, Escape, FloatStyle, QUANTILES};
+use super::{write_float, write_labels, FloatStyle, QUANTILES};
 use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// The header row, without its line end.
@@ -102,15 +102,7 @@ fn encode_series(
     write_field(out, &family.help);
     out.push(',');
     field.clear();
-    for (i, (key, value)) in series.labels.iter().enumerate() {
-        if i > 0 {
-            field.push(',');
-        }
-        field.push_str(key);
-        field.push_str("=\"");
-        write_escaped(field, value, Escape::Quoted);
-        field.push('"');
-    }
+    write_labels(field, &series.labels);
     write_field(out, field);
     out.push(',');
     match (&series.value, histogram) {

@@ -422,44 +422,67 @@ fn write_escaped(out: &mut String, text: &str, escape: Escape) {
     out.push_str(&text[start..]);
 }
 
-/// Appends `name` + `suffix` and the label set (with an optional trailing
-/// `le` label), then a space: everything of a sample line before its value.
-fn write_sample_start(
+/// Appends a label set as it is written between braces: `name="value"`
+/// pairs joined by `,`, each value escaped. Empty for an empty set.
+fn write_labels(
     out: &mut String,
-    name: &str,
-    suffix: &str,
     labels: &[(
         std::borrow::Cow<'static, str>,
         std::borrow::Cow<'static, str>,
     )],
-    le: Option<f64>,
 ) {
+    for (i, (key, value)) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(key);
+        out.push_str("=\"");
+        write_escaped(out, value, Escape::Quoted);
+        out.push('"');
+    }
+}
+
+/// Appends `name` + `suffix`, then, in braces when either is non-empty, the
+/// series' `labels` (as [`write_labels`] wrote them) and an `extra` label
+/// (a bucket's `le`, as [`LeLabels`] writes it), then a space: everything
+/// of a sample line before its value.
+fn write_sample_start(out: &mut String, name: &str, suffix: &str, labels: &str, extra: &str) {
     out.push_str(name);
     out.push_str(suffix);
-    if !labels.is_empty() || le.is_some() {
+    if !labels.is_empty() || !extra.is_empty() {
         out.push('{');
-        let mut first = true;
-        for (key, value) in labels {
-            if !first {
-                out.push(',');
-            }
-            first = false;
-            out.push_str(key);
-            out.push_str("=\"");
-            write_escaped(out, value, Escape::Quoted);
-            out.push('"');
+        out.push_str(labels);
+        if !labels.is_empty() && !extra.is_empty() {
+            out.push(',');
         }
-        if let Some(le) = le {
-            if !first {
-                out.push(',');
-            }
-            out.push_str("le=\"");
-            write_float(out, le, FloatStyle::Canonical);
-            out.push('"');
-        }
+        out.push_str(extra);
         out.push('}');
     }
     out.push(' ');
+}
+
+/// The `le="..."` labels of a family's buckets, by bucket index: written
+/// once and reused by every series with the same bounds.
+#[derive(Default)]
+struct LeLabels(Vec<(u64, String)>);
+
+impl LeLabels {
+    /// The `le` label of bucket `i`, whose bound is `le`.
+    fn get(&mut self, i: usize, le: f64) -> &str {
+        if self.0.len() <= i {
+            self.0
+                .resize_with(i + 1, || (f64::NAN.to_bits(), String::new()));
+        }
+        let (bits, text) = &mut self.0[i];
+        if *bits != le.to_bits() || text.is_empty() {
+            text.clear();
+            text.push_str("le=\"");
+            write_float(text, le, FloatStyle::Canonical);
+            text.push('"');
+            *bits = le.to_bits();
+        }
+        text
+    }
 }
 
 /// Appends a line feed-terminated sample value.
@@ -469,9 +492,19 @@ fn write_value_line(out: &mut String, value: f64) {
 }
 
 /// Appends a line feed-terminated integer sample value.
-fn write_count_line(out: &mut String, count: u64) {
-    // Writing into a `String` cannot fail.
-    let _ = write!(out, "{count}");
+fn write_count_line(out: &mut String, mut count: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (count % 10) as u8;
+        count /= 10;
+        if count == 0 {
+            break;
+        }
+    }
+    // ASCII digits only.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
     out.push('\n');
 }
 

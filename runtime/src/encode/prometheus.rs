@@ -12,7 +12,10 @@
 //! function_calls_duration_seconds_count{function="fetch"} 3
 //! ```
 
-use super::{buckets, write_escaped, write_sample_start, write_value_line, Escape};
+use super::{
+    buckets, write_count_line, write_escaped, write_labels, write_sample_start, write_value_line,
+    Escape, LeLabels,
+};
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
 /// Appends `snapshot` as Prometheus 0.0.4 text to `out`.
@@ -45,90 +48,35 @@ fn encode_family(family: &Family, out: &mut String) {
     out.push_str(family.kind.as_str());
     out.push('\n');
 
-    // What follows a sample's name when it has no `le`: its labels and a space.
-    let mut after_name = String::new();
-    // The `le="..."` label of each bucket index, with its bound.
-    let mut les: Vec<(u64, String)> = Vec::new();
+    // Every line of a series has the same labels and the series of a
+    // family mostly the same bounds: both are written once and copied.
+    let mut labels = String::new();
+    let mut les = LeLabels::default();
     for series in &family.series {
+        labels.clear();
+        write_labels(&mut labels, &series.labels);
         match (&series.value, family.kind) {
             (Value::Counter(value) | Value::Gauge(value), _) => {
-                write_sample_start(out, name, suffix, &series.labels, None);
+                write_sample_start(out, name, suffix, &labels, "");
                 write_value_line(out, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
-                // Every line of a histogram series has the same labels and
-                // the series of a family mostly the same bounds: both are
-                // written once and copied.
-                after_name.clear();
-                write_sample_start(&mut after_name, "", "", &series.labels, None);
-                let inner = after_name
-                    .strip_prefix('{')
-                    .and_then(|t| t.strip_suffix("} "))
-                    .unwrap_or("");
                 for (i, (le, count)) in buckets(histogram)
                     .chain(std::iter::once((f64::INFINITY, histogram.count)))
                     .enumerate()
                 {
-                    out.push_str(name);
-                    out.push_str("_bucket{");
-                    if !inner.is_empty() {
-                        out.push_str(inner);
-                        out.push(',');
-                    }
-                    out.push_str(le_label(&mut les, i, le));
-                    out.push_str("} ");
-                    push_count_line(out, count);
+                    write_sample_start(out, name, "_bucket", &labels, les.get(i, le));
+                    write_count_line(out, count);
                 }
-                out.push_str(name);
-                out.push_str("_sum");
-                out.push_str(&after_name);
+                write_sample_start(out, name, "_sum", &labels, "");
                 write_value_line(out, histogram.sum);
-                out.push_str(name);
-                out.push_str("_count");
-                out.push_str(&after_name);
-                push_count_line(out, histogram.count);
+                write_sample_start(out, name, "_count", &labels, "");
+                write_count_line(out, histogram.count);
             }
             // A distribution cannot be written as one number.
             (Value::Histogram(_), MetricKind::Counter | MetricKind::Gauge) => {}
         }
     }
-}
-
-/// The `le="..."` label of bucket `i` with bound `le`, as
-/// [`write_sample_start`] writes it, kept in `les` for the next series.
-fn le_label(les: &mut Vec<(u64, String)>, i: usize, le: f64) -> &str {
-    if les.len() <= i {
-        les.resize_with(i + 1, || (f64::NAN.to_bits(), String::new()));
-    }
-    let (bits, text) = &mut les[i];
-    if *bits != le.to_bits() || text.is_empty() {
-        text.clear();
-        write_sample_start(text, "", "", &[], Some(le));
-        // `{le="..."} ` without the braces and the space.
-        text.pop();
-        text.pop();
-        text.remove(0);
-        *bits = le.to_bits();
-    }
-    text
-}
-
-/// Appends a line feed-terminated integer sample value (the text of
-/// [`super::write_count_line`], without the formatting machinery).
-fn push_count_line(out: &mut String, mut count: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (count % 10) as u8;
-        count /= 10;
-        if count == 0 {
-            break;
-        }
-    }
-    // ASCII digits only.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
-    out.push('\n');
 }
 
 #[cfg(test)]
