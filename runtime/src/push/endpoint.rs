@@ -369,25 +369,19 @@ pub(crate) async fn send_once(
             .map_err(|e| transient(format!("{method} {uri}: {}", chain(&e))))?;
         let status = response.status();
         let asked = retry_after(response.headers());
-        let text = if status.is_success() {
-            // Read the (usually empty) body so the connection can be reused.
-            let _ = Limited::new(response.into_body(), ERROR_BODY_LIMIT)
-                .collect()
-                .await;
-            String::new()
-        } else {
-            match Limited::new(response.into_body(), ERROR_BODY_LIMIT)
-                .collect()
-                .await
-            {
-                Ok(body) => String::from_utf8_lossy(&body.to_bytes())
-                    .chars()
-                    .take(ERROR_TEXT_CHARS)
-                    .collect::<String>()
-                    .trim()
-                    .to_owned(),
-                Err(_) => String::new(),
-            }
+        // Read the body (usually empty after a success) so the connection
+        // can be reused; an error's is quoted.
+        let body = Limited::new(response.into_body(), ERROR_BODY_LIMIT)
+            .collect()
+            .await;
+        let text = match body {
+            Ok(body) if !status.is_success() => String::from_utf8_lossy(&body.to_bytes())
+                .chars()
+                .take(ERROR_TEXT_CHARS)
+                .collect::<String>()
+                .trim()
+                .to_owned(),
+            _ => String::new(),
         };
         Ok::<_, SendError>((status, asked, text))
     };
