@@ -447,10 +447,7 @@ pub(crate) async fn deliver(
                 }) {
                     return Err(e);
                 }
-                stats.retries.fetch_add(1, Ordering::Relaxed);
-                if let Some(m) = &stats.metrics {
-                    let _ = m.retries.inc();
-                }
+                stats.retry();
                 tokio::time::sleep(wait).await;
             }
         }
@@ -565,12 +562,16 @@ impl Stats {
     fn failure(&self, message: &str) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         self.consecutive_failures.fetch_add(1, Ordering::Relaxed);
-        let mut text = self.text();
-        text.error = Some(message.to_owned());
-        text.error_at = Some(SystemTime::now());
-        drop(text);
+        self.error(message.to_owned());
         if let Some(m) = &self.metrics {
             let _ = m.failed.inc();
+        }
+    }
+
+    fn retry(&self) {
+        self.retries.fetch_add(1, Ordering::Relaxed);
+        if let Some(m) = &self.metrics {
+            let _ = m.retries.inc();
         }
     }
 
