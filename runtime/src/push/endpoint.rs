@@ -609,7 +609,8 @@ struct Payload {
 pub(crate) struct Queue {
     items: VecDeque<Payload>,
     capacity: usize,
-    /// Keep only the newest payload (Pushgateway).
+    /// Keep only the newest payload (Pushgateway): capacity 1, and the
+    /// payload a new one replaces is superseded, not counted as dropped.
     latest_only: bool,
     next_seq: u64,
 }
@@ -629,9 +630,6 @@ impl Queue {
     /// superseded, not lost).
     pub(crate) fn push(&mut self, body: Bytes) -> u64 {
         let mut dropped = 0;
-        if self.latest_only {
-            self.items.clear();
-        }
         while self.items.len() >= self.capacity {
             self.items.pop_front();
             dropped += 1;
@@ -641,7 +639,11 @@ impl Queue {
             body,
         });
         self.next_seq += 1;
-        dropped
+        if self.latest_only {
+            0
+        } else {
+            dropped
+        }
     }
 
     fn front(&self) -> Option<(u64, Bytes)> {
