@@ -5,6 +5,8 @@
 //! - [`Peer`]: a server process started on such a port, waited for, and
 //!   killed by its pid when dropped; its output goes to a log file in its own
 //!   temporary directory, quoted by [`Peer::log`] in failure messages.
+//! - [`start_pushgateway`], [`start_otlp_receiver`] and [`prometheus`]: the
+//!   peers the tests start, and Prometheus's query and targets API.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net::TcpStream`.
 //! - [`find_program`] and the `*_binary` helpers: where the peers are installed.
 //! - [`demo`]: the demo service's series read out of a [`telltale::Snapshot`],
@@ -28,6 +30,9 @@ use std::time::{Duration, Instant};
 
 /// How long a peer may take to start answering before a test gives up.
 pub const START_TIMEOUT: Duration = Duration::from_mins(1);
+
+/// The longest a test waits for a running peer to see what it expects.
+pub const PEER_WAIT: Duration = Duration::from_mins(1);
 
 /// A loopback TCP port that was free a moment ago.
 ///
@@ -337,6 +342,142 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         let _ = self.stop();
+    }
+}
+
+/// Starts a Pushgateway without persistence on a free loopback port and
+/// waits until it is ready; panics with its log if it is not.
+pub fn start_pushgateway() -> Peer {
+    let port = free_port();
+    Peer::start(
+        "pushgateway",
+        &pushgateway_binary(),
+        &[
+            format!("--web.listen-address=127.0.0.1:{port}"),
+            "--persistence.file=".to_owned(),
+        ],
+        port,
+        "/-/ready",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Starts `tests/peers/otlp_receiver.py` on a free loopback port and waits
+/// until it is ready; panics with its log if it is not.
+pub fn start_otlp_receiver() -> Peer {
+    let port = free_port();
+    let script = peer_scripts_dir().join("otlp_receiver.py");
+    Peer::start(
+        "otlp_receiver",
+        &python_binary(),
+        &[script.to_string_lossy().into_owned(), port.to_string()],
+        port,
+        "/ready",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A Prometheus server as a peer: started with a configuration of the
+/// test's, asked through its HTTP API.
+pub mod prometheus {
+    use std::time::Duration;
+
+    use serde_json::Value as Json;
+
+    use super::{free_port, http, prometheus_binary, wait_until, Peer, TempDir, PEER_WAIT};
+
+    /// Starts Prometheus on a free loopback port with `config` as its
+    /// `prometheus.yml`, its data in its own directory and `extra_args`
+    /// after those, and waits until it is ready; panics with its log if it
+    /// is not.
+    pub fn start(config: &str, extra_args: &[&str]) -> Peer {
+        let dir = TempDir::new("prometheus").expect("temporary directory");
+        std::fs::write(dir.path().join("prometheus.yml"), config).expect("write prometheus.yml");
+        let port = free_port();
+        let mut args = vec![
+            "--config.file={dir}/prometheus.yml".to_owned(),
+            "--storage.tsdb.path={dir}/data".to_owned(),
+            format!("--web.listen-address=127.0.0.1:{port}"),
+        ];
+        args.extend(extra_args.iter().map(|a| (*a).to_owned()));
+        Peer::start_in(
+            dir,
+            "prometheus",
+            &prometheus_binary(),
+            &args,
+            port,
+            "/-/ready",
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The series (`metric` and `value`) the instant query `expression`
+    /// returns now.
+    pub fn query(prometheus: &Peer, expression: &str) -> Result<Vec<Json>, String> {
+        let response = prometheus.get(&format!(
+            "/api/v1/query?query={}",
+            http::encode_query(expression)
+        ))?;
+        let body: Json = serde_json::from_slice(&response.body)
+            .map_err(|e| format!("{expression}: {} {e}: {}", response.status, response.text()))?;
+        if response.status != 200 || body["status"] != "success" {
+            return Err(format!("{expression}: {} {body}", response.status));
+        }
+        body["data"]["result"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| format!("{expression}: no result in {body}"))
+    }
+
+    /// The value of one series of a query's result.
+    pub fn sample_value(sample: &Json) -> Result<f64, String> {
+        sample["value"][1]
+            .as_str()
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| format!("bad sample {sample}"))
+    }
+
+    /// The single value `expression` has now; an error if it has no series
+    /// or several.
+    pub fn scalar(prometheus: &Peer, expression: &str) -> Result<f64, String> {
+        match query(prometheus, expression)?.as_slice() {
+            [one] => sample_value(one).map_err(|e| format!("{expression}: {e}")),
+            other => Err(format!(
+                "{expression}: {} series, expected one: {other:?}",
+                other.len()
+            )),
+        }
+    }
+
+    /// The active scrape targets (`/api/v1/targets`).
+    pub fn targets(prometheus: &Peer) -> Result<Vec<Json>, String> {
+        let response = prometheus.get("/api/v1/targets")?;
+        let body: Json = serde_json::from_slice(&response.body)
+            .map_err(|e| format!("targets: {} {e}: {}", response.status, response.text()))?;
+        body["data"]["activeTargets"]
+            .as_array()
+            .cloned()
+            .ok_or_else(|| format!("no active targets in {body}"))
+    }
+
+    /// Waits, at most [`PEER_WAIT`], until Prometheus has exactly `count`
+    /// active targets, each up and last scraped without an error (the first
+    /// scrape comes some seconds after the start); returns them. Panics with
+    /// Prometheus's log if they never are.
+    pub fn wait_for_targets_up(prometheus: &Peer, count: usize) -> Vec<Json> {
+        wait_until(PEER_WAIT, Duration::from_millis(250), || {
+            let active = targets(prometheus)?;
+            let up = active
+                .iter()
+                .filter(|t| t["health"] == "up" && t["lastError"] == "")
+                .count();
+            if active.len() == count && up == count {
+                Ok(active)
+            } else {
+                Err(format!("targets: {}", Json::Array(active)))
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", prometheus.log()))
     }
 }
 

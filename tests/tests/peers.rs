@@ -21,16 +21,14 @@ use telltale_examples::{demo::names, tally, MODULE};
 use telltale_tests::demo::{
     calls_in_snapshot, calls_in_tally, diff, durations_in_snapshot, durations_in_tally, CallKey,
 };
+use telltale_tests::prometheus::{self, sample_value, scalar};
 use telltale_tests::{
-    describe_output, free_port, http, peer_scripts_dir, prometheus_binary, promtool_binary,
-    pushgateway_binary, python_binary, run_with_stdin, text, wait_until, Peer, TempDir,
+    describe_output, http, peer_scripts_dir, promtool_binary, python_binary, run_with_stdin,
+    start_pushgateway, text, wait_until, PEER_WAIT,
 };
 
 /// Iterations of the demo loop each test adds before it looks.
 const ITERATIONS: u64 = 120;
-
-/// The longest a test waits for a peer to see what it expects.
-const PEER_WAIT: Duration = Duration::from_mins(1);
 
 /// Serializes the tests of this file: they all drive the same demo.
 fn serial() -> MutexGuard<'static, ()> {
@@ -299,18 +297,7 @@ fn pushgateway_accepts_prometheus_text() {
     let snapshot = Snapshot::collect();
     let calls = checked_calls(&snapshot);
 
-    let port = free_port();
-    let gateway = Peer::start(
-        "pushgateway",
-        &pushgateway_binary(),
-        &[
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--persistence.file=".to_owned(),
-        ],
-        port,
-        "/-/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let gateway = start_pushgateway();
 
     // The gateway is strict: it refuses a duplicated series. (Shows the 200
     // below means something.)
@@ -388,38 +375,6 @@ fn pushgateway_accepts_prometheus_text() {
 
 // -------------------------------------------------------------- Prometheus
 
-fn prometheus_query(prometheus: &Peer, query: &str) -> Result<Vec<Json>, String> {
-    let path = format!("/api/v1/query?query={}", http::encode_query(query));
-    let response = prometheus.get(&path)?;
-    if response.status != 200 {
-        return Err(format!("{query}: {} {}", response.status, response.text()));
-    }
-    let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-    if body["status"] != "success" {
-        return Err(format!("{query}: {body}"));
-    }
-    body["data"]["result"]
-        .as_array()
-        .cloned()
-        .ok_or_else(|| format!("{query}: no result in {body}"))
-}
-
-fn sample_value(sample: &Json) -> f64 {
-    sample["value"][1]
-        .as_str()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
-fn scalar_query(prometheus: &Peer, query: &str) -> Result<f64, String> {
-    let result = prometheus_query(prometheus, query)?;
-    match result.as_slice() {
-        [one] => Ok(sample_value(one)),
-        [] => Ok(0.0),
-        many => Err(format!("{query}: {} series, expected one", many.len())),
-    }
-}
-
 /// The `Accept` header of Prometheus 2.42's scrapes.
 const PROMETHEUS_2_42_ACCEPT: &str = "application/openmetrics-text;version=1.0.0,\
      application/openmetrics-text;version=0.0.1;q=0.75,\
@@ -459,64 +414,31 @@ fn prometheus_scrapes_the_demo_and_counts_every_call() {
         negotiated.headers
     );
 
-    let dir = TempDir::new("prometheus").expect("temporary directory");
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
-        format!(
+    let prometheus = prometheus::start(
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
              scrape_configs:\n  - job_name: telltale_demo\n    metrics_path: /metrics\n    \
              static_configs:\n      - targets: ['{target}']\n"
         ),
-    )
-    .expect("write prometheus.yml");
-    let port = free_port();
-    let prometheus = Peer::start_in(
-        dir,
-        "prometheus",
-        &prometheus_binary(),
-        &[
-            "--config.file={dir}/prometheus.yml".to_owned(),
-            "--storage.tsdb.path={dir}/data".to_owned(),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        port,
-        "/-/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+        &[],
+    );
 
     // The first scrape.
-    let health = || -> Result<Json, String> {
-        let response = prometheus.get("/api/v1/targets")?;
-        let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-        let targets = body["data"]["activeTargets"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        match targets.as_slice() {
-            [one] if one["health"] == "up" => Ok(one.clone()),
-            _ => Err(format!("targets: {body}")),
-        }
-    };
-    wait_until(PEER_WAIT, Duration::from_millis(250), health)
-        .unwrap_or_else(|e| panic!("the demo was never scraped: {e}\n{}", prometheus.log()));
+    prometheus::wait_for_targets_up(&prometheus, 1);
 
     // More calls while Prometheus scrapes, then stop and let it catch up.
     drive(ITERATIONS);
     let expected = checked_calls(&Snapshot::collect());
     let selector = format!("function_calls_total{{job=\"telltale_demo\",module=\"{MODULE}\"}}");
     let scraped = wait_until(PEER_WAIT, Duration::from_millis(500), || {
-        let result = prometheus_query(&prometheus, &selector)?;
-        let seen: BTreeMap<CallKey, f64> = result
-            .iter()
-            .map(|s| {
-                let label = |n: &str| s["metric"][n].as_str().unwrap_or_default().to_owned();
-                (
-                    (label("function"), label("result"), label("error")),
-                    sample_value(s),
-                )
-            })
-            .filter(|(_, v)| *v != 0.0)
-            .collect();
+        let mut seen = BTreeMap::new();
+        for s in prometheus::query(&prometheus, &selector)? {
+            let label = |n: &str| s["metric"][n].as_str().unwrap_or_default().to_owned();
+            let value = sample_value(&s)?;
+            if value != 0.0 {
+                seen.insert((label("function"), label("result"), label("error")), value);
+            }
+        }
         if seen == expected {
             Ok(seen)
         } else {
@@ -578,13 +500,13 @@ fn prometheus_scrapes_the_demo_and_counts_every_call() {
             "the demo never made {function} {result} {error}"
         );
         let query = format!("function_calls_total{{function=\"{function}\",{matchers}}}");
-        let got = scalar_query(&prometheus, &query).unwrap_or_else(|e| panic!("{e}"));
+        let got = scalar(&prometheus, &query).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             (got - want).abs() < 0.5,
             "{query}: Prometheus {got}, demo {want}"
         );
     }
-    let errors = scalar_query(
+    let errors = scalar(
         &prometheus,
         &format!(
             "sum(function_calls_total{{function=\"{}\",result=\"error\"}})",
@@ -602,21 +524,23 @@ fn prometheus_scrapes_the_demo_and_counts_every_call() {
     );
     for function in [names::CHECKSUM, names::RENDER_PAGE, names::FETCH_PAGE] {
         let query = format!("function_calls_duration_seconds_count{{function=\"{function}\"}}");
-        let got = scalar_query(&prometheus, &query).unwrap_or_else(|e| panic!("{e}"));
+        let got = scalar(&prometheus, &query).unwrap_or_else(|e| panic!("{e}"));
         let want = t.total(function) as f64;
         assert!(
             (got - want).abs() < 0.5,
             "{query}: Prometheus {got}, demo {want}"
         );
     }
-    let build_info = prometheus_query(&prometheus, "build_info").unwrap_or_else(|e| panic!("{e}"));
+    let build_info = prometheus::query(&prometheus, "build_info").unwrap_or_else(|e| panic!("{e}"));
     assert!(!build_info.is_empty(), "no build_info");
 
     // The target is healthy and its last scrape had no error.
-    let target_state = health().unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(target_state["lastError"], "", "{target_state}");
-    let up =
-        scalar_query(&prometheus, "up{job=\"telltale_demo\"}").unwrap_or_else(|e| panic!("{e}"));
+    let targets = prometheus::targets(&prometheus).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(targets.as_slice(), [one] if one["health"] == "up" && one["lastError"] == ""),
+        "{targets:?}"
+    );
+    let up = scalar(&prometheus, "up{job=\"telltale_demo\"}").unwrap_or_else(|e| panic!("{e}"));
     assert!((up - 1.0).abs() < f64::EPSILON, "up = {up}");
 
     drop(prometheus);

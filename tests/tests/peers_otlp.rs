@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value as Json};
 use telltale::encode::{encode_otlp, HistogramFlavour, OtlpOptions};
 use telltale::Snapshot;
-use telltale_tests::{free_port, http, peer_scripts_dir, python_binary, Peer};
+use telltale_tests::{http, start_otlp_receiver, Peer};
 
 static SIZES: telltale::Histogram =
     telltale::Histogram::new("peers_otlp_request_size_bytes", "Request sizes.")
@@ -25,19 +25,6 @@ const WORK_CALLS: u64 = 7;
 #[telltale::timed]
 fn peers_otlp_work(n: u64) -> u64 {
     std::hint::black_box((0..n).sum())
-}
-
-fn start_receiver() -> Peer {
-    let port = free_port();
-    let script = peer_scripts_dir().join("otlp_receiver.py");
-    Peer::start(
-        "otlp_receiver",
-        &python_binary(),
-        &[script.to_string_lossy().into_owned(), port.to_string()],
-        port,
-        "/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn post(receiver: &Peer, body: &[u8]) {
@@ -146,7 +133,7 @@ fn receiver_decodes_counters_gauges_and_both_histogram_flavours() {
         peers_otlp_work(n);
     }
 
-    let receiver = start_receiver();
+    let receiver = start_otlp_receiver();
     let snapshot = Snapshot::collect();
     let time = 1_800_000_000_000_000_000_u64;
     let at = UNIX_EPOCH + Duration::from_nanos(time);
@@ -286,7 +273,7 @@ fn receiver_decodes_counters_gauges_and_both_histogram_flavours() {
 #[test]
 #[ignore = "needs python3 with opentelemetry-proto"]
 fn receiver_answers_queued_failures_and_rejects_what_is_not_otlp() {
-    let receiver = start_receiver();
+    let receiver = start_otlp_receiver();
     let queued = http::post(
         receiver.addr(),
         "/control?status=503&count=1&retry_after=2",

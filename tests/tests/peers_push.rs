@@ -12,32 +12,14 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use telltale::dynamic;
 use telltale::push::{self, pushgateway, EndpointConfig, PushConfig, PushMethod};
+use telltale_tests::prometheus::{self, scalar};
 use telltale_tests::{
-    free_port, http, peer_scripts_dir, prometheus_binary, pushgateway_binary, python_binary, text,
-    wait_until, Peer, TempDir,
+    http, start_otlp_receiver, start_pushgateway, text, wait_until, Peer, PEER_WAIT,
 };
-
-/// The longest a test waits for a peer to see what it expects.
-const PEER_WAIT: Duration = Duration::from_mins(1);
 
 /// Equal, for values that were written and read back as decimal text.
 fn same(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-9
-}
-
-fn start_pushgateway() -> Peer {
-    let port = free_port();
-    Peer::start(
-        "pushgateway",
-        &pushgateway_binary(),
-        &[
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--persistence.file=".to_owned(),
-        ],
-        port,
-        "/-/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The samples named `name` the gateway exposes for `instance`.
@@ -147,29 +129,6 @@ async fn pushgateway_receives_put_and_post_with_a_slash_in_the_grouping_key() {
     );
 }
 
-fn prometheus_query(prometheus: &Peer, query: &str) -> Result<Vec<Json>, String> {
-    let path = format!("/api/v1/query?query={}", http::encode_query(query));
-    let response = prometheus.get(&path)?;
-    if response.status != 200 {
-        return Err(format!("{query}: {} {}", response.status, response.text()));
-    }
-    let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-    body["data"]["result"]
-        .as_array()
-        .cloned()
-        .ok_or_else(|| format!("{query}: no result in {body}"))
-}
-
-fn scalar(prometheus: &Peer, query: &str) -> Result<f64, String> {
-    match prometheus_query(prometheus, query)?.as_slice() {
-        [one] => one["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{query}: {one}")),
-        other => Err(format!("{query}: {} series", other.len())),
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs prometheus"]
 async fn prometheus_receives_remote_write() {
@@ -188,30 +147,13 @@ async fn prometheus_receives_remote_write() {
         histogram.observe(v).unwrap();
     }
 
-    let dir = TempDir::new("prometheus-rw").expect("temporary directory");
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
+    let prometheus = prometheus::start(
         "global:\n  scrape_interval: 15s\n",
-    )
-    .expect("write prometheus.yml");
-    let port = free_port();
-    let prometheus = Peer::start_in(
-        dir,
-        "prometheus",
-        &prometheus_binary(),
-        &[
-            "--config.file={dir}/prometheus.yml".to_owned(),
-            "--storage.tsdb.path={dir}/data".to_owned(),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-            "--web.enable-remote-write-receiver".to_owned(),
-        ],
-        port,
-        "/-/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+        &["--web.enable-remote-write-receiver"],
+    );
 
     let mut endpoint =
-        EndpointConfig::remote_write(format!("http://127.0.0.1:{port}/api/v1/write"))
+        EndpointConfig::remote_write(format!("http://{}/api/v1/write", prometheus.addr()))
             .named("prometheus");
     endpoint.interval = Duration::from_millis(500);
     let pusher = push::start(PushConfig {
@@ -297,21 +239,12 @@ async fn otlp_receiver_decodes_what_the_pusher_sends_after_failures() {
         histogram.observe(v).unwrap();
     }
 
-    let port = free_port();
-    let script = peer_scripts_dir().join("otlp_receiver.py");
-    let receiver = Peer::start(
-        "otlp_receiver",
-        &python_binary(),
-        &[script.to_string_lossy().into_owned(), port.to_string()],
-        port,
-        "/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let receiver = start_otlp_receiver();
     let control = http::post(receiver.addr(), "/control?status=503&count=2", &[], b"")
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(control.status, 200);
 
-    let mut endpoint = EndpointConfig::otlp(format!("http://127.0.0.1:{port}")).named("otlp");
+    let mut endpoint = EndpointConfig::otlp(format!("http://{}", receiver.addr())).named("otlp");
     endpoint.interval = Duration::from_mins(1);
     endpoint.otlp.gzip = true;
     endpoint

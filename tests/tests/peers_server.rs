@@ -10,9 +10,9 @@
 
 use std::time::Duration;
 
-use serde_json::Value as Json;
 use telltale::{Counter, Histogram};
-use telltale_tests::{free_port, http, prometheus_binary, wait_until, Peer, TempDir};
+use telltale_tests::prometheus::{self, query, scalar};
+use telltale_tests::{wait_until, PEER_WAIT};
 
 static JOBS: Counter = Counter::new("peers_server_jobs_total", "Jobs the test ran.");
 static LATENCY: Histogram = Histogram::new(
@@ -20,38 +20,9 @@ static LATENCY: Histogram = Histogram::new(
     "Latencies the test observed.",
 );
 
-/// The longest the test waits for Prometheus to see what it expects.
-const PEER_WAIT: Duration = Duration::from_mins(1);
-
 /// The two scrape jobs.
 const NEGOTIATED: &str = "negotiated";
 const TEXT_004: &str = "text_004";
-
-fn query(prometheus: &Peer, expression: &str) -> Result<Vec<Json>, String> {
-    let response = prometheus.get(&format!(
-        "/api/v1/query?query={}",
-        http::encode_query(expression)
-    ))?;
-    let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-    if response.status != 200 || body["status"] != "success" {
-        return Err(format!("{expression}: {} {body}", response.status));
-    }
-    body["data"]["result"]
-        .as_array()
-        .cloned()
-        .ok_or_else(|| format!("{expression}: no result in {body}"))
-}
-
-/// The single value `expression` has now; an error if it has none or many.
-fn value(prometheus: &Peer, expression: &str) -> Result<f64, String> {
-    match query(prometheus, expression)?.as_slice() {
-        [one] => one["value"][1]
-            .as_str()
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("{expression}: bad sample {one}")),
-        other => Err(format!("{expression}: {} series: {other:?}", other.len())),
-    }
-}
 
 #[test]
 #[ignore = "needs prometheus"]
@@ -73,56 +44,23 @@ fn prometheus_scrapes_both_formats_with_gzip_and_reads_exact_values() {
         .expect("start telltale's server on a free port");
     let target = server.local_addr().expect("enabled");
 
-    let dir = TempDir::new("prometheus-server").expect("temporary directory");
     let job = |name: &str, params: &str| {
         format!(
             "  - job_name: {name}\n    metrics_path: /metrics\n{params}    \
              static_configs:\n      - targets: ['{target}']\n"
         )
     };
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
-        format!(
+    let prometheus = prometheus::start(
+        &format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n{}{}",
             job(NEGOTIATED, ""),
             job(TEXT_004, "    params:\n      format: [prometheus]\n"),
         ),
-    )
-    .expect("write prometheus.yml");
-    let port = free_port();
-    let prometheus = Peer::start_in(
-        dir,
-        "prometheus",
-        &prometheus_binary(),
-        &[
-            "--config.file={dir}/prometheus.yml".to_owned(),
-            "--storage.tsdb.path={dir}/data".to_owned(),
-            format!("--web.listen-address=127.0.0.1:{port}"),
-        ],
-        port,
-        "/-/ready",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+        &[],
+    );
 
     // Both targets up, without an error.
-    let targets = wait_until(PEER_WAIT, Duration::from_millis(250), || {
-        let response = prometheus.get("/api/v1/targets")?;
-        let body: Json = serde_json::from_slice(&response.body).map_err(|e| e.to_string())?;
-        let active = body["data"]["activeTargets"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        let up = active
-            .iter()
-            .filter(|t| t["health"] == "up" && t["lastError"] == "")
-            .count();
-        if active.len() == 2 && up == 2 {
-            Ok(active)
-        } else {
-            Err(format!("targets: {body}"))
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", prometheus.log()));
+    let targets = prometheus::wait_for_targets_up(&prometheus, 2);
     let mut jobs: Vec<&str> = targets
         .iter()
         .filter_map(|t| t["labels"]["job"].as_str())
@@ -171,7 +109,7 @@ fn prometheus_scrapes_both_formats_with_gzip_and_reads_exact_values() {
         ];
         for (expression, want) in checks {
             let got = wait_until(PEER_WAIT, Duration::from_millis(250), || {
-                value(&prometheus, &expression)
+                scalar(&prometheus, &expression)
             })
             .unwrap_or_else(|e| panic!("{e}\n{}", prometheus.log()));
             assert!(
@@ -188,7 +126,7 @@ fn prometheus_scrapes_both_formats_with_gzip_and_reads_exact_values() {
             "telltale_server_scrapes_total{{job=\"{NEGOTIATED}\",format=\"{format}\",encoding=\"gzip\"}}"
         );
         let scrapes = wait_until(PEER_WAIT, Duration::from_millis(250), || {
-            match value(&prometheus, &expression)? {
+            match scalar(&prometheus, &expression)? {
                 n if n >= 2.0 => Ok(n),
                 n => Err(format!("{expression} = {n}")),
             }
