@@ -585,35 +585,20 @@ impl Windows {
     /// The latest snapshot restricted to the series in `ranked` (from
     /// [`top`](Self::top)), ready for [`crate::encode::encode`].
     pub fn export(&self, ranked: &[Ranked]) -> Snapshot {
-        let Some(latest) = self.latest() else {
-            return Snapshot::default();
-        };
-        let families = latest
-            .families
-            .iter()
-            .filter_map(|f| {
-                let series: Vec<Series> = f
-                    .series
-                    .iter()
-                    .filter(|s| {
-                        ranked.iter().any(|r| {
-                            r.family == f.name
-                                && r.labels.len() == s.labels.len()
-                                && r.labels
-                                    .iter()
-                                    .zip(&s.labels)
-                                    .all(|((a, b), (c, d))| a == c && b == d)
-                        })
+        self.latest()
+            .map(|latest| {
+                retain(&latest, |f, s| {
+                    ranked.iter().any(|r| {
+                        r.family == f.name
+                            && r.labels.len() == s.labels.len()
+                            && r.labels
+                                .iter()
+                                .zip(&s.labels)
+                                .all(|((a, b), (c, d))| a == c && b == d)
                     })
-                    .cloned()
-                    .collect();
-                (!series.is_empty()).then(|| Family {
-                    series,
-                    ..f.clone()
                 })
             })
-            .collect();
-        Snapshot { families }
+            .unwrap_or_default()
     }
 }
 
@@ -644,20 +629,23 @@ pub fn select(snapshot: &Snapshot, name: Option<&str>, filter: &[(&str, &str)]) 
     let wanted = |f: &Family| {
         name.is_none_or(|n| f.name == n || n.strip_suffix("_total").is_some_and(|m| f.name == m))
     };
+    retain(snapshot, |f, s| wanted(f) && matches(&s.labels, filter))
+}
+
+/// `snapshot` with only the series `keep` accepts; families left without
+/// series are dropped.
+fn retain(snapshot: &Snapshot, keep: impl Fn(&Family, &Series) -> bool) -> Snapshot {
     let families = snapshot
         .families
         .iter()
-        .filter(|f| wanted(f))
         .filter_map(|f| {
-            let series: Vec<Series> = f
-                .series
-                .iter()
-                .filter(|s| matches(&s.labels, filter))
-                .cloned()
-                .collect();
+            let series: Vec<Series> = f.series.iter().filter(|s| keep(f, s)).cloned().collect();
             (!series.is_empty()).then(|| Family {
+                name: f.name.clone(),
+                help: f.help.clone(),
+                unit: f.unit,
+                kind: f.kind,
                 series,
-                ..f.clone()
             })
         })
         .collect();
