@@ -1195,3 +1195,56 @@ impl Drop for Ticker {
         self.stop();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot of one counter family with `n` series, each at `value`.
+    fn counters(n: usize, value: f64) -> Snapshot {
+        Snapshot {
+            families: vec![Family {
+                name: "window_unit_total".into(),
+                help: "t".into(),
+                unit: None,
+                kind: MetricKind::Counter,
+                series: (0..n)
+                    .map(|i| Series {
+                        labels: vec![("id".into(), i.to_string().into())],
+                        value: Value::Counter(value),
+                        created: None,
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    /// The module docs' bound: with the default configuration, a counter
+    /// series costs 32 bytes in each of 301 + 1441 frames, about 56 KB, however
+    /// long the store runs.
+    #[test]
+    fn a_counter_series_costs_at_most_56_kb_with_the_defaults() {
+        let config = WindowConfig::default();
+        assert_eq!(
+            (config.fine_capacity(), config.coarse_capacity()),
+            (301, 1441)
+        );
+        assert_eq!(std::mem::size_of::<FrameSeries>(), 32);
+        // Two stores that differ by one series, ticked for 25 hours.
+        let clock = MockClock::new(Duration::ZERO);
+        let one = Windows::with_clock(config, clock.clone());
+        let two = Windows::with_clock(config, clock.clone());
+        for s in 0..25 * 3600 {
+            one.record(counters(1, f64::from(s)));
+            two.record(counters(2, f64::from(s)));
+            clock.advance(Duration::from_secs(1));
+        }
+        assert_eq!((two.fine_len(), two.coarse_len()), (301, 1441));
+        // Frames in both rings are stored once.
+        let frames = two.timeline().len();
+        assert!(frames <= 301 + 1441, "{frames}");
+        let per_series = two.stored_bytes() - one.stored_bytes();
+        assert_eq!(per_series, frames * 32);
+        assert!(per_series <= 56_000, "{per_series}");
+    }
+}
