@@ -2,10 +2,10 @@
 """Parse OpenMetrics text with prometheus_client's strict parser, keeping
 every character and the order of the labels.
 
-Like parse_openmetrics.py, but made for escaping checks: stdin is read as
-bytes and decoded as UTF-8 (whatever the locale), and each sample's labels
-are a list of [name, value] pairs in the order the parser returns them.
-Prints one JSON object (ASCII, so the output encoding does not matter):
+Reads the exposition on stdin as bytes and decodes it as UTF-8 (whatever
+the locale); each sample's labels are a list of [name, value] pairs in the
+order the parser returns them. Prints one JSON object (ASCII, so the output
+encoding does not matter):
 
     {"parser": "prometheus_client X.Y.Z",
      "families": [{"name", "type", "unit", "help",

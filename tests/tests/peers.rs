@@ -171,7 +171,7 @@ fn prometheus_client_parses_openmetrics_and_agrees_with_snapshot() {
     assert_mentions_demo(&exposition);
     let calls = checked_calls(&snapshot);
 
-    let script = peer_scripts_dir().join("parse_openmetrics.py");
+    let script = peer_scripts_dir().join("openmetrics_exact.py");
     let output = run_with_stdin(
         &python_binary(),
         &[script.as_os_str()],
@@ -181,7 +181,7 @@ fn prometheus_client_parses_openmetrics_and_agrees_with_snapshot() {
     assert!(
         output.status.success(),
         "{}\n--- exposition ---\n{exposition}",
-        describe_output("parse_openmetrics.py", &output)
+        describe_output("openmetrics_exact.py", &output)
     );
     let parsed: Json = serde_json::from_slice(&output.stdout).expect("the script prints JSON");
     let families = parsed["families"].as_array().expect("families");
@@ -199,10 +199,13 @@ fn prometheus_client_parses_openmetrics_and_agrees_with_snapshot() {
             .filter(|s| s["name"] == sample_name)
             .map(|s| {
                 let labels = s["labels"]
-                    .as_object()
+                    .as_array()
                     .expect("labels")
                     .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+                    .map(|pair| {
+                        let part = |i: usize| pair[i].as_str().expect("label").to_owned();
+                        (part(0), part(1))
+                    })
                     .collect();
                 let value = s["value"].as_str().expect("value").parse().expect("float");
                 (labels, value)
