@@ -909,11 +909,12 @@ impl AsyncWrite for Watched {
 // ----- requests ------------------------------------------------------------------
 
 /// Where a request's path leads.
-enum Route {
+enum Route<'a> {
     Health,
     /// A metrics path; `Some` when its suffix fixes the format.
     Metrics(Option<Format>),
-    Api,
+    /// `/api/<path>`, with the path after `/api/`.
+    Api(&'a str),
     NotFound,
 }
 
@@ -1020,7 +1021,7 @@ impl Endpoint {
         }
     }
 
-    fn route(&self, path: &str) -> Route {
+    fn route<'a>(&self, path: &'a str) -> Route<'a> {
         if path == self.path {
             Route::Metrics(None)
         } else if path == self.json_path {
@@ -1029,8 +1030,8 @@ impl Endpoint {
             Route::Metrics(Some(Format::Csv))
         } else if self.health_path.as_deref() == Some(path) {
             Route::Health
-        } else if path.starts_with("/api/") {
-            Route::Api
+        } else if let Some(api) = path.strip_prefix("/api/") {
+            Route::Api(api)
         } else {
             Route::NotFound
         }
@@ -1050,19 +1051,17 @@ impl Endpoint {
             return response;
         }
         match route {
-            Route::Api if readable => match crate::system::api(request.uri().path()) {
-                Some((status, body)) => {
-                    let mut response = Response::new(Full::new(Bytes::from(body)));
-                    *response.status_mut() =
-                        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                    response
-                        .headers_mut()
-                        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                    response
-                }
-                None => plain(StatusCode::NOT_FOUND, "Not Found\n"),
-            },
-            Route::NotFound | Route::Api => plain(StatusCode::NOT_FOUND, "Not Found\n"),
+            Route::Api(path) if readable => {
+                let (status, body) = crate::system::api(path);
+                let mut response = Response::new(Full::new(Bytes::from(body)));
+                *response.status_mut() =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                response
+            }
+            Route::NotFound | Route::Api(_) => plain(StatusCode::NOT_FOUND, "Not Found\n"),
             Route::Health | Route::Metrics(_) if !readable => {
                 let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
                 response

@@ -619,29 +619,27 @@ pub struct Errors {
     pub recent: Vec<RecentFailure>,
 }
 
-/// The JSON answer to an `/api/...` path: status code and body; `None` for
-/// a path that is not an API path. Without a running [`System`] every API
-/// path answers 503.
-pub(crate) fn api(path: &str) -> Option<(u16, String)> {
-    let path = path.strip_prefix("/api/")?;
+/// The JSON answer to `/api/<path>`: status code and body. Without a
+/// running [`System`] every API path answers 503.
+pub(crate) fn api(path: &str) -> (u16, String) {
     let Some(system) = current() else {
-        return Some((
+        return (
             503,
             r#"{"error":"no telltale System is running"}"#.to_owned(),
-        ));
+        );
     };
     let json = match path {
         "health" => {
             let h = system.health();
             let status = if h.healthy { 200 } else { 503 };
-            return Some((status, serde_json::to_string(&h).unwrap_or_default()));
+            return (status, serde_json::to_string(&h).unwrap_or_default());
         }
         "stats" => serde_json::to_string(&system.stats()),
         "exporters" => serde_json::to_string(&system.exporters()),
         "dashboard/overview" => serde_json::to_string(&system.overview()),
         "dashboard/performance" => serde_json::to_string(&system.performance()),
         "dashboard/errors" => serde_json::to_string(&system.errors()),
-        _ => return Some((404, r#"{"error":"no such API path"}"#.to_owned())),
+        _ => return (404, r#"{"error":"no such API path"}"#.to_owned()),
     };
-    Some((200, json.unwrap_or_default()))
+    (200, json.unwrap_or_default())
 }
