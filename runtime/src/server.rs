@@ -1113,10 +1113,10 @@ impl Endpoint {
                 .inc();
         }
         let text = self.render(format);
-        let (body, compressed) = if gzip {
-            (Bytes::from(crate::encode::gzip(text.as_bytes())), true)
+        let body = if gzip {
+            Bytes::from(crate::encode::gzip(text.as_bytes()))
         } else {
-            (Bytes::from(text), false)
+            Bytes::from(text)
         };
         // hyper sends only the headers (with the body's Content-Length) to a
         // HEAD request.
@@ -1134,7 +1134,7 @@ impl Endpoint {
                 "Accept-Encoding"
             }),
         );
-        if compressed {
+        if gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         response
