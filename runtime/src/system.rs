@@ -46,6 +46,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::encode::unix_seconds;
 use crate::push::{self, EndpointStatus, PushConfig, Pusher};
 use crate::resources::{self, Monitor};
 use crate::snapshot::Snapshot;
@@ -465,10 +466,8 @@ impl System {
                 .map(|f| RecentFailure {
                     operation: f.operation,
                     kind: f.kind,
-                    at_unix_seconds: f
-                        .at
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0.0, |d| d.as_secs_f64()),
+                    // 0 rather than negative before 1970.
+                    at_unix_seconds: unix_seconds(f.at).max(0.0),
                     metadata: f.metadata.into_iter().collect(),
                 })
                 .collect(),
