@@ -93,7 +93,17 @@ struct FamilyBuilder {
     kind: MetricKind,
     /// Keyed by the label pairs sorted by name, so that one label set given
     /// in two orders is one series.
-    series: BTreeMap<Labels, Series>,
+    series: BTreeMap<Labels, PendingSeries>,
+}
+
+/// A series being collected, under its sorted labels.
+#[derive(Debug)]
+struct PendingSeries {
+    /// The labels in the order they were first pushed, when that is not
+    /// the sorted order of the key.
+    labels: Option<Labels>,
+    value: Value,
+    created: Option<f64>,
 }
 
 /// Collects series into families, merging series with the same name and labels.
@@ -112,16 +122,33 @@ impl Builder {
         unit: Option<&'static str>,
         kind: MetricKind,
     ) {
-        let seq = self.families.len();
-        self.families
-            .entry(family.to_owned())
-            .or_insert_with(|| FamilyBuilder {
-                seq,
-                help: help.to_owned(),
-                unit,
-                kind,
-                series: BTreeMap::new(),
-            });
+        self.family(family, help, unit, kind);
+    }
+
+    /// The family named `family`, added with this metadata if it is new;
+    /// `None` when it exists with another type. (Looked up before it is
+    /// added, so that its name is allocated once, not once per series.)
+    fn family(
+        &mut self,
+        family: &str,
+        help: &str,
+        unit: Option<&'static str>,
+        kind: MetricKind,
+    ) -> Option<&mut FamilyBuilder> {
+        if !self.families.contains_key(family) {
+            let seq = self.families.len();
+            self.families.insert(
+                family.to_owned(),
+                FamilyBuilder {
+                    seq,
+                    help: help.to_owned(),
+                    unit,
+                    kind,
+                    series: BTreeMap::new(),
+                },
+            );
+        }
+        self.families.get_mut(family).filter(|f| f.kind == kind)
     }
 
     /// Adds one series. A series whose family exists with another type is
@@ -138,26 +165,22 @@ impl Builder {
         value: Value,
         created: Option<f64>,
     ) {
-        let seq = self.families.len();
-        let f = self
-            .families
-            .entry(family.to_owned())
-            .or_insert_with(|| FamilyBuilder {
-                seq,
-                help: help.to_owned(),
-                unit,
-                kind,
-                series: BTreeMap::new(),
-            });
-        if f.kind != kind {
+        let Some(f) = self.family(family, help, unit, kind) else {
             return;
-        }
+        };
         let labels: Labels = labels
             .into_iter()
             .map(|(k, v)| (Cow::Owned(k), Cow::Owned(v)))
             .collect();
-        let mut key = labels.clone();
-        key.sort();
+        // Labels already in sorted order (one label, or declared by name)
+        // are their own key.
+        let (key, labels) = if labels.is_sorted() {
+            (labels, None)
+        } else {
+            let mut key = labels.clone();
+            key.sort();
+            (key, Some(labels))
+        };
         match f.series.get_mut(&key) {
             Some(existing) => {
                 merge(&mut existing.value, value);
@@ -169,7 +192,7 @@ impl Builder {
             None => {
                 f.series.insert(
                     key,
-                    Series {
+                    PendingSeries {
                         labels,
                         value,
                         created,
@@ -205,7 +228,15 @@ impl Builder {
                     help: Cow::Owned(f.help),
                     unit: f.unit,
                     kind: f.kind,
-                    series: f.series.into_values().collect(),
+                    series: f
+                        .series
+                        .into_iter()
+                        .map(|(key, series)| Series {
+                            labels: series.labels.unwrap_or(key),
+                            value: series.value,
+                            created: series.created,
+                        })
+                        .collect(),
                 })
                 .collect(),
         }
@@ -314,6 +345,38 @@ mod tests {
         assert_eq!(series[0].label("a"), Some("1"));
         assert_eq!(series[0].value, Value::Counter(2.0));
         assert_eq!(series[1].value, Value::Counter(1.0));
+    }
+
+    #[test]
+    fn a_series_keeps_the_label_order_it_was_first_pushed_in() {
+        let mut b = Builder::default();
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        for labels in [
+            vec![pair("b", "2"), pair("a", "1")],
+            vec![pair("a", "1"), pair("b", "2")],
+            vec![pair("a", "0"), pair("c", "3")],
+        ] {
+            b.push(
+                "m",
+                "",
+                None,
+                MetricKind::Counter,
+                labels,
+                Value::Counter(1.0),
+                None,
+            );
+        }
+        let series = &b.finish().families[0].series;
+        let labels: Vec<Vec<(&str, &str)>> = series
+            .iter()
+            .map(|s| s.labels.iter().map(|(k, v)| (&**k, &**v)).collect())
+            .collect();
+        // Sorted by the sorted label pairs, each in its first order.
+        assert_eq!(
+            labels,
+            [vec![("a", "0"), ("c", "3")], vec![("b", "2"), ("a", "1")]]
+        );
+        assert_eq!(series[1].value, Value::Counter(2.0));
     }
 
     #[test]
