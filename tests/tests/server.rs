@@ -170,6 +170,17 @@ async fn read_response(stream: &mut TcpStream) -> Response {
     }
 }
 
+/// `GET /health` on a kept-alive connection: writes the request, reads one
+/// response.
+async fn get_health_on(stream: &mut TcpStream) -> Response {
+    let addr = stream.peer_addr().expect("peer address");
+    stream
+        .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
+        .await
+        .expect("write");
+    Box::pin(read_response(stream)).await
+}
+
 /// Waits until the server closes `stream` (end of stream or reset); returns
 /// how long that took. Fails after `limit`.
 async fn time_until_closed(stream: &mut TcpStream, limit: Duration) -> Duration {
@@ -1123,11 +1134,7 @@ async fn a_second_request_head_on_a_kept_connection_has_the_header_timeout() {
     let server = start_with(short_header_long_idle()).await;
     let addr = addr(&server);
     let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    assert_eq!(Box::pin(read_response(&mut stream)).await.status, 200);
+    assert_eq!(get_health_on(&mut stream).await.status, 200);
     tokio::time::sleep(Duration::from_millis(300)).await;
     stream
         .write_all(b"GET /health HTTP/1.1\r\nHo")
@@ -1160,11 +1167,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
 
     // A keep-alive connection after its response.
     let mut kept = TcpStream::connect(addr).await.unwrap();
-    kept.write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let response = Box::pin(read_response(&mut kept)).await;
-    assert_eq!(response.status, 200);
+    assert_eq!(get_health_on(&mut kept).await.status, 200);
     let waited = time_until_closed(&mut kept, Duration::from_secs(10)).await;
     assert!(
         waited >= Duration::from_millis(250) && waited < Duration::from_secs(3),
@@ -1187,11 +1190,7 @@ async fn busy_keep_alive_connections_are_not_closed() {
     let started = Instant::now();
     let mut served = 0;
     while started.elapsed() < Duration::from_millis(1200) {
-        stream
-            .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        assert_eq!(Box::pin(read_response(&mut stream)).await.status, 200);
+        assert_eq!(get_health_on(&mut stream).await.status, 200);
         served += 1;
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -1214,11 +1213,7 @@ async fn connections_over_the_cap_get_503_and_the_server_recovers() {
     let mut held = Vec::new();
     for _ in 0..CAP {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        stream
-            .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        assert_eq!(Box::pin(read_response(&mut stream)).await.status, 200);
+        assert_eq!(get_health_on(&mut stream).await.status, 200);
         held.push(stream);
     }
     // Three more are each answered 503 and closed.
@@ -1230,11 +1225,7 @@ async fn connections_over_the_cap_get_503_and_the_server_recovers() {
     }
     // The held ones still work.
     for stream in &mut held {
-        stream
-            .write_all(format!("GET /health HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes())
-            .await
-            .unwrap();
-        assert_eq!(Box::pin(read_response(stream)).await.status, 200);
+        assert_eq!(get_health_on(stream).await.status, 200);
     }
     drop(held);
     // Their slots free up as the server sees them close.
