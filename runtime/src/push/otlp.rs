@@ -963,6 +963,31 @@ mod tests {
         }
     }
 
+    /// The `op="read"` point of [`histogram_family`]`(value)` sent with
+    /// `flavour`, which must come out as explicit buckets.
+    fn explicit_point(
+        value: HistogramValue,
+        flavour: HistogramFlavour,
+    ) -> proto::HistogramDataPoint {
+        let metrics = decode(&histogram_family(value), &options(flavour));
+        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
+            panic!("{:?}", metrics[0])
+        };
+        histogram.data_points[0].clone()
+    }
+
+    /// The same, sent as an exponential histogram.
+    fn exponential_point(value: HistogramValue) -> proto::ExponentialHistogramDataPoint {
+        let metrics = decode(
+            &histogram_family(value),
+            &options(HistogramFlavour::Exponential),
+        );
+        let Some(Data::ExponentialHistogram(histogram)) = &metrics[0].data else {
+            panic!("{:?}", metrics[0])
+        };
+        histogram.data_points[0].clone()
+    }
+
     #[test]
     fn explicit_buckets_are_per_bucket_with_one_more_count_than_bounds() {
         // Observations 0.05, 0.2, 0.2, 2.0, 7.0 against bounds 0.1, 0.25, 1.
@@ -1011,14 +1036,7 @@ mod tests {
             ],
             exponential: ExpBuckets::default(),
         };
-        let metrics = decode(
-            &histogram_family(value),
-            &options(HistogramFlavour::Explicit),
-        );
-        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
-            panic!()
-        };
-        let point = &histogram.data_points[0];
+        let point = explicit_point(value, HistogramFlavour::Explicit);
         assert_eq!(point.explicit_bounds, vec![1.0, 2.0]);
         assert_eq!(point.bucket_counts, vec![1, 2, 1]);
         assert_eq!((point.min, point.max), (None, None));
@@ -1074,15 +1092,7 @@ mod tests {
     fn huge_observations_add_one_bucket_not_thousands() {
         let exponential = |values: &[f64]| {
             let store = from_values(values.iter().copied());
-            let value = HistogramValue::from_exponential(store, &[1.0]);
-            let metrics = decode(
-                &histogram_family(value),
-                &options(HistogramFlavour::Exponential),
-            );
-            let Some(Data::ExponentialHistogram(histogram)) = &metrics[0].data else {
-                panic!("{:?}", metrics[0])
-            };
-            let point = histogram.data_points[0].clone();
+            let point = exponential_point(HistogramValue::from_exponential(store, &[1.0]));
             let positive = point.positive.clone().unwrap();
             assert_eq!(
                 point.zero_count + positive.bucket_counts.iter().sum::<u64>(),
@@ -1122,14 +1132,7 @@ mod tests {
         };
         let shared: Vec<f64> = crate::encode::buckets(&value).map(|(le, _)| le).collect();
         assert_eq!(shared, [f64::NEG_INFINITY, -1.0, 0.5, 2.0]);
-        let metrics = decode(
-            &histogram_family(value),
-            &options(HistogramFlavour::Explicit),
-        );
-        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
-            panic!()
-        };
-        let point = &histogram.data_points[0];
+        let point = explicit_point(value, HistogramFlavour::Explicit);
         assert_eq!(point.explicit_bounds, shared);
         assert_eq!(point.bucket_counts, vec![0, 0, 2, 1, 2]);
     }
@@ -1162,15 +1165,7 @@ mod tests {
             cells.record_ticks_in(0, t);
         }
         let exponential = cells.read_ticks();
-        let value = HistogramValue::from_exponential(exponential, &[]);
-        let metrics = decode(
-            &histogram_family(value),
-            &options(HistogramFlavour::Exponential),
-        );
-        let Some(Data::ExponentialHistogram(histogram)) = &metrics[0].data else {
-            panic!()
-        };
-        let point = &histogram.data_points[0];
+        let point = exponential_point(HistogramValue::from_exponential(exponential, &[]));
         assert_eq!(point.count, ticks.len() as u64);
         assert_eq!(point.zero_count, 0);
         let positive = point.positive.as_ref().unwrap();
@@ -1205,37 +1200,18 @@ mod tests {
             buckets: vec![(0.5, 2)],
             exponential: ExpBuckets::default(),
         };
-        let metrics = decode(
-            &histogram_family(value),
-            &options(HistogramFlavour::Exponential),
-        );
-        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
-            panic!("{:?}", metrics[0])
-        };
-        assert_eq!(histogram.data_points[0].bucket_counts, vec![2, 1]);
+        let point = explicit_point(value, HistogramFlavour::Exponential);
+        assert_eq!(point.bucket_counts, vec![2, 1]);
     }
 
     #[test]
     fn empty_histograms_have_no_buckets() {
         let value = HistogramValue::from_exponential(ExpBuckets::default(), &[1.0]);
-        let metrics = decode(
-            &histogram_family(value.clone()),
-            &options(HistogramFlavour::Exponential),
-        );
-        let Some(Data::ExponentialHistogram(histogram)) = &metrics[0].data else {
-            panic!()
-        };
-        let point = &histogram.data_points[0];
+        let point = exponential_point(value.clone());
         assert_eq!((point.count, point.zero_count), (0, 0));
         assert!(point.positive.is_none());
-        let metrics = decode(
-            &histogram_family(value),
-            &options(HistogramFlavour::Explicit),
-        );
-        let Some(Data::Histogram(histogram)) = &metrics[0].data else {
-            panic!()
-        };
-        assert_eq!(histogram.data_points[0].bucket_counts, vec![0, 0]);
+        let point = explicit_point(value, HistogramFlavour::Explicit);
+        assert_eq!(point.bucket_counts, vec![0, 0]);
     }
 
     #[test]
