@@ -504,4 +504,26 @@ fn the_background_ticker_ticks_and_stops() {
     assert!(after <= 1);
     drop(ticker);
     assert_eq!(windows.fine_len(), after);
+
+    // A fast ticker keeps ticking until stopped, then never again.
+    let config = WindowConfig {
+        tick: Duration::from_millis(10),
+        fine_retention: SEC,
+        ..WindowConfig::default()
+    };
+    let ticker = telltale::window::start(config);
+    let windows = ticker.windows().clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while windows.fine_len() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} ticks in 10 s at one per 10 ms",
+            windows.fine_len()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ticker.stop();
+    let stopped = windows.fine_len();
+    std::thread::sleep(Duration::from_millis(50));
+    assert_eq!(windows.fine_len(), stopped, "ticks after stop");
 }
