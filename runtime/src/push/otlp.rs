@@ -1258,12 +1258,21 @@ mod tests {
 
     #[test]
     fn registered_metrics_encode_and_decode() {
+        // At least one registered histogram with observations.
+        let sizes = crate::dynamic::histogram("otlp_test_registered_sizes")
+            .help("Sizes.")
+            .register()
+            .unwrap();
+        for v in [0.0, 0.5, 3.0, 1e30] {
+            sizes.observe(v).unwrap();
+        }
         let metrics_snapshot = Snapshot::collect();
         let bytes = encode(
             &metrics_snapshot,
             &OtlpOptions::default().with_histograms(HistogramFlavour::Exponential),
         );
         let request = proto::ExportMetricsServiceRequest::decode(bytes.as_slice()).unwrap();
+        let mut checked = Vec::new();
         for metric in &request.resource_metrics[0].scope_metrics[0].metrics {
             if let Some(Data::ExponentialHistogram(h)) = &metric.data {
                 for point in &h.data_points {
@@ -1272,8 +1281,13 @@ mod tests {
                         .as_ref()
                         .map_or(0, |b| b.bucket_counts.iter().sum());
                     assert_eq!(point.count, point.zero_count + buckets, "{}", metric.name);
+                    checked.push((metric.name.as_str(), point.count));
                 }
             }
         }
+        assert!(
+            checked.contains(&("otlp_test_registered_sizes", 4)),
+            "{checked:?}"
+        );
     }
 }
