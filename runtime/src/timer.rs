@@ -234,13 +234,26 @@ impl Timer {
         self.finish((!success).then_some("error"))
     }
 
-    fn finish(mut self, error: Option<&str>) -> TimingResult {
+    fn finish(self, error: Option<&str>) -> TimingResult {
+        let outcome = error.map_or(Outcome::Ok, |k| Outcome::Error(kind(k)));
+        self.finish_as(outcome, error.map(str::to_owned))
+    }
+
+    /// Stops the timer as a failure named after the error type, as
+    /// `#[tracked]` names it.
+    fn finish_named(self, type_name: &'static str) -> TimingResult {
+        self.finish_as(
+            Outcome::Error(ErrorKind::Named(type_name)),
+            Some(crate::labels::readable_type_name(type_name)),
+        )
+    }
+
+    /// Records `outcome` and returns the result; `error` is its kind as
+    /// reported (`None` for a success).
+    fn finish_as(mut self, outcome: Outcome, error: Option<String>) -> TimingResult {
         let duration = self.started.elapsed();
         if let Some(guard) = self.guard.take() {
-            guard.finish(match error {
-                None => Outcome::Ok,
-                Some(k) => Outcome::Error(kind(k)),
-            });
+            guard.finish(outcome);
         }
         TimingResult {
             name: self.name.to_owned(),
@@ -248,7 +261,7 @@ impl Timer {
             start: self.start,
             end: self.start + duration,
             success: error.is_none(),
-            error: error.map(str::to_owned),
+            error,
             metadata: std::mem::take(&mut self.metadata),
         }
     }
@@ -275,24 +288,6 @@ pub fn time<R>(name: &str, f: impl FnOnce() -> R) -> R {
 /// kind is the error type's readable name (as for `#[tracked]`).
 pub fn time_result<T, E>(name: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     operation(name).time_result(f)
-}
-
-impl Timer {
-    fn finish_named(mut self, type_name: &'static str) -> TimingResult {
-        let duration = self.started.elapsed();
-        if let Some(guard) = self.guard.take() {
-            guard.finish(Outcome::Error(ErrorKind::Named(type_name)));
-        }
-        TimingResult {
-            name: self.name.to_owned(),
-            duration,
-            start: self.start,
-            end: self.start + duration,
-            success: false,
-            error: Some(crate::labels::readable_type_name(type_name)),
-            metadata: std::mem::take(&mut self.metadata),
-        }
-    }
 }
 
 /// Times a future as operation `name`, from its first poll to its output. A
