@@ -81,3 +81,39 @@ pub fn recent_failures() -> Vec<Failure> {
         .cloned()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recent_failures_keep_the_last_256_and_metadata_is_never_a_label() {
+        assert_eq!(RECENT_FAILURES, 256);
+        for i in 0..RECENT_FAILURES + 44 {
+            let n = i.to_string();
+            record_failure("tracker_unit_op", "tracker_unit_kind", &[("attempt", &n)]);
+        }
+        let recent = recent_failures();
+        assert_eq!(recent.len(), RECENT_FAILURES);
+        // Other tests may record failures meanwhile: this test's last one is
+        // still among the newest.
+        let last = recent
+            .iter()
+            .rev()
+            .find(|f| f.operation == "tracker_unit_op")
+            .expect("a failure of tracker_unit_op");
+        let expected = (RECENT_FAILURES + 43).to_string();
+        assert_eq!(
+            last.metadata,
+            [("attempt".to_owned(), expected)],
+            "{recent:?}"
+        );
+        let text = crate::render(crate::Format::Prometheus);
+        let calls = format!(
+            r#"function_calls_total{{function="tracker_unit_op",module="",result="error",error="tracker_unit_kind"}} {}"#,
+            RECENT_FAILURES + 44
+        );
+        assert!(text.contains(&calls), "{text}");
+        assert!(!text.contains("attempt"), "{text}");
+    }
+}
