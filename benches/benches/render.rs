@@ -13,6 +13,9 @@
 //! | prometheus-client | `Family<Id, Counter>` / `Family<Id, Histogram>` | `encoding::text::encode` (OpenMetrics text: the only text it writes) |
 //! | metrics | `counter!` / `histogram!` with an `id` label, into a `PrometheusRecorder` | `PrometheusHandle::render_to_write` |
 //!
+//! `telltale_snapshot_only` and `telltale_encode_only` time the two halves
+//! of telltale's render; `benches/report` does not show them.
+//!
 //! autometrics renders through the prometheus crate and metered has no
 //! Prometheus encoder of its own, so neither has a row here.
 
@@ -204,6 +207,18 @@ fn render(c: &mut Criterion) {
     g.bench_function("telltale", |b| {
         b.iter(|| {
             telltale_render(&mut out);
+            black_box(out.len())
+        });
+    });
+    // Its two halves, for the README's account of where the time goes.
+    g.bench_function("telltale_snapshot_only", |b| {
+        b.iter(|| black_box(telltale::Snapshot::collect()));
+    });
+    let snapshot = telltale::Snapshot::collect();
+    g.bench_function("telltale_encode_only", |b| {
+        b.iter(|| {
+            out.clear();
+            telltale::encode::encode(&snapshot, telltale::Format::Prometheus, &mut out);
             black_box(out.len())
         });
     });
