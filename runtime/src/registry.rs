@@ -9,6 +9,7 @@
 //! through its first-use registration; it only misses the first scrapes.
 
 use std::borrow::Cow;
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
@@ -181,23 +182,21 @@ impl Builder {
             key.sort();
             (key, Some(labels))
         };
-        match f.series.get_mut(&key) {
-            Some(existing) => {
+        match f.series.entry(key) {
+            Entry::Occupied(existing) => {
+                let existing = existing.into_mut();
                 merge(&mut existing.value, value);
                 existing.created = match (existing.created, created) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
                 };
             }
-            None => {
-                f.series.insert(
-                    key,
-                    PendingSeries {
-                        labels,
-                        value,
-                        created,
-                    },
-                );
+            Entry::Vacant(entry) => {
+                entry.insert(PendingSeries {
+                    labels,
+                    value,
+                    created,
+                });
             }
         }
     }
