@@ -210,12 +210,14 @@ impl Builder {
             .map(|(name, f)| (f.seq, name.clone(), f.kind))
             .collect();
         order.sort();
-        let mut kept: Vec<(String, MetricKind)> = Vec::new();
+        // The names the kept families and their samples take.
+        let mut kept: HashSet<String> = HashSet::new();
         for (_, name, kind) in order {
-            if kept.iter().any(|(k, kk)| clash(&name, kind, k, *kk)) {
+            let names = taken(&name, kind);
+            if names.iter().any(|n| kept.contains(n)) {
                 self.families.remove(&name);
             } else {
-                kept.push((name, kind));
+                kept.extend(names);
             }
         }
         Snapshot {
@@ -376,6 +378,23 @@ mod tests {
             [vec![("a", "0"), ("c", "3")], vec![("b", "2"), ("a", "1")]]
         );
         assert_eq!(series[1].value, Value::Counter(2.0));
+    }
+
+    #[test]
+    fn a_family_left_out_takes_no_names() {
+        let mut b = Builder::default();
+        // `a_total` clashes with the counter `a` and is left out; the gauge
+        // `a_total_count` clashes only with it, so it stays.
+        b.declare("a", "", None, MetricKind::Counter);
+        b.declare("a_total", "", None, MetricKind::Histogram);
+        b.declare("a_total_count", "", None, MetricKind::Gauge);
+        let names: Vec<String> = b
+            .finish()
+            .families
+            .iter()
+            .map(|f| f.name.to_string())
+            .collect();
+        assert_eq!(names, ["a", "a_total_count"]);
     }
 
     #[test]
