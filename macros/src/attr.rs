@@ -1,12 +1,36 @@
 //! Reading the `#[label(..)]` helper attribute shared by
 //! `#[derive(LabelValue)]` and `#[derive(LabelSet)]`.
 
-use proc_macro2::TokenStream;
-use quote::ToTokens;
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt as _;
-use syn::{Attribute, Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
+use syn::{Attribute, DeriveInput, Expr, ExprLit, Lit, LitStr, Meta, Path, Token};
 
 use crate::ctxt::Ctxt;
+
+/// Runs a derive: `expand` reads the item (reporting into the context) and
+/// returns the impls, or `None` when the item cannot have them. Errors are
+/// emitted beside the impls, which are well-formed whatever the errors are,
+/// so code that uses the type is free of follow-up errors: one mistake, one
+/// error.
+pub(crate) fn derive(
+    input: TokenStream,
+    expand: impl FnOnce(&mut Ctxt, &DeriveInput) -> Option<TokenStream>,
+) -> TokenStream {
+    let input = match syn::parse2::<DeriveInput>(input) {
+        Ok(input) => input,
+        Err(error) => return error.to_compile_error(),
+    };
+    let mut cx = Ctxt::new();
+    let impls = expand(&mut cx, &input);
+    match cx.check() {
+        Ok(()) => impls.unwrap_or_default(),
+        Err(errors) => {
+            let errors = errors.to_compile_error();
+            quote!(#errors #impls)
+        }
+    }
+}
 
 /// Two tokens to point an error at (`struct Foo` rather than the whole item).
 pub(crate) fn two(a: &dyn ToTokens, b: &dyn ToTokens) -> TokenStream {
@@ -74,6 +98,16 @@ pub(crate) fn crate_path(cx: &mut Ctxt, meta: &Meta) -> Option<Path> {
             None
         }
     }
+}
+
+/// `<crate>::__private`, spanned at `site`: `::telltale` unless the item
+/// names its crate with `crate = path::to::telltale`.
+pub(crate) fn private_path(krate: Option<&Path>, site: Span) -> TokenStream {
+    let krate = krate.map_or_else(
+        || quote_spanned!(site=> ::telltale),
+        ToTokens::to_token_stream,
+    );
+    quote_spanned!(site=> #krate::__private)
 }
 
 /// A flag written as a bare key (`skip`), or an error.

@@ -3,7 +3,7 @@
 //! the `LabelSet` impl.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::{quote_spanned, ToTokens};
 use syn::ext::IdentExt as _;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path, Type, WherePredicate};
 
@@ -14,29 +14,9 @@ use crate::names;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<DeriveInput>(input) {
-        Ok(input) => input,
-        Err(error) => return error.to_compile_error(),
-    };
-    let mut cx = Ctxt::new();
-    let Some(view) = Struct::from_input(&mut cx, &input) else {
-        return cx
-            .check()
-            .err()
-            .map(|e| e.to_compile_error())
-            .unwrap_or_default();
-    };
-    let imp = view.expand(&input);
-    match cx.check() {
-        Ok(()) => imp,
-        // The impl is well-formed whatever the names are, so emitting it
-        // keeps code that uses the struct as a label set free of follow-up
-        // errors: one mistake, one error.
-        Err(errors) => {
-            let errors = errors.to_compile_error();
-            quote!(#errors #imp)
-        }
-    }
+    attr::derive(input, |cx, input| {
+        Struct::from_input(cx, input).map(|view| view.expand(input))
+    })
 }
 
 /// The struct as the derive sees it.
@@ -154,11 +134,7 @@ impl<'a> Struct<'a> {
 
     fn expand(&self, input: &DeriveInput) -> TokenStream {
         let site = Span::mixed_site();
-        let krate = self.krate.as_ref().map_or_else(
-            || quote_spanned!(site=> ::telltale),
-            ToTokens::to_token_stream,
-        );
-        let p = quote_spanned!(site=> #krate::__private);
+        let p = attr::private_path(self.krate.as_ref(), site);
         let ident = &input.ident;
         let out = Ident::new("__telltale_out", site);
         let f = Ident::new("__telltale_f", site);

@@ -2,7 +2,7 @@
 //! into a typed view, checks it, then generates the two trait impls.
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned, ToTokens};
+use quote::quote_spanned;
 use syn::ext::IdentExt as _;
 use syn::{Attribute, Data, DeriveInput, Fields, Ident, LitStr, Path};
 
@@ -12,28 +12,9 @@ use crate::ctxt::Ctxt;
 
 /// Entry point of the derive.
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
-    let input = match syn::parse2::<DeriveInput>(input) {
-        Ok(input) => input,
-        Err(error) => return error.to_compile_error(),
-    };
-    let mut cx = Ctxt::new();
-    let Some(view) = Enum::from_input(&mut cx, &input) else {
-        return cx
-            .check()
-            .err()
-            .map(|e| e.to_compile_error())
-            .unwrap_or_default();
-    };
-    let impls = view.expand(&input);
-    match cx.check() {
-        Ok(()) => impls,
-        // The impls are still well-formed (a clash only repeats a value), so
-        // emitting them keeps code that uses the enum free of follow-up errors.
-        Err(errors) => {
-            let errors = errors.to_compile_error();
-            quote!(#errors #impls)
-        }
-    }
+    attr::derive(input, |cx, input| {
+        Enum::from_input(cx, input).map(|view| view.expand(input))
+    })
 }
 
 /// The enum as the derive sees it.
@@ -115,11 +96,7 @@ impl<'a> Enum<'a> {
 
     fn expand(&self, input: &DeriveInput) -> TokenStream {
         let site = Span::mixed_site();
-        let krate = self.krate.as_ref().map_or_else(
-            || quote_spanned!(site=> ::telltale),
-            ToTokens::to_token_stream,
-        );
-        let p = quote_spanned!(site=> #krate::__private);
+        let p = attr::private_path(self.krate.as_ref(), site);
         let ident = &input.ident;
         let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
         let patterns: Vec<TokenStream> = self
