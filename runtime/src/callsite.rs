@@ -5,11 +5,12 @@
 //! two clock reads, one histogram record into the calling thread's shard and,
 //! for `#[tracked]`, one outcome count. For a callsite without per-call labels:
 //! no lock, no lookup, no allocation once its storage exists; per-call labels
-//! add a hash of the values and a read of a sharded map.
+//! add a lookup in the label index families use ([`SeriesIndex`]).
 
-use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use crate::family::{SeriesIndex, Visit};
 use crate::histogram::HistogramCells;
 use crate::labels::LabelSet;
 use crate::registry::{Builder, Collect};
@@ -57,18 +58,20 @@ pub struct Callsite {
     cells: AtomicPtr<CallsiteCells>,
 }
 
-type LabeledMap = crate::hash::HashMap<Vec<(Box<[Box<str>]>, &'static SeriesCells)>>;
-
 #[derive(Debug)]
 struct CallsiteCells {
     base: SeriesCells,
-    labeled: OnceLock<LabeledMap>,
-    labeled_len: AtomicUsize,
-    overflow: OnceLock<&'static SeriesCells>,
-    /// Label-set lookups refused by the cardinality cap.
-    overflowed: AtomicU64,
-    /// Label names of `labels = expr` series, from the label set's type.
-    set_names: OnceLock<Box<[&'static str]>>,
+    /// The series of per-call labels, from the first labeled call.
+    labeled: OnceLock<Labeled>,
+}
+
+/// The series of a callsite with per-call labels: the label index (capped
+/// like a family's) and, by series id, each series' cells, allocated when
+/// the series is first recorded.
+#[derive(Debug)]
+struct Labeled {
+    index: SeriesIndex,
+    series: Box<[AtomicPtr<SeriesCells>]>,
 }
 
 /// The cells of one series (one set of per-call label values).
@@ -246,10 +249,6 @@ impl Callsite {
             Box::new(CallsiteCells {
                 base: SeriesCells::new(),
                 labeled: OnceLock::new(),
-                labeled_len: AtomicUsize::new(0),
-                overflow: OnceLock::new(),
-                overflowed: AtomicU64::new(0),
-                set_names: OnceLock::new(),
             }),
         );
         if fresh {
@@ -274,92 +273,76 @@ impl Callsite {
     /// Starts a call with per-call label values, in the order of
     /// [`CallsiteMeta::label_names`].
     pub fn enter_labeled(&'static self, values: &[&str]) -> Guard {
-        let series = self.cells().series_for(values);
+        let series = self
+            .cells()
+            .labeled(|| self.meta.label_names.to_vec())
+            .series(&|f| values.iter().for_each(|v| f(v)));
         Guard::start(self.meta, series)
     }
 
     /// Starts a call whose series carries the labels of a [`LabelSet`]
     /// (`#[timed(labels = expr)]`).
     pub fn enter_set<L: LabelSet + ?Sized>(&'static self, labels: &L) -> Guard {
-        let cells = self.cells();
-        cells.set_names.get_or_init(|| {
-            let mut names = Vec::new();
-            L::names(&mut names);
-            names.into_boxed_slice()
-        });
-        let series = cells.series_for_set(labels);
+        let series = self
+            .cells()
+            .labeled(|| {
+                let mut names = Vec::new();
+                L::names(&mut names);
+                names
+            })
+            .series(&|f| labels.visit(f));
         Guard::start(self.meta, series)
     }
 }
 
-use crate::hash::hash_values;
-
 impl CallsiteCells {
-    fn series_for_set<L: LabelSet + ?Sized>(&self, labels: &L) -> &'static SeriesCells {
-        let key = hash_values(|f| labels.visit(f));
-        if let Some(list) = self.labeled.get().and_then(|m| m.get(&key)) {
-            for (vals, series) in list.iter() {
-                let (mut i, mut same) = (0, true);
-                labels.visit(&mut |v| {
-                    same &= vals.get(i).is_some_and(|s| &**s == v);
-                    i += 1;
-                });
-                if same && i == vals.len() {
-                    return series;
-                }
-            }
+    /// The labeled series, created with these label names on first use.
+    #[inline]
+    fn labeled(&'static self, names: impl FnOnce() -> Vec<&'static str>) -> &'static Labeled {
+        self.labeled.get_or_init(|| {
+            let index = SeriesIndex::hashed(names(), crate::family::default_cardinality_cap());
+            let series = (0..index.capacity)
+                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
+                .collect();
+            Labeled { index, series }
+        })
+    }
+}
+
+impl Labeled {
+    /// The cells of the label values `visit` produces (those of the
+    /// overflow series once the cap is reached).
+    #[inline]
+    fn series(&'static self, visit: Visit<'_>) -> &'static SeriesCells {
+        // Ids are below the index's capacity, the length of `series`.
+        let slot = &self.series[self.index.id(visit)];
+        let mut cells = slot.load(Ordering::Acquire);
+        if cells.is_null() {
+            cells = alloc_series(slot);
         }
-        let mut owned: Vec<String> = Vec::new();
-        labels.visit(&mut |v| owned.push(v.to_owned()));
-        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
-        self.insert_series(key, &values)
+        // SAFETY: published cells are never freed (callsites are statics).
+        unsafe { &*cells }
     }
 
-    fn series_for(&self, values: &[&str]) -> &'static SeriesCells {
-        let key = hash_values(|f| values.iter().for_each(|v| f(v)));
-        if let Some(list) = self.labeled.get().and_then(|m| m.get(&key)) {
-            for (vals, series) in list.iter() {
-                if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
-                    return series;
-                }
-            }
-        }
-        self.insert_series(key, values)
+    /// Each recorded series: its label values (none for the overflow
+    /// series) and cells, and whether it is the overflow series.
+    fn recorded(&self) -> Vec<(Vec<String>, &SeriesCells, bool)> {
+        let overflow = self.index.overflow_id();
+        let mut ids = self.index.interned();
+        ids.push((Vec::new(), overflow));
+        ids.into_iter()
+            .filter_map(|(values, id)| {
+                let cells = self.series.get(id)?.load(Ordering::Acquire);
+                // SAFETY: as in `series`.
+                (!cells.is_null()).then(|| (values, unsafe { &*cells }, id == overflow))
+            })
+            .collect()
     }
+}
 
-    #[cold]
-    fn insert_series(&self, key: u64, values: &[&str]) -> &'static SeriesCells {
-        if self.labeled_len.load(Ordering::Relaxed) >= crate::family::default_cardinality_cap() {
-            // Full: look only, never grow the map.
-            self.overflowed.fetch_add(1, Ordering::Relaxed);
-            return self
-                .overflow
-                .get_or_init(|| Box::leak(Box::new(SeriesCells::new())));
-        }
-        let mut list = self
-            .labeled
-            .get_or_init(LabeledMap::default)
-            .entry(key)
-            .or_default();
-        for (vals, series) in list.iter() {
-            if vals.len() == values.len() && vals.iter().zip(values).all(|(a, b)| &**a == *b) {
-                return series;
-            }
-        }
-        if self.labeled_len.load(Ordering::Relaxed) >= crate::family::default_cardinality_cap() {
-            self.overflowed.fetch_add(1, Ordering::Relaxed);
-            return self
-                .overflow
-                .get_or_init(|| Box::leak(Box::new(SeriesCells::new())));
-        }
-        self.labeled_len.fetch_add(1, Ordering::Relaxed);
-        let series: &'static SeriesCells = Box::leak(Box::new(SeriesCells::new()));
-        list.push((
-            values.iter().map(|v| Box::<str>::from(*v)).collect(),
-            series,
-        ));
-        series
-    }
+#[cold]
+fn alloc_series(slot: &AtomicPtr<SeriesCells>) -> *mut SeriesCells {
+    crate::publish::publish(slot, Box::new(SeriesCells::new())).0
 }
 
 impl SeriesCells {
@@ -509,42 +492,20 @@ impl Collect for Callsite {
     fn collect(&'static self, out: &mut Builder) {
         let meta = self.meta;
         let cells = self.cells();
-        let mut series: Vec<(Vec<String>, &SeriesCells, bool)> = Vec::new();
-        let label_names: &[&'static str] = if meta.label_names.is_empty() {
-            cells.set_names.get().map_or(&[], |n| &**n)
+        let labeled = cells.labeled.get();
+        let label_names: &[&'static str] = labeled.map_or(&[], |l| &l.index.names);
+        let series = if meta.labeled {
+            labeled.map(Labeled::recorded).unwrap_or_default()
         } else {
-            meta.label_names
+            vec![(Vec::new(), &cells.base, false)]
         };
-        if meta.labeled {
-            for list in cells.labeled.get().into_iter().flatten() {
-                for (vals, s) in list.iter() {
-                    series.push((vals.iter().map(ToString::to_string).collect(), *s, false));
-                }
-            }
-            if let Some(s) = cells.overflow.get() {
-                series.push((Vec::new(), *s, true));
-            }
-        } else {
-            series.push((Vec::new(), &cells.base, false));
-        }
-        let overflowed = cells.overflowed.load(Ordering::Relaxed);
-        if overflowed > 0 {
-            out.push(
-                "telltale_cardinality_overflow",
-                "Label-set lookups refused by a family's cardinality cap, by family.",
-                None,
-                MetricKind::Counter,
-                vec![(
-                    "metric".to_owned(),
-                    if meta.tracked {
-                        format!("{}_total", meta.name)
-                    } else {
-                        format!("{}_duration_seconds", meta.name)
-                    },
-                )],
-                Value::Counter(overflowed as f64),
-                None,
-            );
+        if let Some(labeled) = labeled {
+            let metric = if meta.tracked {
+                format!("{}_total", meta.name)
+            } else {
+                format!("{}_duration_seconds", meta.name)
+            };
+            crate::family::push_overflowed(out, &metric, labeled.index.overflowed());
         }
         let own = meta.name != "function_calls";
         let help = |default: &'static str| -> String {

@@ -199,7 +199,7 @@ impl SeriesIndex {
     }
 
     /// The id of the overflow series of a hashed index.
-    fn overflow_id(&self) -> usize {
+    pub(crate) fn overflow_id(&self) -> usize {
         self.capacity - 1
     }
 
@@ -298,18 +298,16 @@ impl SeriesIndex {
                 out.push((labels, value));
             }
         } else {
-            for entry in &self.map {
-                for (values, id) in entry.value().entries() {
-                    let labels = self
-                        .exported
-                        .iter()
-                        .map(ToString::to_string)
-                        .zip(values.iter().map(ToString::to_string))
-                        .collect();
-                    out.push((labels, read(*id).unwrap_or_else(&zero)));
-                }
+            for (values, id) in self.interned() {
+                let labels = self
+                    .exported
+                    .iter()
+                    .map(ToString::to_string)
+                    .zip(values)
+                    .collect();
+                out.push((labels, read(id).unwrap_or_else(&zero)));
             }
-            if self.overflowed.load(Ordering::Relaxed) > 0 {
+            if self.overflowed() > 0 {
                 out.push((
                     vec![("otel_metric_overflow".to_owned(), "true".to_owned())],
                     read(self.overflow_id()).unwrap_or_else(&zero),
@@ -317,6 +315,22 @@ impl SeriesIndex {
             }
         }
         out
+    }
+
+    /// Every label set a hashed index interned: its values and its id.
+    pub(crate) fn interned(&self) -> Vec<(Vec<String>, usize)> {
+        let mut out = Vec::new();
+        for entry in &self.map {
+            for (values, id) in entry.value().entries() {
+                out.push((values.iter().map(ToString::to_string).collect(), *id));
+            }
+        }
+        out
+    }
+
+    /// Lookups refused by the cap of a hashed index.
+    pub(crate) fn overflowed(&self) -> u64 {
+        self.overflowed.load(Ordering::Relaxed)
     }
 
     /// Number of interned label sets (hashed) or possible ones (dense).
@@ -848,18 +862,23 @@ impl<M: FamilyKind> Store<M> {
             let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
             out.push(family, help, unit, M::KIND, labels, value, created);
         }
-        let overflowed = self.index.overflowed.load(Ordering::Relaxed);
-        if overflowed > 0 {
-            out.push(
-                "telltale_cardinality_overflow",
-                "Label-set lookups refused by a family's cardinality cap, by family.",
-                None,
-                MetricKind::Counter,
-                vec![("metric".to_owned(), name.to_owned())],
-                Value::Counter(overflowed as f64),
-                None,
-            );
-        }
+        push_overflowed(out, name, self.index.overflowed());
+    }
+}
+
+/// Writes `telltale_cardinality_overflow_total{metric}` when the cap of
+/// `metric` refused lookups.
+pub(crate) fn push_overflowed(out: &mut Builder, metric: &str, overflowed: u64) {
+    if overflowed > 0 {
+        out.push(
+            "telltale_cardinality_overflow",
+            "Label-set lookups refused by a family's cardinality cap, by family.",
+            None,
+            MetricKind::Counter,
+            vec![("metric".to_owned(), metric.to_owned())],
+            Value::Counter(overflowed as f64),
+            None,
+        );
     }
 }
 
