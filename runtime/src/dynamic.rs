@@ -41,7 +41,9 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use crate::error::{check_label_name, check_metric_name, Error};
 use crate::family::{FamilyKind, SeriesIndex, Store};
-use crate::metrics::{bucket_problem, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS};
+use crate::metrics::{
+    bucket_problem, family_name, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS,
+};
 use crate::registry::{Builder as SnapshotBuilder, Collect, Taken};
 use crate::snapshot::MetricKind;
 
@@ -190,12 +192,7 @@ impl<M: FamilyKind> Builder<M> {
                 return Ok(Metric::root(inner));
             }
         }
-        let family_name = if M::KIND == MetricKind::Counter {
-            self.name.strip_suffix("_total").unwrap_or(&self.name)
-        } else {
-            &self.name
-        };
-        match crate::registry::check_new(family_name, M::KIND) {
+        match crate::registry::check_new(family_name(&self.name, M::KIND), M::KIND) {
             Ok(()) => {}
             Err(Taken::Exists(kind)) => {
                 return Err(Error::Conflict {

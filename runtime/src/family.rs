@@ -37,7 +37,8 @@ use std::sync::OnceLock;
 use crate::histogram::{ExpBuckets, HistShard};
 use crate::labels::LabelSet;
 use crate::metrics::{
-    bucket_problem, checked, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS,
+    bucket_problem, checked, family_name, histogram_unit, Counter, Gauge, Histogram,
+    DEFAULT_HISTOGRAM_BUCKETS,
 };
 use crate::registry::{Builder, Collect};
 use crate::snapshot::{HistogramValue, MetricKind, Value};
@@ -842,17 +843,9 @@ impl<M: FamilyKind> Store<M> {
     /// Writes the family's series.
     pub(crate) fn collect(&self, name: &str, help: &str, buckets: &[f64], out: &mut Builder) {
         let unit = (M::KIND == MetricKind::Histogram)
-            .then(|| {
-                ["seconds", "bytes"]
-                    .into_iter()
-                    .find(|u| name.ends_with(&format!("_{u}")))
-            })
+            .then(|| histogram_unit(name))
             .flatten();
-        let family = if M::KIND == MetricKind::Counter {
-            name.strip_suffix("_total").unwrap_or(name)
-        } else {
-            name
-        };
+        let family = family_name(name, M::KIND);
         out.declare(family, help, unit, M::KIND);
         let series = self.index.series(
             |id| M::read(self.cells, id, buckets),

@@ -23,6 +23,22 @@ pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The family of a metric named `name`: for a counter, the name without
+/// `_total`.
+pub(crate) fn family_name(name: &str, kind: MetricKind) -> &str {
+    match kind {
+        MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    }
+}
+
+/// The unit of a histogram named `name`, from its suffix (`_seconds`, `_bytes`).
+pub(crate) fn histogram_unit(name: &str) -> Option<&'static str> {
+    ["seconds", "bytes"]
+        .into_iter()
+        .find(|u| name.ends_with(&format!("_{u}")))
+}
+
 pub(crate) const fn checked(name: &'static str) -> &'static str {
     if let Some(problem) = metric_name_problem(name) {
         panic!("{}", problem);
@@ -51,11 +67,7 @@ impl Header {
 
     fn dynamic(name: String, help: String, kind: MetricKind) -> Result<Header, Error> {
         check_metric_name(&name)?;
-        let family = match kind {
-            MetricKind::Counter => name.strip_suffix("_total").unwrap_or(&name),
-            _ => &name,
-        };
-        match registry::check_new(family, kind) {
+        match registry::check_new(family_name(&name, kind), kind) {
             Ok(()) => {}
             Err(registry::Taken::Exists(_)) => {
                 return Err(Error::Conflict {
@@ -165,13 +177,8 @@ impl Counter {
 
 impl Collect for Counter {
     fn collect(&'static self, out: &mut Builder) {
-        let name = self
-            .header
-            .name
-            .strip_suffix("_total")
-            .unwrap_or(&self.header.name);
         out.push(
-            name,
+            family_name(&self.header.name, MetricKind::Counter),
             &self.header.help,
             None,
             MetricKind::Counter,
@@ -475,13 +482,10 @@ pub(crate) fn histogram_value(cells: &HistogramCells, bounds: &[f64]) -> Histogr
 
 impl Collect for Histogram {
     fn collect(&'static self, out: &mut Builder) {
-        let unit = ["seconds", "bytes"]
-            .into_iter()
-            .find(|u| self.header.name.ends_with(&format!("_{u}")));
         out.push(
             &self.header.name,
             &self.header.help,
-            unit,
+            histogram_unit(&self.header.name),
             MetricKind::Histogram,
             Vec::new(),
             Value::Histogram(self.value()),
