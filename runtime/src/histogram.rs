@@ -402,28 +402,26 @@ impl HistogramCells {
     /// Records one observation into shard `shard`, the calling thread's.
     #[inline]
     pub(crate) fn record_in(&self, shard: usize, v: f64) {
-        if let Some(ptr) = self.shards.get(shard & (shard::SHARDS - 1)) {
-            let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
-            if s.is_null() {
-                s = alloc_shard(ptr);
-            }
-            // SAFETY: published shards live as long as `self`.
-            unsafe { &*s }.record(shard, v);
-        }
+        self.shard(shard).record(shard, v);
     }
 
     /// Records a duration in raw clock ticks into shard `shard`. A store
     /// must take either [`record_in`](Self::record_in) or ticks, never both.
     #[inline]
     pub(crate) fn record_ticks_in(&self, shard: usize, ticks: u64) {
-        if let Some(ptr) = self.shards.get(shard & (shard::SHARDS - 1)) {
-            let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
-            if s.is_null() {
-                s = alloc_shard(ptr);
-            }
-            // SAFETY: published shards live as long as `self`.
-            unsafe { &*s }.record_ticks(shard, ticks);
+        self.shard(shard).record_ticks(shard, ticks);
+    }
+
+    /// Shard `shard`, allocated on first use.
+    #[inline]
+    fn shard(&self, shard: usize) -> &HistShard {
+        let ptr = &self.shards[shard & (shard::SHARDS - 1)];
+        let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
+        if s.is_null() {
+            s = alloc_shard(ptr);
         }
+        // SAFETY: published shards live as long as `self`.
+        unsafe { &*s }
     }
 
     /// Sums all shards of a store of `f64` observations.
