@@ -442,10 +442,52 @@ fn write_labels(
     }
 }
 
+/// `labels` written by [`write_labels`] into `scratch`, which is cleared
+/// first: the label text of a series with several lines, written once and
+/// copied to each.
+fn labels_text<'a>(
+    scratch: &'a mut String,
+    labels: &[(
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    )],
+) -> &'a str {
+    scratch.clear();
+    write_labels(scratch, labels);
+    scratch
+}
+
+// The line writers below are `#[inline]`: they run for every sample line, called
+// from the format modules, which may be other codegen units.
+
+/// Appends `name` + `suffix`, the label set in braces when it is not empty,
+/// then a space: everything of a sample line before its value, for a series
+/// with one line.
+#[inline]
+fn write_series_start(
+    out: &mut String,
+    name: &str,
+    suffix: &str,
+    labels: &[(
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    )],
+) {
+    out.push_str(name);
+    out.push_str(suffix);
+    if !labels.is_empty() {
+        out.push('{');
+        write_labels(out, labels);
+        out.push('}');
+    }
+    out.push(' ');
+}
+
 /// Appends `name` + `suffix`, then, in braces when either is non-empty, the
-/// series' `labels` (as [`write_labels`] wrote them) and an `extra` label
+/// series' `labels` (as [`labels_text`] wrote them) and an `extra` label
 /// (a bucket's `le`, as [`LeLabels`] writes it), then a space: everything
 /// of a sample line before its value.
+#[inline]
 fn write_sample_start(out: &mut String, name: &str, suffix: &str, labels: &str, extra: &str) {
     out.push_str(name);
     out.push_str(suffix);
@@ -492,6 +534,7 @@ fn write_value_line(out: &mut String, value: f64) {
 }
 
 /// Appends a line feed-terminated integer sample value.
+#[inline]
 fn write_count_line(out: &mut String, mut count: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();

@@ -16,8 +16,8 @@
 //! ```
 
 use super::{
-    buckets, write_count_line, write_escaped, write_labels, write_sample_start, write_value_line,
-    Escape, LeLabels,
+    buckets, labels_text, write_count_line, write_escaped, write_sample_start, write_series_start,
+    write_value_line, Escape, LeLabels,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -56,11 +56,9 @@ fn encode_family(family: &Family, out: &mut String) {
 
     // Every line of a series has the same labels and the series of a
     // family mostly the same bounds: both are written once and copied.
-    let mut labels = String::new();
+    let mut scratch = String::new();
     let mut les = LeLabels::default();
     for series in &family.series {
-        labels.clear();
-        write_labels(&mut labels, &series.labels);
         match (&series.value, family.kind) {
             (Value::Counter(total) | Value::Gauge(total), MetricKind::Counter) => {
                 // A Total must not be NaN or negative; one bad sample would
@@ -68,34 +66,36 @@ fn encode_family(family: &Family, out: &mut String) {
                 if total.is_nan() || *total < 0.0 {
                     continue;
                 }
-                write_sample_start(out, name, "_total", &labels, "");
+                let labels = labels_text(&mut scratch, &series.labels);
+                write_sample_start(out, name, "_total", labels, "");
                 write_value_line(out, *total);
-                write_created(out, name, &labels, series.created);
+                write_created(out, name, labels, series.created);
             }
             (Value::Counter(value) | Value::Gauge(value), MetricKind::Gauge) => {
-                write_sample_start(out, name, "", &labels, "");
+                write_series_start(out, name, "", &series.labels);
                 write_value_line(out, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
+                let labels = labels_text(&mut scratch, &series.labels);
                 let mut negative_bucket = false;
                 for (i, (le, count)) in buckets(histogram)
                     .chain(std::iter::once((f64::INFINITY, histogram.count)))
                     .enumerate()
                 {
                     negative_bucket |= le < 0.0;
-                    write_sample_start(out, name, "_bucket", &labels, les.get(i, le));
+                    write_sample_start(out, name, "_bucket", labels, les.get(i, le));
                     write_count_line(out, count);
                 }
                 // `_sum` is a counter: never NaN or negative, and absent when a
                 // bucket is below zero. `_count` is there exactly when `_sum` is.
                 let sum = histogram.sum;
                 if !negative_bucket && !sum.is_nan() && sum >= 0.0 {
-                    write_sample_start(out, name, "_count", &labels, "");
+                    write_sample_start(out, name, "_count", labels, "");
                     write_count_line(out, histogram.count);
-                    write_sample_start(out, name, "_sum", &labels, "");
+                    write_sample_start(out, name, "_sum", labels, "");
                     write_value_line(out, sum);
                 }
-                write_created(out, name, &labels, series.created);
+                write_created(out, name, labels, series.created);
             }
             // Neither can be written as the other.
             (Value::Histogram(_), MetricKind::Counter | MetricKind::Gauge)
@@ -105,7 +105,7 @@ fn encode_family(family: &Family, out: &mut String) {
 }
 
 /// Appends the `_created` sample of a counter or histogram series with these
-/// `labels` (as [`write_labels`] wrote them), when it has a (finite) creation
+/// `labels` (as [`labels_text`] wrote them), when it has a (finite) creation
 /// time.
 fn write_created(out: &mut String, name: &str, labels: &str, created: Option<f64>) {
     if let Some(created) = created.filter(|created| created.is_finite()) {

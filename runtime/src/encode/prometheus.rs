@@ -13,8 +13,8 @@
 //! ```
 
 use super::{
-    buckets, write_count_line, write_escaped, write_labels, write_sample_start, write_value_line,
-    Escape, LeLabels,
+    buckets, labels_text, write_count_line, write_escaped, write_sample_start, write_series_start,
+    write_value_line, Escape, LeLabels,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -48,29 +48,28 @@ fn encode_family(family: &Family, out: &mut String) {
     out.push_str(family.kind.as_str());
     out.push('\n');
 
-    // Every line of a series has the same labels and the series of a
-    // family mostly the same bounds: both are written once and copied.
-    let mut labels = String::new();
+    // Every line of a histogram series has the same labels and the series
+    // of a family mostly the same bounds: both are written once and copied.
+    let mut scratch = String::new();
     let mut les = LeLabels::default();
     for series in &family.series {
-        labels.clear();
-        write_labels(&mut labels, &series.labels);
         match (&series.value, family.kind) {
             (Value::Counter(value) | Value::Gauge(value), _) => {
-                write_sample_start(out, name, suffix, &labels, "");
+                write_series_start(out, name, suffix, &series.labels);
                 write_value_line(out, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
+                let labels = labels_text(&mut scratch, &series.labels);
                 for (i, (le, count)) in buckets(histogram)
                     .chain(std::iter::once((f64::INFINITY, histogram.count)))
                     .enumerate()
                 {
-                    write_sample_start(out, name, "_bucket", &labels, les.get(i, le));
+                    write_sample_start(out, name, "_bucket", labels, les.get(i, le));
                     write_count_line(out, count);
                 }
-                write_sample_start(out, name, "_sum", &labels, "");
+                write_sample_start(out, name, "_sum", labels, "");
                 write_value_line(out, histogram.sum);
-                write_sample_start(out, name, "_count", &labels, "");
+                write_sample_start(out, name, "_count", labels, "");
                 write_count_line(out, histogram.count);
             }
             // A distribution cannot be written as one number.
