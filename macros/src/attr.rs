@@ -1,5 +1,6 @@
-//! Reading the `#[label(..)]` helper attribute shared by
-//! `#[derive(LabelValue)]` and `#[derive(LabelSet)]`.
+//! What `#[derive(LabelValue)]` and `#[derive(LabelSet)]` share: running the
+//! derive, reading the `#[label(..)]` helper attribute, and the path of the
+//! runtime's `__private` module.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
