@@ -105,6 +105,25 @@ fn a_million_distinct_label_values_stay_within_the_cap() {
         .filter(|x| x.label("function") == Some("cardinality_labeled_fn"))
         .count();
     assert_eq!(fn_series, 2_001, "the cap plus the overflow series");
+    assert_eq!(
+        overflow(&s, "function_calls_duration_seconds"),
+        998_000.0,
+        "the labeled function's refused lookups"
+    );
+    let fn_overflow = s
+        .family("function_calls_duration_seconds")
+        .unwrap()
+        .series
+        .iter()
+        .find(|x| {
+            x.label("function") == Some("cardinality_labeled_fn")
+                && x.label("otel_metric_overflow") == Some("true")
+        })
+        .map(|x| match &x.value {
+            Value::Histogram(h) => h.count,
+            _ => u64::MAX,
+        });
+    assert_eq!(fn_overflow, Some(998_000));
     let overflow_series = s
         .family("cardinality_by_user")
         .unwrap()
