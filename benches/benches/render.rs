@@ -8,13 +8,14 @@
 //!
 //! | library | registration | rendering |
 //! |---|---|---|
-//! | telltale | `Family<Id, Counter>` / `Family<Id, Histogram>` | `Snapshot::collect` + `encode::encode` (Prometheus 0.0.4) |
+//! | telltale | `Family<Id, Counter>` / `Family<Id, Histogram>` | `encode::render_into` (Prometheus 0.0.4) |
 //! | prometheus | `IntCounterVec` / `HistogramVec` in a `Registry` | `TextEncoder::encode_utf8` of `gather()` |
 //! | prometheus-client | `Family<Id, Counter>` / `Family<Id, Histogram>` | `encoding::text::encode` (OpenMetrics text: the only text it writes) |
 //! | metrics | `counter!` / `histogram!` with an `id` label, into a `PrometheusRecorder` | `PrometheusHandle::render_to_write` |
 //!
-//! `telltale_snapshot_only` and `telltale_encode_only` time the two halves
-//! of telltale's render; `benches/report` does not show them.
+//! `telltale_openmetrics` renders the same in OpenMetrics text, and
+//! `telltale_via_snapshot` through an owned `Snapshot` (the path of JSON,
+//! CSV and the push exporters); `benches/report` does not show them.
 //!
 //! autometrics renders through the prometheus crate and metered has no
 //! Prometheus encoder of its own, so neither has a row here.
@@ -197,27 +198,31 @@ fn render(c: &mut Criterion) {
     g.sample_size(20);
 
     let mut out = String::with_capacity(1 << 20);
-    let telltale_render = |out: &mut String| {
+    let telltale_render = |out: &mut String, format| {
         out.clear();
-        let snapshot = telltale::Snapshot::collect();
-        telltale::encode::encode(&snapshot, telltale::Format::Prometheus, out);
+        telltale::encode::render_into(format, out);
     };
-    telltale_render(&mut out);
+    telltale_render(&mut out, telltale::Format::Prometheus);
     let mut check = format!("sample lines: telltale {}", samples(&out));
     g.bench_function("telltale", |b| {
         b.iter(|| {
-            telltale_render(&mut out);
+            telltale_render(&mut out, telltale::Format::Prometheus);
             black_box(out.len())
         });
     });
-    // Its two halves, for the README's account of where the time goes.
-    g.bench_function("telltale_snapshot_only", |b| {
-        b.iter(|| black_box(telltale::Snapshot::collect()));
+    // The same in OpenMetrics, the format prometheus-client writes.
+    g.bench_function("telltale_openmetrics", |b| {
+        b.iter(|| {
+            telltale_render(&mut out, telltale::Format::OpenMetrics);
+            black_box(out.len())
+        });
     });
-    let snapshot = telltale::Snapshot::collect();
-    g.bench_function("telltale_encode_only", |b| {
+    // Through an owned `Snapshot`, the path of JSON, CSV and the push
+    // exporters.
+    g.bench_function("telltale_via_snapshot", |b| {
         b.iter(|| {
             out.clear();
+            let snapshot = telltale::Snapshot::collect();
             telltale::encode::encode(&snapshot, telltale::Format::Prometheus, &mut out);
             black_box(out.len())
         });

@@ -34,6 +34,7 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use crate::encode::SeriesText;
 use crate::histogram::{ExpBuckets, HistShard};
 use crate::labels::LabelSet;
 use crate::metrics::{
@@ -107,10 +108,12 @@ impl Values {
     /// Each value, in order.
     fn iter(&self) -> impl Iterator<Item = &str> {
         let mut at = 0;
-        // Every value was copied from a `&str` whole.
         std::iter::from_fn(move || {
-            self.next(&mut at)
-                .map(|v| std::str::from_utf8(v).unwrap_or(""))
+            self.next(&mut at).map(|v| {
+                // SAFETY: `Values::new` copied every value from a `&str`
+                // whole, and `next` returns exactly one of them.
+                unsafe { std::str::from_utf8_unchecked(v) }
+            })
         })
     }
 
@@ -318,6 +321,51 @@ impl SeriesIndex {
         out
     }
 
+    /// Gives `out` the labels of every series to export, each followed by a
+    /// call `value(out, id, always)` that writes its value (`always`: even
+    /// when never recorded). A dense index goes through every id, a hashed
+    /// one through every interned label set, then the overflow series once
+    /// it was used: the series [`SeriesIndex::series`] exports, without
+    /// copying a label. The map's shards are read-locked in turn while their
+    /// series are written; a new label set for one waits meanwhile.
+    pub(crate) fn write_series(
+        &self,
+        out: &mut SeriesText<'_>,
+        mut value: impl FnMut(&mut SeriesText<'_>, usize, bool),
+    ) {
+        if let Some(tables) = &self.tables {
+            // The id is mixed-radix, the last label's value the fastest digit.
+            let mut strides = vec![1usize; tables.len()];
+            for i in (1..tables.len()).rev() {
+                strides[i - 1] = strides[i] * tables[i].len().max(1);
+            }
+            for id in 0..self.capacity {
+                out.start();
+                for ((name, table), stride) in self.exported.iter().zip(tables.iter()).zip(&strides)
+                {
+                    let digit = id / stride % table.len().max(1);
+                    out.label(name, table.get(digit).copied().unwrap_or_default());
+                }
+                value(out, id, false);
+            }
+            return;
+        }
+        for entry in &self.map {
+            for (values, id) in entry.value().entries() {
+                out.start();
+                for (name, v) in self.exported.iter().zip(values.iter()) {
+                    out.label(name, v);
+                }
+                value(out, *id, true);
+            }
+        }
+        if self.overflowed() > 0 {
+            out.start();
+            out.label("otel_metric_overflow", "true");
+            value(out, self.overflow_id(), true);
+        }
+    }
+
     /// Every label set a hashed index interned: its values and its id.
     pub(crate) fn interned(&self) -> Vec<(Vec<String>, usize)> {
         let mut out = Vec::new();
@@ -485,8 +533,28 @@ pub trait FamilyKind: sealed::Sealed + Sized + 'static {
     /// The value of series `id`, `None` if it was never recorded.
     #[doc(hidden)]
     fn read(cells: &Self::Cells, id: usize, buckets: &[f64]) -> Option<Value>;
+    /// Writes series `id` (its labels already given to `out`) as text, when
+    /// it was recorded or `always`; `scratch` is reused from call to call.
+    #[doc(hidden)]
+    fn write(
+        cells: &Self::Cells,
+        series: Written<'_>,
+        out: &mut SeriesText<'_>,
+        scratch: &mut ExpBuckets,
+    );
     #[doc(hidden)]
     fn heap_bytes(cells: &Self::Cells) -> usize;
+}
+
+/// A series a render writes: which one, and how.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct Written<'a> {
+    id: usize,
+    /// Written even when never recorded, as zero.
+    always: bool,
+    buckets: &'a [f64],
+    created: f64,
 }
 
 mod sealed {
@@ -514,6 +582,17 @@ impl FamilyKind for Counter {
     fn read(cells: &ShardedArrays, id: usize, _: &[f64]) -> Option<Value> {
         let v = cells.sum(id);
         (v > 0).then_some(Value::Counter(v as f64))
+    }
+    fn write(
+        cells: &ShardedArrays,
+        series: Written<'_>,
+        out: &mut SeriesText<'_>,
+        _: &mut ExpBuckets,
+    ) {
+        let v = cells.sum(series.id);
+        if v > 0 || series.always {
+            out.counter(v as f64, Some(series.created));
+        }
     }
     fn heap_bytes(cells: &ShardedArrays) -> usize {
         cells.heap_bytes()
@@ -585,6 +664,21 @@ impl FamilyKind for Gauge {
     fn read(cells: &GaugeCells, id: usize, _: &[f64]) -> Option<Value> {
         let bits = cells.get(id)?.load(Ordering::Relaxed);
         (bits != UNSET).then(|| Value::Gauge(f64::from_bits(bits)))
+    }
+    fn write(
+        cells: &GaugeCells,
+        series: Written<'_>,
+        out: &mut SeriesText<'_>,
+        _: &mut ExpBuckets,
+    ) {
+        let bits = cells
+            .get(series.id)
+            .map_or(UNSET, |cell| cell.load(Ordering::Relaxed));
+        if bits != UNSET {
+            out.gauge(f64::from_bits(bits));
+        } else if series.always {
+            out.gauge(0.0);
+        }
     }
     fn heap_bytes(cells: &GaugeCells) -> usize {
         cells.values.get().map_or(0, |v| v.len() * 8)
@@ -688,10 +782,10 @@ impl HistogramFamilyCells {
         crate::publish::publish_slice(ptr, fresh)
     }
 
-    fn read(&self, id: usize) -> ExpBuckets {
-        let mut out = ExpBuckets::default();
+    /// Adds series `id` to `out`.
+    fn read_into(&self, id: usize, out: &mut ExpBuckets) {
         if id >= self.capacity.load(Ordering::Relaxed) {
-            return out;
+            return;
         }
         for ptr in &self.shards {
             let table = ptr.load(Ordering::Acquire);
@@ -702,10 +796,9 @@ impl HistogramFamilyCells {
             let h = unsafe { &*table.add(id) }.load(Ordering::Acquire);
             if !h.is_null() {
                 // SAFETY: as in `shard_of`.
-                unsafe { &*h }.read_into(&mut out, false);
+                unsafe { &*h }.read_into(out, false);
             }
         }
-        out
     }
 }
 
@@ -728,8 +821,25 @@ impl FamilyKind for Histogram {
         HistogramHandle { cells, id }
     }
     fn read(cells: &HistogramFamilyCells, id: usize, buckets: &[f64]) -> Option<Value> {
-        let exp = cells.read(id);
+        let mut exp = ExpBuckets::default();
+        cells.read_into(id, &mut exp);
         (exp.count() > 0).then(|| Value::Histogram(HistogramValue::from_exponential(exp, buckets)))
+    }
+    fn write(
+        cells: &HistogramFamilyCells,
+        series: Written<'_>,
+        out: &mut SeriesText<'_>,
+        scratch: &mut ExpBuckets,
+    ) {
+        scratch.clear();
+        cells.read_into(series.id, scratch);
+        let count = scratch.count();
+        if count > 0 || series.always {
+            out.histogram(
+                (count, scratch.sum, Some(series.created)),
+                crate::encode::exported_bounds(scratch.cumulative(series.buckets)),
+            );
+        }
     }
     fn heap_bytes(cells: &HistogramFamilyCells) -> usize {
         let mut total = 0;
@@ -846,13 +956,27 @@ impl<M: FamilyKind> Store<M> {
             .then(|| histogram_unit(name))
             .flatten();
         let family = family_name(name, M::KIND);
+        let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
+        if let Some(mut text) = out.text_family(family, help, unit, M::KIND) {
+            let mut scratch = ExpBuckets::default();
+            self.index.write_series(&mut text, |text, id, always| {
+                let series = Written {
+                    id,
+                    always,
+                    buckets,
+                    created: self.created,
+                };
+                M::write(self.cells, series, text, &mut scratch);
+            });
+            push_overflowed(out, name, self.index.overflowed());
+            return;
+        }
         out.declare(family, help, unit, M::KIND);
         let series = self.index.series(
             |id| M::read(self.cells, id, buckets),
             || zero(M::KIND, buckets),
         );
         for (labels, value) in series {
-            let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
             out.push(family, help, unit, M::KIND, labels, value, created);
         }
         push_overflowed(out, name, self.index.overflowed());

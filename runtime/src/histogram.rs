@@ -663,6 +663,45 @@ impl ExpBuckets {
         total
     }
 
+    /// `(le, self.count_le(le))` for each of `bounds`, in one pass over the
+    /// buckets while the bounds increase.
+    pub(crate) fn cumulative<'a>(
+        &'a self,
+        bounds: &'a [f64],
+    ) -> impl Iterator<Item = (f64, u64)> + 'a {
+        let (mut at, mut below, mut previous) = (0, 0, f64::NEG_INFINITY);
+        bounds.iter().map(move |&le| {
+            if le.is_nan() || le < previous {
+                return (le, self.count_le(le));
+            }
+            previous = le;
+            if le.is_infinite() && le > 0.0 {
+                return (le, self.count());
+            }
+            // `count_le` counts a prefix of the buckets, longer for a larger `le`.
+            while let Some(&(i, n)) = self.buckets.get(at) {
+                let (lo, hi) = (self.lower(i), self.upper(i));
+                if hi <= le || (lo < le && (lo * hi).sqrt() <= le) {
+                    below += n;
+                    at += 1;
+                } else {
+                    break;
+                }
+            }
+            (le, below + if le >= 0.0 { self.zero } else { 0 })
+        })
+    }
+
+    /// Empties these buckets, keeping their allocation.
+    pub(crate) fn clear(&mut self) {
+        let mut buckets = std::mem::take(&mut self.buckets);
+        buckets.clear();
+        *self = ExpBuckets {
+            buckets,
+            ..ExpBuckets::default()
+        };
+    }
+
     /// The estimated `q`-quantile, `q` in `0.0..=1.0` (nearest rank, reported
     /// as the geometric middle of the bucket holding it); `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
@@ -741,6 +780,47 @@ mod tests {
         }
         // An exact power of two closes the octave below it.
         assert_eq!(slot(1.0), Slot::Bucket((-1 - MIN_EXP) as usize, 31));
+    }
+
+    #[test]
+    fn cumulative_counts_are_count_le_at_every_bound() {
+        let mut values = vec![0.0, 0.0];
+        let mut v = 1e-7;
+        while v < 1e7 {
+            values.push(v);
+            v *= 1.37;
+        }
+        values.extend([0.005, 0.0049, 0.0051, 1.0, f64::INFINITY]);
+        let mut store = from_values(values);
+        let boundses: [&[f64]; 5] = [
+            crate::DEFAULT_BUCKETS,
+            &[],
+            &[-1.0, 0.0, 1e-9, 0.005, 0.005, 2.5, 1e6, f64::INFINITY],
+            // Not increasing: each bound out of order is counted on its own.
+            &[10.0, 0.1, 1.0, f64::NAN, 0.5, 100.0],
+            &[f64::NEG_INFINITY, 1e-12, 1e12],
+        ];
+        for scale in [1.0, 1e-9] {
+            store.scale = scale;
+            for bounds in boundses {
+                let expected: Vec<(f64, u64)> =
+                    bounds.iter().map(|&le| (le, store.count_le(le))).collect();
+                let got: Vec<(f64, u64)> = store.cumulative(bounds).collect();
+                assert_eq!(
+                    format!("{got:?}"),
+                    format!("{expected:?}"),
+                    "bounds {bounds:?} at scale {scale}"
+                );
+            }
+        }
+        // Cleared, the store counts nothing and keeps its allocation.
+        let capacity = store.buckets.capacity();
+        store.clear();
+        assert_eq!((store.count(), store.sum), (0, 0.0));
+        assert_eq!(store.buckets.capacity(), capacity);
+        assert!(store
+            .cumulative(crate::DEFAULT_BUCKETS)
+            .all(|(_, n)| n == 0));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
+use crate::encode::{self, Format, SeriesText};
 use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// Something that writes series into a snapshot: every metric type and
@@ -66,10 +67,9 @@ fn address(m: &'static dyn Collect) -> usize {
     std::ptr::from_ref(m).cast::<()>() as usize
 }
 
-/// Reads every registered metric.
-pub(crate) fn collect() -> Snapshot {
+/// Calls `f` with every registered metric, once each.
+fn each_metric(mut f: impl FnMut(&'static dyn Collect)) {
     let mut seen = HashSet::new();
-    let mut builder = Builder::default();
     let dynamic: Vec<&'static dyn Collect> = DYNAMIC.lock().map(|l| l.clone()).unwrap_or_default();
     let all = inventory::iter::<Registration>
         .into_iter()
@@ -77,10 +77,50 @@ pub(crate) fn collect() -> Snapshot {
         .chain(dynamic);
     for metric in all {
         if seen.insert(address(metric)) {
-            metric.collect(&mut builder);
+            f(metric);
         }
     }
+}
+
+/// Reads every registered metric.
+pub(crate) fn collect() -> Snapshot {
+    let mut builder = Builder::default();
+    each_metric(|metric| metric.collect(&mut builder));
     builder.finish()
+}
+
+/// Reads every registered metric and appends it to `out` in a text `format`
+/// (Prometheus or OpenMetrics), without building a [`Snapshot`]: a family
+/// that one metric writes alone goes straight into text (see
+/// [`Builder::text_family`]); the others are merged as [`collect`] merges
+/// them. Families come in name order and clashing ones are left out, as in
+/// a snapshot.
+pub(crate) fn render(format: Format, out: &mut String) {
+    let mut builder = Builder {
+        families: BTreeMap::new(),
+        render: Some(Render {
+            format,
+            current: None,
+            redo: Vec::new(),
+            only: None,
+        }),
+    };
+    each_metric(|metric| {
+        builder.set_current(metric, None);
+        metric.collect(&mut builder);
+    });
+    // A family whose text another metric joined is collected again, as
+    // series to merge.
+    let redo = builder
+        .render
+        .as_mut()
+        .map(|r| std::mem::take(&mut r.redo))
+        .unwrap_or_default();
+    for (family, owner) in redo {
+        builder.set_current(owner.0, Some(family));
+        owner.0.collect(&mut builder);
+    }
+    builder.write_text(format, out);
 }
 
 type Labels = Vec<(Cow<'static, str>, Cow<'static, str>)>;
@@ -95,6 +135,31 @@ struct FamilyBuilder {
     /// Keyed by the label pairs sorted by name, so that one label set given
     /// in two orders is one series.
     series: BTreeMap<Labels, PendingSeries>,
+    /// In a render, the series one metric wrote alone, as text.
+    text: Option<(String, Owner)>,
+}
+
+/// The metric that wrote a family's text.
+#[derive(Clone, Copy)]
+struct Owner(&'static dyn Collect);
+
+impl std::fmt::Debug for Owner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Owner({:#x})", address(self.0))
+    }
+}
+
+/// What a render adds to a builder.
+#[derive(Debug)]
+struct Render {
+    format: Format,
+    /// The metric being collected.
+    current: Option<Owner>,
+    /// Families whose text was dropped because another metric joined them,
+    /// with the metric that wrote it, to collect again as series.
+    redo: Vec<(String, Owner)>,
+    /// While a metric is collected again: the one family it may add to.
+    only: Option<String>,
 }
 
 /// A series being collected, under its sorted labels.
@@ -107,13 +172,58 @@ struct PendingSeries {
     created: Option<f64>,
 }
 
-/// Collects series into families, merging series with the same name and labels.
+/// Collects series into families, merging series with the same name and
+/// labels; in a render, takes the text of families one metric writes alone.
 #[derive(Default, Debug)]
 pub struct Builder {
     families: BTreeMap<String, FamilyBuilder>,
+    render: Option<Render>,
 }
 
 impl Builder {
+    fn set_current(&mut self, metric: &'static dyn Collect, only: Option<String>) {
+        if let Some(render) = &mut self.render {
+            render.current = Some(Owner(metric));
+            render.only = only;
+        }
+    }
+
+    /// In a render, where the metric being collected writes the series of
+    /// `family` as text, when it is the first to add to that family and
+    /// writes it alone: its series must have distinct label sets, each with
+    /// its labels always in the same order. `None` otherwise (not a render,
+    /// or the family exists): the metric then pushes its series.
+    ///
+    /// Should another metric later add to the family, the text is dropped and
+    /// the metric collected again, pushing its series to merge.
+    pub(crate) fn text_family<'a>(
+        &'a mut self,
+        family: &'a str,
+        help: &str,
+        unit: Option<&'static str>,
+        kind: MetricKind,
+    ) -> Option<SeriesText<'a>> {
+        let render = self.render.as_ref()?;
+        if render.only.is_some() || self.families.contains_key(family) {
+            return None;
+        }
+        let (format, owner) = (render.format, render.current?);
+        let seq = self.families.len();
+        let f = self
+            .families
+            .entry(family.to_owned())
+            .or_insert(FamilyBuilder {
+                seq,
+                help: help.to_owned(),
+                unit,
+                kind,
+                series: BTreeMap::new(),
+                text: Some((String::new(), owner)),
+            });
+        let (text, _) = f.text.as_mut()?;
+        Some(SeriesText::new(format, family, text))
+    }
+
     /// Declares a family, so that it is exported (with its metadata) even
     /// before it has a series.
     pub(crate) fn declare(
@@ -136,6 +246,11 @@ impl Builder {
         unit: Option<&'static str>,
         kind: MetricKind,
     ) -> Option<&mut FamilyBuilder> {
+        if let Some(render) = &self.render {
+            if render.only.as_deref().is_some_and(|only| only != family) {
+                return None;
+            }
+        }
         if !self.families.contains_key(family) {
             let seq = self.families.len();
             self.families.insert(
@@ -146,10 +261,16 @@ impl Builder {
                     unit,
                     kind,
                     series: BTreeMap::new(),
+                    text: None,
                 },
             );
         }
-        self.families.get_mut(family).filter(|f| f.kind == kind)
+        let f = self.families.get_mut(family).filter(|f| f.kind == kind)?;
+        // Another metric joins a family written as text: it becomes series.
+        if let (Some((_, owner)), Some(render)) = (f.text.take(), &mut self.render) {
+            render.redo.push((family.to_owned(), owner));
+        }
+        Some(f)
     }
 
     /// Adds one series. A series whose family exists with another type is
@@ -202,8 +323,41 @@ impl Builder {
     }
 
     fn finish(mut self) -> Snapshot {
-        // Leave out every family whose names clash with an earlier one's, so
-        // that the exposition stays valid.
+        self.remove_clashes();
+        Snapshot {
+            families: self
+                .families
+                .into_iter()
+                .map(|(name, f)| f.into_family(name))
+                .collect(),
+        }
+    }
+
+    /// Appends every family in a text `format`: those with text as written,
+    /// the others encoded from their merged series.
+    fn write_text(mut self, format: Format, out: &mut String) {
+        self.remove_clashes();
+        out.reserve(
+            self.families
+                .values()
+                .filter_map(|f| f.text.as_ref().map(|(text, _)| text.len() + 128))
+                .sum(),
+        );
+        for (name, f) in self.families {
+            match &f.text {
+                Some((text, _)) => {
+                    encode::text_header(format, out, &name, &f.help, f.unit, f.kind);
+                    out.push_str(text);
+                }
+                None => encode::text_family(format, &f.into_family(name), out),
+            }
+        }
+        encode::text_end(format, out);
+    }
+
+    /// Leaves out every family whose names clash with an earlier one's, so
+    /// that the exposition stays valid.
+    fn remove_clashes(&mut self) {
         let mut order: Vec<(usize, String, MetricKind)> = self
             .families
             .iter()
@@ -220,24 +374,23 @@ impl Builder {
                 kept.extend(names);
             }
         }
-        Snapshot {
-            families: self
-                .families
+    }
+}
+
+impl FamilyBuilder {
+    fn into_family(self, name: String) -> Family {
+        Family {
+            name: Cow::Owned(name),
+            help: Cow::Owned(self.help),
+            unit: self.unit,
+            kind: self.kind,
+            series: self
+                .series
                 .into_iter()
-                .map(|(name, f)| Family {
-                    name: Cow::Owned(name),
-                    help: Cow::Owned(f.help),
-                    unit: f.unit,
-                    kind: f.kind,
-                    series: f
-                        .series
-                        .into_iter()
-                        .map(|(key, series)| Series {
-                            labels: series.labels.unwrap_or(key),
-                            value: series.value,
-                            created: series.created,
-                        })
-                        .collect(),
+                .map(|(key, series)| Series {
+                    labels: series.labels.unwrap_or(key),
+                    value: series.value,
+                    created: series.created,
                 })
                 .collect(),
         }

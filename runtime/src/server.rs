@@ -118,8 +118,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::Env;
-use crate::encode::{encode, Format};
-use crate::snapshot::Snapshot;
+use crate::encode::Format;
 use crate::{Counter, Error, Family, LabelSet, LabelValue};
 
 /// How long [`Server::stop`] lets requests in flight finish before it closes
@@ -1142,10 +1141,9 @@ impl Endpoint {
 
     /// Every registered metric, in `format`.
     fn render(&self, format: Format) -> String {
-        let snapshot = Snapshot::collect();
         let hint = self.last_len.load(Ordering::Relaxed);
         let mut out = String::with_capacity(hint + hint / 8);
-        encode(&snapshot, format, &mut out);
+        crate::encode::render_into(format, &mut out);
         self.last_len.store(out.len(), Ordering::Relaxed);
         out
     }

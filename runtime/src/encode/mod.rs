@@ -2,10 +2,12 @@
 //! person reads.
 //!
 //! [`encode`] appends one snapshot, in one [`Format`], to a caller-owned
-//! `String`, so a server can reuse its buffer from scrape to scrape; [`render`]
-//! collects a snapshot and returns the text. Numbers are written with a small
-//! stack formatter and escapes are copied slice by slice, so encoding allocates
-//! nothing per sample once the buffer has grown to the size of an exposition.
+//! `String`. [`render_into`] appends every registered metric, read now, and
+//! [`render`] returns it: the two text formats are written straight from the
+//! live metrics without building a snapshot, so a scrape allocates nothing
+//! per series. Numbers are written with a small stack formatter and escapes
+//! are copied slice by slice, so encoding allocates nothing per sample once
+//! the buffer has grown to the size of an exposition.
 //!
 //! Four formats: the two exposition texts scrapers read
 //! ([`Format::Prometheus`], [`Format::OpenMetrics`]) and two documents for
@@ -37,7 +39,7 @@ use std::fmt::{self, Write as _};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::snapshot::{HistogramValue, Snapshot};
+use crate::snapshot::{Family, HistogramValue, MetricKind, Snapshot};
 
 pub use crate::push::otlp::{HistogramFlavour, OtlpOptions};
 
@@ -385,10 +387,168 @@ const QUANTILES: [(&str, f64); 5] = [
 /// assert!(text.ends_with("# EOF\n"));
 /// ```
 pub fn render(format: Format) -> String {
-    let snapshot = Snapshot::collect();
     let mut out = String::new();
-    encode(&snapshot, format, &mut out);
+    render_into(format, &mut out);
     out
+}
+
+/// Reads every registered metric now and appends it, written in `format`,
+/// to `out`: [`render`] into a buffer the caller reuses.
+///
+/// The two text formats are written straight from the live metrics, without
+/// an intermediate [`Snapshot`]: a family that one metric holds alone (a
+/// [`Family`](crate::Family), for one) writes its series as it reads them, in
+/// the order the family created them; families that several metrics share
+/// (the series of instrumented functions) are merged first, as
+/// [`Snapshot::collect`] merges them, and written sorted by their labels.
+/// Families come in name order either way, so the text holds the same
+/// samples as [`encode`] of a [`Snapshot::collect`] taken at the same moment.
+/// [`Format::Json`] and [`Format::Csv`] go through a snapshot.
+///
+/// ```
+/// let mut out = String::new();
+/// telltale::encode::render_into(telltale::Format::Prometheus, &mut out);
+/// let first = out.len();
+/// out.clear();
+/// telltale::encode::render_into(telltale::Format::Prometheus, &mut out);
+/// assert_eq!(out.len(), first);
+/// ```
+pub fn render_into(format: Format, out: &mut String) {
+    match format {
+        Format::Prometheus | Format::OpenMetrics => crate::registry::render(format, out),
+        Format::Json | Format::Csv => encode(&Snapshot::collect(), format, out),
+    }
+}
+
+/// Appends the metadata lines of a family, in a text format.
+pub(crate) fn text_header(
+    format: Format,
+    out: &mut String,
+    name: &str,
+    help: &str,
+    unit: Option<&str>,
+    kind: MetricKind,
+) {
+    if format == Format::OpenMetrics {
+        openmetrics::header(out, name, help, unit, kind);
+    } else {
+        prometheus::header(out, name, help, kind);
+    }
+}
+
+/// Appends a whole family, metadata and series, in a text format.
+pub(crate) fn text_family(format: Format, family: &Family, out: &mut String) {
+    if format == Format::OpenMetrics {
+        openmetrics::encode_family(family, out);
+    } else {
+        prometheus::encode_family(family, out);
+    }
+}
+
+/// Appends what a text format writes after the last family.
+pub(crate) fn text_end(format: Format, out: &mut String) {
+    if format == Format::OpenMetrics {
+        out.push_str("# EOF\n");
+    }
+}
+
+/// The series of one family written straight into exposition text, as a
+/// render reads them from the live cells: each series' labels are given one
+/// by one ([`SeriesText::start`], [`SeriesText::label`]), then its value.
+#[doc(hidden)]
+#[allow(missing_debug_implementations)]
+pub struct SeriesText<'a> {
+    openmetrics: bool,
+    name: &'a str,
+    out: &'a mut String,
+    labels: String,
+    repeated: Repeated,
+}
+
+impl<'a> SeriesText<'a> {
+    /// Series of the family `name` (counters without `_total`), appended
+    /// to `out` in `format` (Prometheus unless OpenMetrics).
+    pub(crate) fn new(format: Format, name: &'a str, out: &'a mut String) -> Self {
+        SeriesText {
+            openmetrics: format == Format::OpenMetrics,
+            name,
+            out,
+            labels: String::new(),
+            repeated: Repeated::default(),
+        }
+    }
+
+    /// Starts a series: forgets the labels of the one before.
+    #[inline]
+    pub(crate) fn start(&mut self) {
+        self.labels.clear();
+    }
+
+    /// Adds a label of the series being started; `value` is escaped.
+    #[inline]
+    pub(crate) fn label(&mut self, name: &str, value: &str) {
+        if !self.labels.is_empty() {
+            self.labels.push(',');
+        }
+        self.labels.push_str(name);
+        self.labels.push_str("=\"");
+        write_escaped(&mut self.labels, value, Escape::Quoted);
+        self.labels.push('"');
+    }
+
+    /// Writes the series as a counter.
+    #[inline]
+    pub(crate) fn counter(&mut self, total: f64, created: Option<f64>) {
+        if self.openmetrics {
+            openmetrics::counter(
+                self.out,
+                self.name,
+                &self.labels,
+                (total, created),
+                &mut self.repeated,
+            );
+        } else {
+            prometheus::counter(self.out, self.name, &self.labels, total);
+        }
+    }
+
+    /// Writes the series as a gauge.
+    #[inline]
+    pub(crate) fn gauge(&mut self, value: f64) {
+        if self.openmetrics {
+            openmetrics::gauge(self.out, self.name, &self.labels, value);
+        } else {
+            prometheus::gauge(self.out, self.name, &self.labels, value);
+        }
+    }
+
+    /// Writes the series as a histogram: `buckets` are cumulative `(le,
+    /// count)` pairs in increasing, finite `le`.
+    pub(crate) fn histogram(
+        &mut self,
+        (count, sum, created): (u64, f64, Option<f64>),
+        buckets: impl Iterator<Item = (f64, u64)>,
+    ) {
+        if self.openmetrics {
+            openmetrics::histogram_lines(
+                self.out,
+                self.name,
+                &self.labels,
+                &mut self.repeated,
+                (count, sum, created),
+                buckets,
+            );
+        } else {
+            prometheus::histogram_lines(
+                self.out,
+                self.name,
+                &self.labels,
+                &mut self.repeated,
+                (count, sum),
+                buckets,
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -460,29 +620,6 @@ fn labels_text<'a>(
 // The line writers below are `#[inline]`: they run for every sample line, called
 // from the format modules, which may be other codegen units.
 
-/// Appends `name` + `suffix`, the label set in braces when it is not empty,
-/// then a space: everything of a sample line before its value, for a series
-/// with one line.
-#[inline]
-fn write_series_start(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &[(
-        std::borrow::Cow<'static, str>,
-        std::borrow::Cow<'static, str>,
-    )],
-) {
-    out.push_str(name);
-    out.push_str(suffix);
-    if !labels.is_empty() {
-        out.push('{');
-        write_labels(out, labels);
-        out.push('}');
-    }
-    out.push(' ');
-}
-
 /// Appends `name` + `suffix`, then, in braces when either is non-empty, the
 /// series' `labels` (as [`labels_text`] wrote them) and an `extra` label
 /// (a bucket's `le`, as [`LeLabels`] writes it), then a space: everything
@@ -503,25 +640,40 @@ fn write_sample_start(out: &mut String, name: &str, suffix: &str, labels: &str, 
     out.push(' ');
 }
 
-/// The `le="..."` labels of a family's buckets, by bucket index: written
-/// once and reused by every series with the same bounds.
+/// Label and value texts that repeat from series to series of a family,
+/// written once and copied: the `le="..."` labels of the buckets, by bucket
+/// index, and the last creation time written.
 #[derive(Default)]
-struct LeLabels(Vec<(u64, String)>);
+struct Repeated {
+    les: Vec<(u64, String)>,
+    created: (u64, String),
+}
 
-impl LeLabels {
+impl Repeated {
     /// The `le` label of bucket `i`, whose bound is `le`.
-    fn get(&mut self, i: usize, le: f64) -> &str {
-        if self.0.len() <= i {
-            self.0
+    fn le(&mut self, i: usize, le: f64) -> &str {
+        if self.les.len() <= i {
+            self.les
                 .resize_with(i + 1, || (f64::NAN.to_bits(), String::new()));
         }
-        let (bits, text) = &mut self.0[i];
+        let (bits, text) = &mut self.les[i];
         if *bits != le.to_bits() || text.is_empty() {
             text.clear();
             text.push_str("le=\"");
             write_float(text, le, FloatStyle::Canonical);
             text.push('"');
             *bits = le.to_bits();
+        }
+        text
+    }
+
+    /// `created` as a sample value, with its line feed.
+    fn created(&mut self, created: f64) -> &str {
+        let (bits, text) = &mut self.created;
+        if *bits != created.to_bits() || text.is_empty() {
+            text.clear();
+            write_value_line(text, created);
+            *bits = created.to_bits();
         }
         text
     }
@@ -535,20 +687,26 @@ fn write_value_line(out: &mut String, value: f64) {
 
 /// Appends a line feed-terminated integer sample value.
 #[inline]
-fn write_count_line(out: &mut String, mut count: u64) {
+fn write_count_line(out: &mut String, count: u64) {
+    write_digits(out, count);
+    out.push('\n');
+}
+
+/// Appends the decimal digits of `n`.
+#[inline]
+fn write_digits(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut at = digits.len();
     loop {
         at -= 1;
-        digits[at] = b'0' + (count % 10) as u8;
-        count /= 10;
-        if count == 0 {
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
             break;
         }
     }
-    // ASCII digits only.
-    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or("0"));
-    out.push('\n');
+    // SAFETY: `digits[at..]` holds ASCII digits only.
+    out.push_str(unsafe { std::str::from_utf8_unchecked(&digits[at..]) });
 }
 
 /// The cumulative classic buckets of `histogram` that are exported, by every
@@ -559,9 +717,16 @@ fn write_count_line(out: &mut String, mut count: u64) {
 /// histograms only have finite bounds; the rule matters for snapshots built
 /// by hand.
 pub(crate) fn buckets(histogram: &HistogramValue) -> impl Iterator<Item = (f64, u64)> + '_ {
+    exported_bounds(histogram.buckets.iter().copied())
+}
+
+/// The buckets of `all` that are exported, by the rule of [`buckets`].
+pub(crate) fn exported_bounds(
+    all: impl Iterator<Item = (f64, u64)>,
+) -> impl Iterator<Item = (f64, u64)> {
     let mut previous = f64::NEG_INFINITY;
     let mut first = true;
-    histogram.buckets.iter().copied().filter(move |&(le, _)| {
+    all.filter(move |&(le, _)| {
         let keep = !le.is_nan() && le != f64::INFINITY && (first || le > previous);
         if keep {
             previous = le;
@@ -599,7 +764,10 @@ pub(crate) fn write_float(out: &mut String, value: f64, style: FloatStyle) {
     if style == FloatStyle::Value && value.fract() == 0.0 && value.abs() < 1e15 {
         // Exact integer: its digits are already the shortest round-trip text.
         // (This also writes -0.0 as `0`.)
-        let _ = write!(out, "{}", value as i64);
+        if value <= -1.0 {
+            out.push('-');
+        }
+        write_digits(out, value.abs() as u64);
         return;
     }
     let decimal = Decimal::of(value);

@@ -16,8 +16,8 @@
 //! ```
 
 use super::{
-    buckets, labels_text, write_count_line, write_escaped, write_sample_start, write_series_start,
-    write_value_line, Escape, LeLabels,
+    labels_text, write_count_line, write_escaped, write_sample_start, write_value_line, Escape,
+    Repeated,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -29,73 +29,32 @@ pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
     out.push_str("# EOF\n");
 }
 
-fn encode_family(family: &Family, out: &mut String) {
+/// Appends one family: its metadata, then its series.
+pub(super) fn encode_family(family: &Family, out: &mut String) {
     let name: &str = &family.name;
-    // Metadata in the order the specification recommends: TYPE, UNIT, HELP.
-    // The family name is the same on all three (no `_total` here).
-    out.push_str("# TYPE ");
-    out.push_str(name);
-    out.push(' ');
-    out.push_str(family.kind.as_str());
-    out.push('\n');
-    if let Some(unit) = family.unit.filter(|unit| unit_fits(name, unit)) {
-        out.push_str("# UNIT ");
-        out.push_str(name);
-        out.push(' ');
-        out.push_str(unit);
-        out.push('\n');
-    }
-    // An empty HELP means the same as no HELP line.
-    if !family.help.is_empty() {
-        out.push_str("# HELP ");
-        out.push_str(name);
-        out.push(' ');
-        write_escaped(out, &family.help, Escape::Quoted);
-        out.push('\n');
-    }
-
+    header(out, name, &family.help, family.unit, family.kind);
     // Every line of a series has the same labels and the series of a
     // family mostly the same bounds: both are written once and copied.
     let mut scratch = String::new();
-    let mut les = LeLabels::default();
+    let mut repeated = Repeated::default();
     for series in &family.series {
+        let labels = labels_text(&mut scratch, &series.labels);
         match (&series.value, family.kind) {
             (Value::Counter(total) | Value::Gauge(total), MetricKind::Counter) => {
-                // A Total must not be NaN or negative; one bad sample would
-                // make a parser reject the whole exposition.
-                if total.is_nan() || *total < 0.0 {
-                    continue;
-                }
-                let labels = labels_text(&mut scratch, &series.labels);
-                write_sample_start(out, name, "_total", labels, "");
-                write_value_line(out, *total);
-                write_created(out, name, labels, series.created);
+                counter(out, name, labels, (*total, series.created), &mut repeated);
             }
             (Value::Counter(value) | Value::Gauge(value), MetricKind::Gauge) => {
-                write_series_start(out, name, "", &series.labels);
-                write_value_line(out, *value);
+                gauge(out, name, labels, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
-                let labels = labels_text(&mut scratch, &series.labels);
-                let mut negative_bucket = false;
-                for (i, (le, count)) in buckets(histogram)
-                    .chain(std::iter::once((f64::INFINITY, histogram.count)))
-                    .enumerate()
-                {
-                    negative_bucket |= le < 0.0;
-                    write_sample_start(out, name, "_bucket", labels, les.get(i, le));
-                    write_count_line(out, count);
-                }
-                // `_sum` is a counter: never NaN or negative, and absent when a
-                // bucket is below zero. `_count` is there exactly when `_sum` is.
-                let sum = histogram.sum;
-                if !negative_bucket && !sum.is_nan() && sum >= 0.0 {
-                    write_sample_start(out, name, "_count", labels, "");
-                    write_count_line(out, histogram.count);
-                    write_sample_start(out, name, "_sum", labels, "");
-                    write_value_line(out, sum);
-                }
-                write_created(out, name, labels, series.created);
+                histogram_lines(
+                    out,
+                    name,
+                    labels,
+                    &mut repeated,
+                    (histogram.count, histogram.sum, series.created),
+                    super::buckets(histogram),
+                );
             }
             // Neither can be written as the other.
             (Value::Histogram(_), MetricKind::Counter | MetricKind::Gauge)
@@ -104,13 +63,108 @@ fn encode_family(family: &Family, out: &mut String) {
     }
 }
 
+/// Appends the metadata of a family in the order the specification
+/// recommends: `TYPE`, `UNIT`, `HELP`. The family name is the same on all
+/// three (no `_total` here).
+pub(super) fn header(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    unit: Option<&str>,
+    kind: MetricKind,
+) {
+    out.push_str("# TYPE ");
+    out.push_str(name);
+    out.push(' ');
+    out.push_str(kind.as_str());
+    out.push('\n');
+    if let Some(unit) = unit.filter(|unit| unit_fits(name, unit)) {
+        out.push_str("# UNIT ");
+        out.push_str(name);
+        out.push(' ');
+        out.push_str(unit);
+        out.push('\n');
+    }
+    // An empty HELP means the same as no HELP line.
+    if !help.is_empty() {
+        out.push_str("# HELP ");
+        out.push_str(name);
+        out.push(' ');
+        write_escaped(out, help, Escape::Quoted);
+        out.push('\n');
+    }
+}
+
+/// Appends a counter series with these `labels` (as [`labels_text`] writes
+/// them): `_total` and, with a creation time, `_created`. A Total must not be
+/// NaN or negative; one bad sample would make a parser reject the whole
+/// exposition, so such a series is left out.
+#[inline]
+pub(super) fn counter(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    (total, created): (f64, Option<f64>),
+    repeated: &mut Repeated,
+) {
+    if total.is_nan() || total < 0.0 {
+        return;
+    }
+    write_sample_start(out, name, "_total", labels, "");
+    write_value_line(out, total);
+    write_created(out, name, labels, created, repeated);
+}
+
+/// Appends a gauge series.
+#[inline]
+pub(super) fn gauge(out: &mut String, name: &str, labels: &str, value: f64) {
+    write_sample_start(out, name, "", labels, "");
+    write_value_line(out, value);
+}
+
+/// Appends a histogram series: its `buckets` (cumulative, increasing `le`,
+/// without `+Inf`), the `+Inf` bucket, `_count`, `_sum` and `_created`.
+pub(super) fn histogram_lines(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    repeated: &mut Repeated,
+    (count, sum, created): (u64, f64, Option<f64>),
+    buckets: impl Iterator<Item = (f64, u64)>,
+) {
+    let mut negative_bucket = false;
+    for (i, (le, n)) in buckets
+        .chain(std::iter::once((f64::INFINITY, count)))
+        .enumerate()
+    {
+        negative_bucket |= le < 0.0;
+        write_sample_start(out, name, "_bucket", labels, repeated.le(i, le));
+        write_count_line(out, n);
+    }
+    // `_sum` is a counter: never NaN or negative, and absent when a
+    // bucket is below zero. `_count` is there exactly when `_sum` is.
+    if !negative_bucket && !sum.is_nan() && sum >= 0.0 {
+        write_sample_start(out, name, "_count", labels, "");
+        write_count_line(out, count);
+        write_sample_start(out, name, "_sum", labels, "");
+        write_value_line(out, sum);
+    }
+    write_created(out, name, labels, created, repeated);
+}
+
 /// Appends the `_created` sample of a counter or histogram series with these
 /// `labels` (as [`labels_text`] wrote them), when it has a (finite) creation
 /// time.
-fn write_created(out: &mut String, name: &str, labels: &str, created: Option<f64>) {
+fn write_created(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    created: Option<f64>,
+    repeated: &mut Repeated,
+) {
     if let Some(created) = created.filter(|created| created.is_finite()) {
         write_sample_start(out, name, "_created", labels, "");
-        write_value_line(out, created);
+        out.push_str(repeated.created(created));
     }
 }
 

@@ -13,8 +13,8 @@
 //! ```
 
 use super::{
-    buckets, labels_text, write_count_line, write_escaped, write_sample_start, write_series_start,
-    write_value_line, Escape, LeLabels,
+    labels_text, write_count_line, write_escaped, write_sample_start, write_value_line, Escape,
+    Repeated,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -25,57 +25,101 @@ pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
     }
 }
 
-fn encode_family(family: &Family, out: &mut String) {
-    let name: &str = &family.name;
-    // In 0.0.4 a counter is one sample whose name, on every line, is the
-    // family name with `_total`.
-    let suffix = match family.kind {
-        MetricKind::Counter => "_total",
-        MetricKind::Gauge | MetricKind::Histogram => "",
-    };
-    if !family.help.is_empty() {
+/// Appends one family: its metadata, then its series.
+pub(super) fn encode_family(family: &Family, out: &mut String) {
+    header(out, &family.name, &family.help, family.kind);
+    // Every line of a histogram series has the same labels and the series
+    // of a family mostly the same bounds: both are written once and copied.
+    let mut scratch = String::new();
+    let mut repeated = Repeated::default();
+    for series in &family.series {
+        let labels = labels_text(&mut scratch, &series.labels);
+        match (&series.value, family.kind) {
+            (Value::Counter(value) | Value::Gauge(value), MetricKind::Counter) => {
+                counter(out, &family.name, labels, *value);
+            }
+            (Value::Counter(value) | Value::Gauge(value), _) => {
+                gauge(out, &family.name, labels, *value);
+            }
+            (Value::Histogram(histogram), MetricKind::Histogram) => {
+                histogram_lines(
+                    out,
+                    &family.name,
+                    labels,
+                    &mut repeated,
+                    (histogram.count, histogram.sum),
+                    super::buckets(histogram),
+                );
+            }
+            // A distribution cannot be written as one number.
+            (Value::Histogram(_), MetricKind::Counter | MetricKind::Gauge) => {}
+        }
+    }
+}
+
+/// Appends the `HELP` (unless `help` is empty) and `TYPE` lines of a family.
+/// In 0.0.4 a counter is one sample whose name, on every line, is the family
+/// name with `_total`.
+pub(super) fn header(out: &mut String, name: &str, help: &str, kind: MetricKind) {
+    let suffix = counter_suffix(kind);
+    if !help.is_empty() {
         out.push_str("# HELP ");
         out.push_str(name);
         out.push_str(suffix);
         out.push(' ');
-        write_escaped(out, &family.help, Escape::Help004);
+        write_escaped(out, help, Escape::Help004);
         out.push('\n');
     }
     out.push_str("# TYPE ");
     out.push_str(name);
     out.push_str(suffix);
     out.push(' ');
-    out.push_str(family.kind.as_str());
+    out.push_str(kind.as_str());
     out.push('\n');
+}
 
-    // Every line of a histogram series has the same labels and the series
-    // of a family mostly the same bounds: both are written once and copied.
-    let mut scratch = String::new();
-    let mut les = LeLabels::default();
-    for series in &family.series {
-        match (&series.value, family.kind) {
-            (Value::Counter(value) | Value::Gauge(value), _) => {
-                write_series_start(out, name, suffix, &series.labels);
-                write_value_line(out, *value);
-            }
-            (Value::Histogram(histogram), MetricKind::Histogram) => {
-                let labels = labels_text(&mut scratch, &series.labels);
-                for (i, (le, count)) in buckets(histogram)
-                    .chain(std::iter::once((f64::INFINITY, histogram.count)))
-                    .enumerate()
-                {
-                    write_sample_start(out, name, "_bucket", labels, les.get(i, le));
-                    write_count_line(out, count);
-                }
-                write_sample_start(out, name, "_sum", labels, "");
-                write_value_line(out, histogram.sum);
-                write_sample_start(out, name, "_count", labels, "");
-                write_count_line(out, histogram.count);
-            }
-            // A distribution cannot be written as one number.
-            (Value::Histogram(_), MetricKind::Counter | MetricKind::Gauge) => {}
-        }
+fn counter_suffix(kind: MetricKind) -> &'static str {
+    match kind {
+        MetricKind::Counter => "_total",
+        MetricKind::Gauge | MetricKind::Histogram => "",
     }
+}
+
+/// Appends a counter series with these `labels` (as [`labels_text`] writes them).
+#[inline]
+pub(super) fn counter(out: &mut String, name: &str, labels: &str, total: f64) {
+    write_sample_start(out, name, "_total", labels, "");
+    write_value_line(out, total);
+}
+
+/// Appends a gauge series.
+#[inline]
+pub(super) fn gauge(out: &mut String, name: &str, labels: &str, value: f64) {
+    write_sample_start(out, name, "", labels, "");
+    write_value_line(out, value);
+}
+
+/// Appends a histogram series: its `buckets` (cumulative, increasing `le`,
+/// without `+Inf`), the `+Inf` bucket, `_sum` and `_count`.
+pub(super) fn histogram_lines(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    repeated: &mut Repeated,
+    (count, sum): (u64, f64),
+    buckets: impl Iterator<Item = (f64, u64)>,
+) {
+    for (i, (le, n)) in buckets
+        .chain(std::iter::once((f64::INFINITY, count)))
+        .enumerate()
+    {
+        write_sample_start(out, name, "_bucket", labels, repeated.le(i, le));
+        write_count_line(out, n);
+    }
+    write_sample_start(out, name, "_sum", labels, "");
+    write_value_line(out, sum);
+    write_sample_start(out, name, "_count", labels, "");
+    write_count_line(out, count);
 }
 
 #[cfg(test)]
