@@ -235,6 +235,15 @@ fn main() {
     // locals, clocks) so that it is not charged to the series.
     telltale::Snapshot::collect();
     let groups = [("counter", counters()), ("histogram", histograms())];
+    // Where a telltale histogram series' bytes go: the cells (per-shard
+    // pointer table, histogram shard, octave groups and blocks, as the
+    // family counts them) and the rest, the label index.
+    let total = groups[1].1[0].1;
+    let cells = HISTOGRAMS.heap_bytes() as f64 / N as f64;
+    println!(
+        "memory/histogram/telltale: {cells:.1} bytes of cells (table, shard, octave groups and blocks), {:.1} of label index",
+        total - cells
+    );
     let mut json = format!("{{\"series\": {N}");
     for (kind, rows) in &groups {
         let _ = write!(json, ", \"{kind}\": {{");

@@ -851,8 +851,10 @@ impl FamilyKind for Histogram {
             total += cells.capacity.load(Ordering::Relaxed) * 8;
             for id in 0..cells.capacity.load(Ordering::Relaxed) {
                 // SAFETY: as in `shard_of`.
-                if !unsafe { &*table.add(id) }.load(Ordering::Relaxed).is_null() {
-                    total += std::mem::size_of::<HistShard>();
+                let h = unsafe { &*table.add(id) }.load(Ordering::Acquire);
+                if !h.is_null() {
+                    // SAFETY: as in `shard_of`.
+                    total += unsafe { &*h }.heap_bytes();
                 }
             }
         }
@@ -1302,6 +1304,25 @@ mod tests {
             panic!("histogram family exports histograms")
         };
         assert_eq!((v.count, v.buckets.clone()), (3, vec![(0.1, 1), (1.0, 2)]));
+    }
+
+    #[test]
+    fn histogram_family_bytes_count_shards_groups_and_octave_blocks() {
+        static H: Family<Hashed, Histogram> =
+            Family::new("test_family_bytes_seconds", "t").with_cap(3);
+        let h = H.labels(Hashed("a".into()));
+        std::thread::spawn(move || {
+            // 2^-9 .. 2^-8 and 2^-5 .. 2^-4 are octaves 31 and 35 from
+            // 2^-40; 1.5 is in octave 40: three blocks in groups 1 and 2.
+            for v in [0.003, 0.04, 1.5, 1.6] {
+                h.observe(v);
+            }
+        })
+        .join()
+        .unwrap();
+        // One shard written: its table of cap + 1 pointers, the shard, two
+        // octave groups of 16 pointers, three blocks of 32 counters.
+        assert_eq!(H.heap_bytes(), 4 * 8 + 128 + 2 * 128 + 3 * 256);
     }
 
     #[test]

@@ -280,6 +280,19 @@ impl HistShard {
         })
     }
 
+    /// Bytes this shard takes on the heap: itself, its octave groups and
+    /// its octave blocks.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        std::mem::size_of::<HistShard>()
+            + self.octaves().count() * std::mem::size_of::<Octave>()
+            + self
+                .groups
+                .iter()
+                .filter(|g| !g.load(Relaxed).is_null())
+                .count()
+                * std::mem::size_of::<Group>()
+    }
+
     #[cold]
     fn record_special(&self, shard: usize, v: f64) {
         match slot(v) {
@@ -466,15 +479,8 @@ impl HistogramCells {
             if s.is_null() {
                 continue;
             }
-            total += std::mem::size_of::<HistShard>();
             // SAFETY: as in `record`.
-            let s = unsafe { &*s };
-            total += s.octaves().count() * std::mem::size_of::<Octave>()
-                + s.groups
-                    .iter()
-                    .filter(|g| !g.load(Relaxed).is_null())
-                    .count()
-                    * std::mem::size_of::<Group>();
+            total += unsafe { &*s }.heap_bytes();
         }
         total
     }
