@@ -157,6 +157,9 @@ pub(crate) struct SeriesIndex {
     map: crate::hash::HashMap<Bucket>,
     next: AtomicUsize,
     overflowed: AtomicU64,
+    /// No two ids have the same label values: false for a dense index whose
+    /// value tables repeat a value (a hand-written `LabelValue` may).
+    pub(crate) distinct: bool,
 }
 
 /// Calls its argument with each label value of one label set, in order.
@@ -179,7 +182,12 @@ impl SeriesIndex {
         tables: Vec<&'static [&'static str]>,
         cardinality: usize,
     ) -> Self {
+        let distinct = tables.iter().all(|table| {
+            let mut seen = std::collections::HashSet::new();
+            table.iter().all(|value| seen.insert(value))
+        });
         SeriesIndex {
+            distinct,
             exported: exported(&names),
             names: names.into_boxed_slice(),
             tables: Some(tables.into_boxed_slice()),
@@ -192,6 +200,7 @@ impl SeriesIndex {
 
     pub(crate) fn hashed(names: Vec<&'static str>, cap: usize) -> Self {
         SeriesIndex {
+            distinct: true,
             exported: exported(&names),
             names: names.into_boxed_slice(),
             tables: None,
@@ -959,7 +968,14 @@ impl<M: FamilyKind> Store<M> {
             .flatten();
         let family = family_name(name, M::KIND);
         let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
-        if let Some(mut text) = out.text_family(family, help, unit, M::KIND) {
+        // Straight into text when the family is this metric's alone and no
+        // two of its series can have the same labels.
+        let text = if self.index.distinct {
+            out.text_family(family, help, unit, M::KIND)
+        } else {
+            None
+        };
+        if let Some(mut text) = text {
             let mut scratch = ExpBuckets::default();
             self.index.write_series(&mut text, |text, id, always| {
                 let series = Written {
@@ -1323,6 +1339,51 @@ mod tests {
         // One shard written: its table of cap + 1 pointers, the shard, two
         // octave groups of 16 pointers, three blocks of 32 counters.
         assert_eq!(H.heap_bytes(), 4 * 8 + 128 + 2 * 128 + 3 * 256);
+    }
+
+    #[test]
+    fn a_family_held_alone_renders_as_text_and_one_joined_is_merged() {
+        use crate::encode::Format;
+        static ALONE: Family<Hashed, Counter> = Family::new("test_render_alone_total", "t");
+        static A: Family<Hashed, Histogram> =
+            Family::new("test_render_joined_seconds", "t").with_buckets(&[0.1, 1.0]);
+        static B: Family<Hashed, Histogram> =
+            Family::new("test_render_joined_seconds", "t").with_buckets(&[0.5, 5.0]);
+        // Its own cap overflows into the family it is named after.
+        static SELF_JOINED: Family<Hashed, Counter> =
+            Family::new("telltale_cardinality_overflow_total", "t").with_cap(1);
+        ALONE.labels(Hashed("x".into())).inc();
+        A.labels(Hashed("x".into())).observe(0.3);
+        B.labels(Hashed("x".into())).observe(0.3);
+        SELF_JOINED.labels(Hashed("x".into())).inc();
+        SELF_JOINED.labels(Hashed("y".into())).inc();
+
+        let mut b = Builder::for_render(Format::Prometheus);
+        let metrics: [&'static dyn Collect; 4] = [&ALONE, &A, &B, &SELF_JOINED];
+        for metric in metrics {
+            b.collect_one(metric);
+        }
+        assert_eq!(
+            b.text("test_render_alone"),
+            Some("test_render_alone_total{user=\"x\"} 1\n")
+        );
+        assert_eq!(b.text("test_render_joined_seconds"), None);
+        assert_eq!(b.text("telltale_cardinality_overflow"), None);
+        let mut out = String::new();
+        b.write_text(&mut out);
+        // Merged as a snapshot merges: the first family's bounds, both
+        // observations.
+        let joined = "test_render_joined_seconds_bucket{user=\"x\",le=";
+        assert!(out.contains(&format!("{joined}\"0.1\"}} 0\n")), "{out}");
+        assert!(out.contains(&format!("{joined}\"1.0\"}} 2\n")), "{out}");
+        assert!(!out.contains(&format!("{joined}\"0.5\"}}")), "{out}");
+        // The overflow count of the self-joined family is there once.
+        let overflow = "telltale_cardinality_overflow_total{metric=\"telltale_cardinality_overflow_total\"} 1\n";
+        assert_eq!(out.matches(overflow).count(), 1, "{out}");
+        assert!(
+            out.contains("telltale_cardinality_overflow_total{user=\"x\"} 1\n"),
+            "{out}"
+        );
     }
 
     #[test]

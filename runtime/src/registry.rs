@@ -96,31 +96,9 @@ pub(crate) fn collect() -> Snapshot {
 /// them. Families come in name order and clashing ones are left out, as in
 /// a snapshot.
 pub(crate) fn render(format: Format, out: &mut String) {
-    let mut builder = Builder {
-        families: BTreeMap::new(),
-        render: Some(Render {
-            format,
-            current: None,
-            redo: Vec::new(),
-            only: None,
-        }),
-    };
-    each_metric(|metric| {
-        builder.set_current(metric, None);
-        metric.collect(&mut builder);
-    });
-    // A family whose text another metric joined is collected again, as
-    // series to merge.
-    let redo = builder
-        .render
-        .as_mut()
-        .map(|r| std::mem::take(&mut r.redo))
-        .unwrap_or_default();
-    for (family, owner) in redo {
-        builder.set_current(owner.0, Some(family));
-        owner.0.collect(&mut builder);
-    }
-    builder.write_text(format, out);
+    let mut builder = Builder::for_render(format);
+    each_metric(|metric| builder.collect_one(metric));
+    builder.write_text(out);
 }
 
 type Labels = Vec<(Cow<'static, str>, Cow<'static, str>)>;
@@ -143,6 +121,12 @@ struct FamilyBuilder {
 #[derive(Clone, Copy)]
 struct Owner(&'static dyn Collect);
 
+impl Owner {
+    fn is(self, other: Option<Owner>) -> bool {
+        other.is_some_and(|o| address(o.0) == address(self.0))
+    }
+}
+
 impl std::fmt::Debug for Owner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Owner({:#x})", address(self.0))
@@ -155,9 +139,6 @@ struct Render {
     format: Format,
     /// The metric being collected.
     current: Option<Owner>,
-    /// Families whose text was dropped because another metric joined them,
-    /// with the metric that wrote it, to collect again as series.
-    redo: Vec<(String, Owner)>,
     /// While a metric is collected again: the one family it may add to.
     only: Option<String>,
 }
@@ -181,11 +162,30 @@ pub struct Builder {
 }
 
 impl Builder {
-    fn set_current(&mut self, metric: &'static dyn Collect, only: Option<String>) {
+    /// A builder for a render in a text `format`.
+    pub(crate) fn for_render(format: Format) -> Builder {
+        Builder {
+            families: BTreeMap::new(),
+            render: Some(Render {
+                format,
+                current: None,
+                only: None,
+            }),
+        }
+    }
+
+    /// Collects `metric` into this builder.
+    pub(crate) fn collect_one(&mut self, metric: &'static dyn Collect) {
         if let Some(render) = &mut self.render {
             render.current = Some(Owner(metric));
-            render.only = only;
         }
+        metric.collect(self);
+    }
+
+    /// The series of `family` written as text, in a render.
+    #[cfg(test)]
+    pub(crate) fn text(&self, family: &str) -> Option<&str> {
+        self.families.get(family)?.text.as_ref().map(|(t, _)| &**t)
     }
 
     /// In a render, where the metric being collected writes the series of
@@ -195,7 +195,8 @@ impl Builder {
     /// or the family exists): the metric then pushes its series.
     ///
     /// Should another metric later add to the family, the text is dropped and
-    /// the metric collected again, pushing its series to merge.
+    /// the metric collected again at once, pushing its series first, as it
+    /// would into a snapshot; the other metric's series merge into them.
     pub(crate) fn text_family<'a>(
         &'a mut self,
         family: &'a str,
@@ -251,6 +252,19 @@ impl Builder {
                 return None;
             }
         }
+        // Another metric joins a family written as text: the family becomes
+        // series, the writer's first.
+        let owner = self
+            .families
+            .get_mut(family)
+            .filter(|f| f.kind == kind)
+            .and_then(|f| f.text.take())
+            .map(|(_, owner)| owner);
+        if let Some(owner) = owner {
+            if self.collect_again(owner, family) {
+                return None;
+            }
+        }
         if !self.families.contains_key(family) {
             let seq = self.families.len();
             self.families.insert(
@@ -265,12 +279,28 @@ impl Builder {
                 },
             );
         }
-        let f = self.families.get_mut(family).filter(|f| f.kind == kind)?;
-        // Another metric joins a family written as text: it becomes series.
-        if let (Some((_, owner)), Some(render)) = (f.text.take(), &mut self.render) {
-            render.redo.push((family.to_owned(), owner));
-        }
-        Some(f)
+        self.families.get_mut(family).filter(|f| f.kind == kind)
+    }
+
+    /// Collects `owner` again, adding only to `family` (whose text was
+    /// dropped), then goes back to the metric being collected. Returns
+    /// whether that metric is `owner` itself, joining its own family (the
+    /// overflow counter of a family named after it): what it is adding was
+    /// added again just now, so the caller leaves it out.
+    fn collect_again(&mut self, owner: Owner, family: &str) -> bool {
+        let Some(render) = &mut self.render else {
+            return false;
+        };
+        let current = render.current;
+        let only = render.only.replace(family.to_owned());
+        render.current = Some(owner);
+        owner.0.collect(self);
+        let Some(render) = &mut self.render else {
+            return false;
+        };
+        render.current = current;
+        render.only = only;
+        owner.is(current)
     }
 
     /// Adds one series. A series whose family exists with another type is
@@ -333,9 +363,13 @@ impl Builder {
         }
     }
 
-    /// Appends every family in a text `format`: those with text as written,
-    /// the others encoded from their merged series.
-    fn write_text(mut self, format: Format, out: &mut String) {
+    /// Appends every family in the render's text format: those with text as
+    /// written, the others encoded from their merged series (nothing when
+    /// this is not a render).
+    pub(crate) fn write_text(mut self, out: &mut String) {
+        let Some(format) = self.render.as_ref().map(|r| r.format) else {
+            return;
+        };
         self.remove_clashes();
         out.reserve(
             self.families

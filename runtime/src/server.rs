@@ -1100,7 +1100,7 @@ impl Endpoint {
         } else {
             EncodingLabel::Identity
         };
-        // Counted before the snapshot is taken, so a scrape counts itself. A
+        // Counted before the metrics are read, so a scrape counts itself. A
         // HEAD request is rendered (and compressed) too, for its
         // Content-Length, but is sent no exposition and not counted.
         if request.method() != Method::HEAD {

@@ -48,6 +48,25 @@ static HASHED_SIZES: Family<Tenant, Histogram> =
 static SHARED_A: Family<Tenant, Counter> = Family::new("render_test_shared_total", "Shared.");
 static SHARED_B: Family<Tenant, Counter> = Family::new("render_test_shared_total", "Shared.");
 
+// Two histogram families of one name with other bounds: the first one's
+// bounds are kept. And a family of the same name as a `Tenant` one, with its
+// labels in the other order: the order of the first one is kept.
+static SHARED_H_A: Family<Tenant, Histogram> =
+    Family::new("render_test_shared_seconds", "Shared.").with_buckets(&[0.1, 1.0]);
+static SHARED_H_B: Family<Tenant, Histogram> =
+    Family::new("render_test_shared_seconds", "Shared.").with_buckets(&[0.5, 5.0]);
+
+#[derive(LabelSet)]
+struct TenantReversed {
+    region: String,
+    tenant: String,
+}
+
+static REVERSED: Family<TenantReversed, Counter> =
+    Family::new("render_test_shared_total", "Shared.");
+
+static DENSE_GAUGE: Family<Http, Gauge> = Family::new("render_test_in_flight", "In flight.");
+
 // A gauge family whose name the counter family above takes (`_total`): the
 // family registered later is left out, in both paths.
 static CLASHING: Family<Tenant, Gauge> = Family::new("render_test_jobs_total", "Clash.");
@@ -114,6 +133,30 @@ fn record() {
     SHARED_B.labels(tenant("a", "eu")).inc_by(5);
     SHARED_B.labels(tenant("only_b", "eu")).inc();
     CLASHING.labels(tenant("a", "eu")).set(1.0);
+    SHARED_H_A.labels(tenant("a", "eu")).observe(0.3);
+    SHARED_H_B.labels(tenant("a", "eu")).observe(0.3);
+    SHARED_H_B.labels(tenant("b", "eu")).observe(3.0);
+    REVERSED
+        .labels(TenantReversed {
+            region: "eu".to_owned(),
+            tenant: "a".to_owned(),
+        })
+        .inc_by(10);
+    DENSE_GAUGE
+        .labels(Http {
+            method: Method::Get,
+            ok: true,
+        })
+        .set(2.0);
+    let dynamic = telltale::dynamic::histogram("render_test_dynamic_seconds")
+        .help("A dynamic histogram.")
+        .required_labels(["queue"])
+        .register()
+        .expect("a new dynamic histogram");
+    dynamic
+        .labels([("queue", "emails")])
+        .observe(0.02)
+        .expect("every label bound");
     STATIC_COUNTER.inc_by(7);
     STATIC_HISTOGRAM.observe(0.25);
     for n in 0..3 {
@@ -137,11 +180,9 @@ fn families(parsed: Vec<ParsedFamily>) -> Families {
             let mut samples: Vec<String> = f
                 .samples
                 .iter()
-                .map(|s| {
-                    let mut labels = s.labels.clone();
-                    labels.sort();
-                    format!("{}{labels:?} {}", s.name, s.value)
-                })
+                // Labels in the order written: both paths keep a series'
+                // first order.
+                .map(|s| format!("{}{:?} {}", s.name, s.labels, s.value))
                 .collect();
             samples.sort();
             (
@@ -211,8 +252,8 @@ fn render_writes_what_the_snapshot_path_writes() {
         let shared = total("render_test_shared_total");
         assert_eq!(
             value(&parsed, &shared, &[("tenant", "a"), ("region", "eu")]),
-            Some(7.0),
-            "the two families of one name merge"
+            Some(17.0),
+            "the three families of one name merge"
         );
         assert_eq!(
             value(&parsed, &shared, &[("tenant", "only_b"), ("region", "eu")]),
@@ -234,6 +275,26 @@ fn render_writes_what_the_snapshot_path_writes() {
                 &[("method", "get"), ("ok", "false")]
             ),
             None
+        );
+        let shared_bucket = "render_test_shared_seconds_bucket";
+        let a_eu = |le: &'static str| [("tenant", "a"), ("region", "eu"), ("le", le)];
+        assert_eq!(value(&parsed, shared_bucket, &a_eu("1.0")), Some(2.0));
+        assert_eq!(value(&parsed, shared_bucket, &a_eu("0.5")), None);
+        assert_eq!(
+            value(
+                &parsed,
+                "render_test_in_flight",
+                &[("method", "get"), ("ok", "true")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(
+            value(
+                &parsed,
+                "render_test_dynamic_seconds_count",
+                &[("queue", "emails")]
+            ),
+            Some(1.0)
         );
         let post = [("method", "post"), ("ok", "true")];
         let le = |le: &'static str| [post[0], post[1], ("le", le)];

@@ -4,8 +4,8 @@
 //! [`encode`] appends one snapshot, in one [`Format`], to a caller-owned
 //! `String`. [`render_into`] appends every registered metric, read now, and
 //! [`render`] returns it: the two text formats are written straight from the
-//! live metrics without building a snapshot, so a scrape allocates nothing
-//! per series. Numbers are written with a small stack formatter and escapes
+//! live metrics without building a snapshot, so a family that one metric
+//! holds alone costs no allocation per series. Numbers are written with a small stack formatter and escapes
 //! are copied slice by slice, so encoding allocates nothing per sample once
 //! the buffer has grown to the size of an exposition.
 //!
@@ -401,8 +401,10 @@ pub fn render(format: Format) -> String {
 /// the order the family created them; families that several metrics share
 /// (the series of instrumented functions) are merged first, as
 /// [`Snapshot::collect`] merges them, and written sorted by their labels.
-/// Families come in name order either way, so the text holds the same
-/// samples as [`encode`] of a [`Snapshot::collect`] taken at the same moment.
+/// Families come in name order either way, and the text holds the samples
+/// [`encode`] writes for a [`Snapshot::collect`] taken at the same moment
+/// (a family written alone that another metric turns out to join is read
+/// again, when it does, and merged as a snapshot merges it).
 /// [`Format::Json`] and [`Format::Csv`] go through a snapshot.
 ///
 /// ```
