@@ -1387,6 +1387,41 @@ mod tests {
     }
 
     #[test]
+    fn a_dense_family_whose_values_repeat_merges_its_series_in_a_render() {
+        use crate::encode::Format;
+        /// A hand-written label set whose two values read the same.
+        struct Repeats(usize);
+        const SAME: &[&str] = &["same", "same"];
+        impl LabelSet for Repeats {
+            const CARDINALITY: Option<usize> = Some(2);
+            fn names(out: &mut Vec<&'static str>) {
+                out.push("d");
+            }
+            fn visit(&self, f: &mut dyn FnMut(&str)) {
+                f(SAME[self.0]);
+            }
+            fn index(&self) -> usize {
+                self.0
+            }
+            fn value_tables(out: &mut Vec<&'static [&'static str]>) {
+                out.push(SAME);
+            }
+        }
+        static F: Family<Repeats, Counter> = Family::new("test_render_repeats_total", "t");
+        F.labels(Repeats(0)).inc();
+        F.labels(Repeats(1)).inc_by(2);
+        let mut b = Builder::for_render(Format::Prometheus);
+        b.collect_one(&F);
+        assert_eq!(b.text("test_render_repeats"), None);
+        let mut out = String::new();
+        b.write_text(&mut out);
+        assert!(
+            out.ends_with("\ntest_render_repeats_total{d=\"same\"} 3\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn cell_capacity_is_set_once() {
         let cells: &'static ShardedArrays = Box::leak(Box::new(ShardedArrays::new()));
         <Counter as FamilyKind>::init(cells, 32);
