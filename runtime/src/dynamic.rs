@@ -192,6 +192,7 @@ impl<M: FamilyKind> Builder<M> {
                 return Ok(Metric::root(inner));
             }
         }
+        let _taking = crate::registry::registering();
         match crate::registry::check_new(family_name(&self.name, M::KIND), M::KIND) {
             Ok(()) => {}
             Err(Taken::Exists(kind)) => {
@@ -564,6 +565,42 @@ mod tests {
             e.to_string(),
             r#"metric "build_info" is already registered by a static gauge metric"#
         );
+    }
+
+    #[test]
+    fn threads_racing_for_one_free_name_leave_one_metric() {
+        for round in 0..20 {
+            let name = format!("dyn_race_{round}_total");
+            let barrier = std::sync::Barrier::new(6);
+            let wins = std::thread::scope(|s| {
+                let racers: Vec<_> = (0..6)
+                    .map(|i| {
+                        let (name, barrier) = (&name, &barrier);
+                        s.spawn(move || {
+                            barrier.wait();
+                            // Static-style counters, gauges and a dynamic
+                            // family all want the same family name.
+                            match i % 3 {
+                                0 => crate::Counter::register(name.as_str(), "t").is_ok(),
+                                1 => crate::Gauge::register(name.as_str(), "t").is_ok(),
+                                _ => gauge(name.as_str()).register().is_ok(),
+                            }
+                        })
+                    })
+                    .collect();
+                racers
+                    .into_iter()
+                    .map(|r| r.join().unwrap_or(false))
+                    .collect::<Vec<bool>>()
+            });
+            // Dynamic gauges registered again with the same labels share one
+            // metric, so two of those may both succeed; nothing else may.
+            let won: Vec<usize> = (0..6).filter(|&i| wins[i]).collect();
+            assert!(
+                matches!(won.as_slice(), [_] | [2, 5]),
+                "round {round}: {won:?} all took {name}"
+            );
+        }
     }
 
     #[test]

@@ -148,6 +148,7 @@ impl Counter {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static Counter, Error> {
+        let _taking = registry::registering();
         let c: &'static Counter = Box::leak(Box::new(Counter {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Counter)?,
             cells: ShardedU64::new(),
@@ -218,6 +219,7 @@ impl Gauge {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static Gauge, Error> {
+        let _taking = registry::registering();
         let g: &'static Gauge = Box::leak(Box::new(Gauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
             bits: AtomicU64::new(0),
@@ -316,6 +318,7 @@ impl IntGauge {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static IntGauge, Error> {
+        let _taking = registry::registering();
         let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
             value: AtomicI64::new(0),
@@ -424,6 +427,7 @@ impl Histogram {
         help: impl Into<String>,
         buckets: &[f64],
     ) -> Result<&'static Histogram, Error> {
+        let _taking = registry::registering();
         let header = Header::dynamic(name.into(), help.into(), MetricKind::Histogram)?;
         if let Some(problem) = bucket_problem(buckets) {
             return Err(Error::Config(format!(

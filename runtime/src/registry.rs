@@ -63,6 +63,19 @@ pub(crate) fn register(metric: &'static dyn Collect) {
     }
 }
 
+/// Held while a metric built at run time is checked against the registered
+/// ones and then registered, so that two threads cannot both take one free
+/// name.
+static REGISTERING: Mutex<()> = Mutex::new(());
+
+/// The lock a registration at run time holds from its name check
+/// ([`check_new`]) until the metric is registered.
+pub(crate) fn registering() -> std::sync::MutexGuard<'static, ()> {
+    REGISTERING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn address(m: &'static dyn Collect) -> usize {
     std::ptr::from_ref(m).cast::<()>() as usize
 }
@@ -459,7 +472,8 @@ pub(crate) enum Taken {
 
 /// Whether a new family `name` of `kind` can join the registered ones (one
 /// collection of every metric): no family may have its name, and none may
-/// take a name its samples need or need one its samples take.
+/// take a name its samples need or need one its samples take. A caller
+/// that registers the family holds [`registering`] from this check on.
 pub(crate) fn check_new(name: &str, kind: MetricKind) -> Result<(), Taken> {
     let snapshot = collect();
     if let Some(f) = snapshot.family(name) {
