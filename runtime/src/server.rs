@@ -1249,6 +1249,25 @@ fn plain(status: StatusCode, text: impl Into<Bytes>) -> Response<Full<Bytes>> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let mut config = Config::default();
+        assert_eq!(
+            (config.host.as_str(), config.port, config.path.as_str()),
+            ("127.0.0.1", 9464, "/metrics")
+        );
+        assert_eq!(config.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(config.idle_timeout, Duration::from_secs(90));
+        assert_eq!(config.max_connections, 256);
+        // The variables table gives the same defaults as text.
+        let mut env = Env::from_pairs([
+            ("TELLTALE_SERVER_HEADER_READ_TIMEOUT", "10s"),
+            ("TELLTALE_SERVER_IDLE_TIMEOUT", "90s"),
+        ]);
+        config.apply_env(&mut env).unwrap();
+        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+    }
+
     fn endpoint() -> Endpoint {
         Endpoint::new(&Config::default())
     }
