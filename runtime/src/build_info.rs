@@ -59,9 +59,11 @@ macro_rules! build_info {
     };
 }
 
-struct BuildInfoMetric;
+/// Not zero-sized: the registry tells metrics apart by address, and
+/// zero-sized statics may share one.
+struct BuildInfoMetric(#[allow(dead_code)] u8);
 
-static METRIC: BuildInfoMetric = BuildInfoMetric;
+static METRIC: BuildInfoMetric = BuildInfoMetric(0);
 
 inventory::submit! { Registration::of(&METRIC) }
 

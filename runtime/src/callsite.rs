@@ -244,16 +244,17 @@ impl Callsite {
 
     #[cold]
     fn init_cells(&'static self) -> &'static CallsiteCells {
-        let (cells, fresh) = crate::publish::publish(
+        // Registered before the cells are published, so that no thread
+        // records into cells a collection could miss (threads racing here
+        // may register it twice; collection skips duplicates).
+        crate::registry::register(self);
+        let (cells, _) = crate::publish::publish(
             &self.cells,
             Box::new(CallsiteCells {
                 base: SeriesCells::new(),
                 labeled: OnceLock::new(),
             }),
         );
-        if fresh {
-            crate::registry::register(self);
-        }
         // SAFETY: published cells are never freed (callsites are statics).
         unsafe { &*cells }
     }

@@ -182,10 +182,15 @@ impl SeriesIndex {
         tables: Vec<&'static [&'static str]>,
         cardinality: usize,
     ) -> Self {
-        let distinct = tables.iter().all(|table| {
-            let mut seen = std::collections::HashSet::new();
-            table.iter().all(|value| seen.insert(value))
-        });
+        // Ids decode to distinct label sets when each table's values differ
+        // and the tables' sizes multiply to the cardinality (a hand-written
+        // `LabelSet` may break either).
+        let distinct = names.len() == tables.len()
+            && tables.iter().map(|t| t.len()).product::<usize>() == cardinality
+            && tables.iter().all(|table| {
+                let mut seen = std::collections::HashSet::new();
+                table.iter().all(|value| seen.insert(value))
+            });
         SeriesIndex {
             distinct,
             exported: exported(&names),
@@ -1083,9 +1088,11 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
 
     #[cold]
     fn init(&'static self) -> &'static Store<M> {
-        let mut created = false;
         let store = self.store.get_or_init(|| {
-            created = true;
+            // Registered before the store is published: a thread that finds
+            // the store records into a family every collection sees (one
+            // collecting meanwhile waits here for the store).
+            crate::registry::register(self);
             let mut names = Vec::new();
             L::names(&mut names);
             let index = match L::CARDINALITY {
@@ -1105,9 +1112,6 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
             };
             Store::with_cells(index, &self.cells)
         });
-        if created {
-            crate::registry::register(self);
-        }
         self.ready.store(true, Ordering::Release);
         store
     }

@@ -9,7 +9,8 @@
 //! [`Error`] for names known only at run time.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Once;
 
 use crate::error::{check_metric_name, metric_name_problem, Error};
 use crate::histogram::HistogramCells;
@@ -51,7 +52,9 @@ pub(crate) const fn checked(name: &'static str) -> &'static str {
 struct Header {
     name: Cow<'static, str>,
     help: Cow<'static, str>,
-    registered: AtomicBool,
+    /// Done once the metric is in the registry; a thread that finds it
+    /// running waits, so nothing is recorded before a collection can see it.
+    registered: Once,
     created: AtomicU64,
 }
 
@@ -60,14 +63,19 @@ impl Header {
         Header {
             name: Cow::Borrowed(checked(name)),
             help: Cow::Borrowed(help),
-            registered: AtomicBool::new(false),
+            registered: Once::new(),
             created: AtomicU64::new(0),
         }
     }
 
-    fn dynamic(name: String, help: String, kind: MetricKind) -> Result<Header, Error> {
+    fn dynamic(
+        name: String,
+        help: String,
+        kind: MetricKind,
+        registering: &std::sync::MutexGuard<'static, ()>,
+    ) -> Result<Header, Error> {
         check_metric_name(&name)?;
-        match registry::check_new(family_name(&name, kind), kind) {
+        match registry::check_new(family_name(&name, kind), kind, registering) {
             Ok(()) => {}
             Err(registry::Taken::Exists(_)) => {
                 return Err(Error::Conflict {
@@ -80,24 +88,24 @@ impl Header {
         Ok(Header {
             name: Cow::Owned(name),
             help: Cow::Owned(help),
-            registered: AtomicBool::new(false),
+            registered: Once::new(),
             created: AtomicU64::new(0),
         })
     }
 
     #[inline]
     fn ensure_registered(&self, me: &'static dyn Collect) {
-        if !self.registered.load(Ordering::Relaxed) {
+        if !self.registered.is_completed() {
             self.register(me);
         }
     }
 
     #[cold]
     fn register(&self, me: &'static dyn Collect) {
-        if !self.registered.swap(true, Ordering::AcqRel) {
+        self.registered.call_once(|| {
             self.created_at();
             registry::register(me);
-        }
+        });
     }
 
     fn created_at(&self) -> f64 {
@@ -148,9 +156,9 @@ impl Counter {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static Counter, Error> {
-        let _taking = registry::registering();
+        let taking = registry::registering();
         let c: &'static Counter = Box::leak(Box::new(Counter {
-            header: Header::dynamic(name.into(), help.into(), MetricKind::Counter)?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Counter, &taking)?,
             cells: ShardedU64::new(),
         }));
         c.header.register(c);
@@ -219,9 +227,9 @@ impl Gauge {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static Gauge, Error> {
-        let _taking = registry::registering();
+        let taking = registry::registering();
         let g: &'static Gauge = Box::leak(Box::new(Gauge {
-            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             bits: AtomicU64::new(0),
         }));
         g.header.register(g);
@@ -318,9 +326,9 @@ impl IntGauge {
         name: impl Into<String>,
         help: impl Into<String>,
     ) -> Result<&'static IntGauge, Error> {
-        let _taking = registry::registering();
+        let taking = registry::registering();
         let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
-            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge)?,
+            header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             value: AtomicI64::new(0),
         }));
         g.header.register(g);
@@ -427,8 +435,8 @@ impl Histogram {
         help: impl Into<String>,
         buckets: &[f64],
     ) -> Result<&'static Histogram, Error> {
-        let _taking = registry::registering();
-        let header = Header::dynamic(name.into(), help.into(), MetricKind::Histogram)?;
+        let taking = registry::registering();
+        let header = Header::dynamic(name.into(), help.into(), MetricKind::Histogram, &taking)?;
         if let Some(problem) = bucket_problem(buckets) {
             return Err(Error::Config(format!(
                 "buckets of histogram {:?}: {problem}",

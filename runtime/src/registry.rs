@@ -76,6 +76,8 @@ pub(crate) fn registering() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// A metric's identity: the address of its data (a metric is never
+/// zero-sized, so no two share one).
 fn address(m: &'static dyn Collect) -> usize {
     std::ptr::from_ref(m).cast::<()>() as usize
 }
@@ -472,9 +474,15 @@ pub(crate) enum Taken {
 
 /// Whether a new family `name` of `kind` can join the registered ones (one
 /// collection of every metric): no family may have its name, and none may
-/// take a name its samples need or need one its samples take. A caller
-/// that registers the family holds [`registering`] from this check on.
-pub(crate) fn check_new(name: &str, kind: MetricKind) -> Result<(), Taken> {
+/// take a name its samples need or need one its samples take. The caller
+/// holds [`registering`] from this check until it has registered the family
+/// (locks are taken in the order `dynamic::REGISTERED`, `REGISTERING`,
+/// `DYNAMIC`).
+pub(crate) fn check_new(
+    name: &str,
+    kind: MetricKind,
+    _registering: &std::sync::MutexGuard<'static, ()>,
+) -> Result<(), Taken> {
     let snapshot = collect();
     if let Some(f) = snapshot.family(name) {
         return Err(Taken::Exists(f.kind));

@@ -600,9 +600,11 @@ impl Drop for Monitor {
 // ---------------------------------------------------------------------------
 // Export.
 
-struct ResourceMetrics;
+/// Not zero-sized: the registry tells metrics apart by address, and
+/// zero-sized statics may share one.
+struct ResourceMetrics(#[allow(dead_code)] u8);
 
-static METRICS: ResourceMetrics = ResourceMetrics;
+static METRICS: ResourceMetrics = ResourceMetrics(0);
 
 inventory::submit! { Registration::of(&METRICS) }
 

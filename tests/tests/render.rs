@@ -130,18 +130,20 @@ fn record() {
     let _ = HASHED_SIZES.labels(tenant("z", "us"));
     SHARED_A.labels(tenant("a", "eu")).inc_by(2);
     SHARED_A.labels(tenant("only_a", "eu")).inc();
-    SHARED_B.labels(tenant("a", "eu")).inc_by(5);
-    SHARED_B.labels(tenant("only_b", "eu")).inc();
-    CLASHING.labels(tenant("a", "eu")).set(1.0);
-    SHARED_H_A.labels(tenant("a", "eu")).observe(0.3);
-    SHARED_H_B.labels(tenant("a", "eu")).observe(0.3);
-    SHARED_H_B.labels(tenant("b", "eu")).observe(3.0);
+    // The first to join `SHARED_A`'s family has its labels in the other
+    // order; the series keeps `SHARED_A`'s.
     REVERSED
         .labels(TenantReversed {
             region: "eu".to_owned(),
             tenant: "a".to_owned(),
         })
         .inc_by(10);
+    SHARED_B.labels(tenant("a", "eu")).inc_by(5);
+    SHARED_B.labels(tenant("only_b", "eu")).inc();
+    CLASHING.labels(tenant("a", "eu")).set(1.0);
+    SHARED_H_A.labels(tenant("a", "eu")).observe(0.3);
+    SHARED_H_B.labels(tenant("a", "eu")).observe(0.3);
+    SHARED_H_B.labels(tenant("b", "eu")).observe(3.0);
     DENSE_GAUGE
         .labels(Http {
             method: Method::Get,
@@ -276,6 +278,9 @@ fn render_writes_what_the_snapshot_path_writes() {
             ),
             None
         );
+        // Written with the first family's label order.
+        let first_order = "\nrender_test_shared_total{tenant=\"a\",region=\"eu\"} 17\n";
+        assert!(direct.contains(first_order), "{direct}");
         let shared_bucket = "render_test_shared_seconds_bucket";
         let a_eu = |le: &'static str| [("tenant", "a"), ("region", "eu"), ("le", le)];
         assert_eq!(value(&parsed, shared_bucket, &a_eu("1.0")), Some(2.0));

@@ -398,7 +398,7 @@ pub fn render(format: Format) -> String {
 /// The two text formats are written straight from the live metrics, without
 /// an intermediate [`Snapshot`]: a family that one metric holds alone (a
 /// [`Family`](crate::Family), for one) writes its series as it reads them, in
-/// the order the family created them; families that several metrics share
+/// the family's internal order (not sorted); families that several metrics share
 /// (the series of instrumented functions) are merged first, as
 /// [`Snapshot::collect`] merges them, and written sorted by their labels.
 /// Families come in name order either way, and the text holds the samples
