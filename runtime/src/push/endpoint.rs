@@ -248,9 +248,20 @@ fn otlp_options(config: &EndpointConfig) -> OtlpOptions {
     options
 }
 
-/// The request body of `snapshot` for `target`'s protocol, taken now.
-pub(crate) fn build_body(target: &Target, snapshot: &Snapshot) -> Result<Vec<u8>, String> {
-    build_body_at(target, snapshot, SystemTime::now())
+/// The request body for `target`'s protocol of every registered metric,
+/// read now.
+pub(crate) fn build_body(target: &Target) -> Result<Vec<u8>, String> {
+    match target.protocol {
+        // Text straight from the live metrics, without a snapshot.
+        Protocol::Pushgateway => {
+            let mut text = String::new();
+            encode::render_into(Format::Prometheus, &mut text);
+            Ok(text.into_bytes())
+        }
+        Protocol::RemoteWrite | Protocol::Otlp => {
+            build_body_at(target, &Snapshot::collect(), SystemTime::now())
+        }
+    }
 }
 
 fn build_body_at(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Result<Vec<u8>, String> {
@@ -717,8 +728,7 @@ impl Endpoint {
     /// Collects a snapshot, encodes it and queues it.
     pub(crate) fn collect(&self) {
         let _order = self.build.lock().unwrap_or_else(PoisonError::into_inner);
-        let snapshot = Snapshot::collect();
-        match build_body(&self.target, &snapshot) {
+        match build_body(&self.target) {
             Ok(body) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
                 let (dropped, len) = {

@@ -120,12 +120,10 @@ pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
     }
     let target = Target::new(config)?;
     let client = endpoint::client();
-    let body = endpoint::build_body(&target, &crate::Snapshot::collect()).map_err(|reason| {
-        Error::Push {
-            endpoint: target.name.clone(),
-            field: None,
-            reason,
-        }
+    let body = endpoint::build_body(&target).map_err(|reason| Error::Push {
+        endpoint: target.name.clone(),
+        field: None,
+        reason,
     })?;
     let stats = endpoint::Stats::default();
     endpoint::deliver(&client, &target, &config.retry, body.into(), &stats)
