@@ -2,16 +2,17 @@
 //!
 //! [`start`] takes a [`PushConfig`] naming any number of endpoints and
 //! returns a [`Pusher`]. Each endpoint runs on two tokio tasks of its own: one
-//! collects a [`Snapshot`](crate::Snapshot) every interval, encodes it and
-//! queues the payload; the other sends the queue in order, retrying as the
-//! endpoint's [`RetryPolicy`] says. So an endpoint that hangs, refuses
-//! connections or answers errors delays no other endpoint and never the
-//! process; recording a metric never waits for an exporter nor allocates for
-//! one (exporters only read snapshots).
+//! reads every registered metric each interval (Pushgateway text is rendered
+//! straight from them, the protobuf payloads go through a
+//! [`Snapshot`](crate::Snapshot)) and queues the payload; the other sends the
+//! queue in order, retrying as the endpoint's [`RetryPolicy`] says. So an
+//! endpoint that hangs, refuses connections or answers errors delays no other
+//! endpoint and never the process; recording a metric never waits for an
+//! exporter nor allocates for one (exporters only read the cells).
 //!
 //! | protocol | body | queue |
 //! |---|---|---|
-//! | [`Pushgateway`](Protocol::Pushgateway) | Prometheus 0.0.4 text, `PUT`/`POST` to the group | the latest snapshot only |
+//! | [`Pushgateway`](Protocol::Pushgateway) | Prometheus 0.0.4 text, `PUT`/`POST` to the group | the latest payload only |
 //! | [`RemoteWrite`](Protocol::RemoteWrite) | snappy protobuf `WriteRequest`, one per interval | up to `queue_size` batches, oldest dropped and counted |
 //! | [`Otlp`](Protocol::Otlp) | OTLP protobuf, cumulative | up to `queue_size` batches |
 //!
