@@ -517,11 +517,7 @@ impl<'a> SeriesText<'a> {
     /// Writes the series as a gauge.
     #[inline]
     pub(crate) fn gauge(&mut self, value: f64) {
-        if self.openmetrics {
-            openmetrics::gauge(self.out, self.name, &self.labels, value);
-        } else {
-            prometheus::gauge(self.out, self.name, &self.labels, value);
-        }
+        gauge_lines(self.out, self.name, &self.labels, value);
     }
 
     /// Writes the series as a histogram: `buckets` are cumulative `(le,
@@ -640,6 +636,37 @@ fn write_sample_start(out: &mut String, name: &str, suffix: &str, labels: &str, 
         out.push('}');
     }
     out.push(' ');
+}
+
+/// Appends a gauge series with these `labels` (as [`labels_text`] writes
+/// them), the same in both text formats.
+#[inline]
+fn gauge_lines(out: &mut String, name: &str, labels: &str, value: f64) {
+    write_sample_start(out, name, "", labels, "");
+    write_value_line(out, value);
+}
+
+/// Appends the `_bucket` lines of a histogram series: its `buckets`
+/// (cumulative, increasing `le`, without `+Inf`), then `+Inf` at `count`.
+/// Returns whether a bound is below zero.
+fn bucket_lines(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    repeated: &mut Repeated,
+    count: u64,
+    buckets: impl Iterator<Item = (f64, u64)>,
+) -> bool {
+    let mut negative = false;
+    for (i, (le, n)) in buckets
+        .chain(std::iter::once((f64::INFINITY, count)))
+        .enumerate()
+    {
+        negative |= le < 0.0;
+        write_sample_start(out, name, "_bucket", labels, repeated.le(i, le));
+        write_count_line(out, n);
+    }
+    negative
 }
 
 /// Label and value texts that repeat from series to series of a family,

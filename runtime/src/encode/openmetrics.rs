@@ -16,8 +16,8 @@
 //! ```
 
 use super::{
-    labels_text, write_count_line, write_escaped, write_sample_start, write_value_line, Escape,
-    Repeated,
+    bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
+    write_value_line, Escape, Repeated,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -44,7 +44,7 @@ pub(super) fn encode_family(family: &Family, out: &mut String) {
                 counter(out, name, labels, (*total, series.created), &mut repeated);
             }
             (Value::Counter(value) | Value::Gauge(value), MetricKind::Gauge) => {
-                gauge(out, name, labels, *value);
+                gauge_lines(out, name, labels, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
                 histogram_lines(
@@ -115,13 +115,6 @@ pub(super) fn counter(
     write_created(out, name, labels, created, repeated);
 }
 
-/// Appends a gauge series.
-#[inline]
-pub(super) fn gauge(out: &mut String, name: &str, labels: &str, value: f64) {
-    write_sample_start(out, name, "", labels, "");
-    write_value_line(out, value);
-}
-
 /// Appends a histogram series: its `buckets` (cumulative, increasing `le`,
 /// without `+Inf`), the `+Inf` bucket, `_count`, `_sum` and `_created`.
 pub(super) fn histogram_lines(
@@ -132,15 +125,7 @@ pub(super) fn histogram_lines(
     (count, sum, created): (u64, f64, Option<f64>),
     buckets: impl Iterator<Item = (f64, u64)>,
 ) {
-    let mut negative_bucket = false;
-    for (i, (le, n)) in buckets
-        .chain(std::iter::once((f64::INFINITY, count)))
-        .enumerate()
-    {
-        negative_bucket |= le < 0.0;
-        write_sample_start(out, name, "_bucket", labels, repeated.le(i, le));
-        write_count_line(out, n);
-    }
+    let negative_bucket = bucket_lines(out, name, labels, repeated, count, buckets);
     // `_sum` is a counter: never NaN or negative, and absent when a
     // bucket is below zero. `_count` is there exactly when `_sum` is.
     if !negative_bucket && !sum.is_nan() && sum >= 0.0 {

@@ -13,8 +13,8 @@
 //! ```
 
 use super::{
-    labels_text, write_count_line, write_escaped, write_sample_start, write_value_line, Escape,
-    Repeated,
+    bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
+    write_value_line, Escape, Repeated,
 };
 use crate::snapshot::{Family, MetricKind, Snapshot, Value};
 
@@ -39,7 +39,7 @@ pub(super) fn encode_family(family: &Family, out: &mut String) {
                 counter(out, &family.name, labels, *value);
             }
             (Value::Counter(value) | Value::Gauge(value), _) => {
-                gauge(out, &family.name, labels, *value);
+                gauge_lines(out, &family.name, labels, *value);
             }
             (Value::Histogram(histogram), MetricKind::Histogram) => {
                 histogram_lines(
@@ -92,13 +92,6 @@ pub(super) fn counter(out: &mut String, name: &str, labels: &str, total: f64) {
     write_value_line(out, total);
 }
 
-/// Appends a gauge series.
-#[inline]
-pub(super) fn gauge(out: &mut String, name: &str, labels: &str, value: f64) {
-    write_sample_start(out, name, "", labels, "");
-    write_value_line(out, value);
-}
-
 /// Appends a histogram series: its `buckets` (cumulative, increasing `le`,
 /// without `+Inf`), the `+Inf` bucket, `_sum` and `_count`.
 pub(super) fn histogram_lines(
@@ -109,13 +102,7 @@ pub(super) fn histogram_lines(
     (count, sum): (u64, f64),
     buckets: impl Iterator<Item = (f64, u64)>,
 ) {
-    for (i, (le, n)) in buckets
-        .chain(std::iter::once((f64::INFINITY, count)))
-        .enumerate()
-    {
-        write_sample_start(out, name, "_bucket", labels, repeated.le(i, le));
-        write_count_line(out, n);
-    }
+    bucket_lines(out, name, labels, repeated, count, buckets);
     write_sample_start(out, name, "_sum", labels, "");
     write_value_line(out, sum);
     write_sample_start(out, name, "_count", labels, "");
