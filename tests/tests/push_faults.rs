@@ -727,6 +727,37 @@ async fn shutdown_while_an_endpoint_hangs_returns_within_its_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_url_query_reaches_the_endpoint_and_nothing_else() {
+    let failing = Mock::start(Mode::Status(400)).await;
+    // Unnamed: reports name it by its URL.
+    let mut endpoint = remote_write_endpoint("", failing.url("/w?api_key=k3y&region=eu"), 60_000);
+    endpoint.retry = fast_retry(1);
+    let config = PushConfig {
+        endpoints: vec![endpoint],
+        ..PushConfig::default()
+    };
+    let config_debug = format!("{config:?}");
+    let pusher = push::start(config).expect("start");
+    pusher.flush().await;
+    assert!(failing.requests() >= 1);
+    let status = pusher.status().remove(0);
+    let shown = failing.url("/w?api_key=***&region=***");
+    assert_eq!((&status.name, &status.url), (&shown, &shown));
+    assert_eq!(status.request_url, shown);
+    let error = status.last_error.clone().unwrap_or_default();
+    assert!(
+        error.contains("/w?api_key=***") && error.contains("400"),
+        "{error}"
+    );
+    let text = telltale::render(telltale::Format::Prometheus);
+    let json = serde_json::to_string(&pusher.status()).expect("serialize");
+    for shown in [config_debug, format!("{pusher:?}"), json, text] {
+        assert!(!shown.contains("k3y"), "{shown}");
+    }
+    pusher.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_reach_the_endpoint_and_status_serializes() {
     let mock = Mock::start(Mode::Ok).await;
     let mut endpoint = remote_write_endpoint("auth", mock.url("/w"), 60_000);

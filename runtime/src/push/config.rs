@@ -2,6 +2,7 @@
 //! queue. Every type deserializes (unknown fields are errors; missing ones
 //! take the documented defaults), so a configuration file can carry it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -193,7 +194,7 @@ impl fmt::Debug for EndpointConfig {
         f.debug_struct("EndpointConfig")
             .field("name", name)
             .field("protocol", protocol)
-            .field("url", url)
+            .field("url", &redact_query(url))
             .field("interval", interval)
             .field("timeout", timeout)
             .field("headers", &Redacted(headers))
@@ -267,12 +268,13 @@ impl EndpointConfig {
         self
     }
 
-    /// The name reports use: [`name`](Self::name), or the URL when empty.
-    pub fn display_name(&self) -> &str {
+    /// The name reports use: [`name`](Self::name), or, when empty, the URL
+    /// with its query values hidden (see [`redact_query`]).
+    pub fn display_name(&self) -> Cow<'_, str> {
         if self.name.is_empty() {
-            &self.url
+            redact_query(&self.url)
         } else {
-            &self.name
+            Cow::Borrowed(&self.name)
         }
     }
 }
@@ -430,6 +432,43 @@ pub struct OtlpEndpointOptions {
     /// own buckets) instead of explicit-bucket histograms with the classic
     /// bounds (the default, which every receiver understands).
     pub exponential_histograms: bool,
+}
+
+/// `url` with the value of every query parameter replaced by `***`
+/// (`http://h/v1/metrics?api_key=***`): what status reports, `Debug`, error
+/// messages and the endpoint label show, since a query may carry a key.
+///
+/// ```
+/// use telltale::push::redact_query;
+///
+/// assert_eq!(redact_query("http://h:4318/v1/metrics?key=s3cret&x"), "http://h:4318/v1/metrics?key=***&x");
+/// assert_eq!(redact_query("http://h:9091"), "http://h:9091");
+/// ```
+pub fn redact_query(url: &str) -> Cow<'_, str> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Cow::Borrowed(url);
+    };
+    let (query, fragment) = match query.split_once('#') {
+        Some((query, fragment)) => (query, Some(fragment)),
+        None => (query, None),
+    };
+    let mut out = format!("{base}?");
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            None => out.push_str(pair),
+        }
+    }
+    if fragment.is_some() {
+        out.push_str("#***");
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::config::{EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::config::{redact_query, EndpointConfig, Protocol, PushMethod, RetryPolicy};
 use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
 use crate::dynamic::{self, Metric};
@@ -45,8 +45,9 @@ const ERROR_TEXT_CHARS: usize = 300;
 pub(crate) const MAX_DURATION: Duration = Duration::from_hours(24);
 
 /// An endpoint's configuration, checked: where and how to send. The
-/// configured headers are marked sensitive, so `Debug` does not show them.
-#[derive(Debug, Clone)]
+/// configured headers are marked sensitive, so `Debug` does not show them,
+/// and `Debug` hides the URLs' query values.
+#[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) name: String,
     pub(crate) url: String,
@@ -62,6 +63,40 @@ pub(crate) struct Target {
     pub(crate) gzip: bool,
 }
 
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Target {
+            name,
+            url,
+            protocol,
+            method,
+            uri,
+            headers,
+            timeout,
+            delete_uri,
+            otlp,
+            gzip,
+        } = self;
+        f.debug_struct("Target")
+            .field("name", name)
+            .field("url", &redact_query(url))
+            .field("protocol", protocol)
+            .field("method", method)
+            .field("uri", &redact_query(&uri.to_string()))
+            .field("headers", headers)
+            .field("timeout", timeout)
+            .field(
+                "delete_uri",
+                &delete_uri
+                    .as_ref()
+                    .map(|u| redact_query(&u.to_string()).into_owned()),
+            )
+            .field("otlp", otlp)
+            .field("gzip", gzip)
+            .finish()
+    }
+}
+
 fn config_error(name: &str, field: &str, reason: impl Into<String>) -> Error {
     Error::Push {
         endpoint: name.to_owned(),
@@ -73,36 +108,37 @@ fn config_error(name: &str, field: &str, reason: impl Into<String>) -> Error {
 impl Target {
     /// Checks `config` and prepares its requests.
     pub(crate) fn new(config: &EndpointConfig) -> Result<Target, Error> {
-        let name = config.display_name().to_owned();
+        let name = config.display_name().into_owned();
         let err = |field: &str, reason: String| config_error(&name, field, reason);
+        // Quoted in errors with its query values hidden.
+        let shown = redact_query(&config.url);
         if config.url.is_empty() {
             return Err(err("url", "no URL given".into()));
         }
         let uri: Uri = config
             .url
             .parse()
-            .map_err(|e| err("url", format!("{:?} is not a URL: {e}", config.url)))?;
+            .map_err(|e| err("url", format!("{shown:?} is not a URL: {e}")))?;
         match uri.scheme_str() {
             Some("http") => {}
             Some("https") => {
                 return Err(err(
                     "url",
                     format!(
-                        "{:?}: https is not supported yet; use http:// (through a TLS proxy or a local agent)",
-                        config.url
+                        "{shown:?}: https is not supported yet; use http:// (through a TLS proxy or a local agent)"
                     ),
                 ))
             }
             _ => {
                 return Err(err(
                     "url",
-                    format!("{:?} must start with http://", config.url),
+                    format!("{shown:?} must start with http://"),
                 ))
             }
         }
         let authority = match uri.authority() {
             Some(a) if !a.host().is_empty() => a.as_str().to_owned(),
-            _ => return Err(err("url", format!("{:?} names no host", config.url))),
+            _ => return Err(err("url", format!("{shown:?} names no host"))),
         };
         if authority.contains('@') {
             return Err(err(
@@ -168,7 +204,7 @@ impl Target {
         let build = |path_and_query: &str| -> Result<Uri, Error> {
             format!("http://{authority}{path_and_query}")
                 .parse()
-                .map_err(|e| err("url", format!("{:?}: {e}", config.url)))
+                .map_err(|e| err("url", format!("{shown:?}: {e}")))
         };
         let (method, uri, delete_uri) = match config.protocol {
             Protocol::Pushgateway => {
@@ -373,6 +409,8 @@ pub(crate) async fn send_once(
             retry_after: None,
         })?;
     *request.headers_mut() = target.headers.clone();
+    // Messages name the request with its query values hidden.
+    let uri = redact_query(&uri.to_string()).into_owned();
     let exchange = async {
         let response = client
             .request(request)
@@ -799,8 +837,8 @@ impl Endpoint {
         EndpointStatus {
             name: self.target.name.clone(),
             protocol: self.target.protocol,
-            url: self.target.url.clone(),
-            request_url: self.target.uri.to_string(),
+            url: redact_query(&self.target.url).into_owned(),
+            request_url: redact_query(&self.target.uri.to_string()).into_owned(),
             last_success_unix_seconds: text.success_at.map(unix_seconds),
             last_error: text.error.clone(),
             last_error_unix_seconds: text.error_at.map(unix_seconds),
@@ -1089,6 +1127,12 @@ mod tests {
         assert_eq!(field(EndpointConfig::remote_write("not a url")), "url");
         let https = target(&EndpointConfig::remote_write("https://h/api/v1/write")).unwrap_err();
         assert!(https.1.contains("https is not supported"), "{https:?}");
+        // A refused URL is quoted with its query values hidden.
+        let keyed = target(&EndpointConfig::remote_write("https://h/w?key=k3y")).unwrap_err();
+        assert!(
+            keyed.1.contains("\"https://h/w?key=***\"") && !keyed.1.contains("k3y"),
+            "{keyed:?}"
+        );
         assert_eq!(field(EndpointConfig::remote_write("ftp://h/x")), "url");
         assert_eq!(field(EndpointConfig::remote_write("http://u:p@h/x")), "url");
         let mut c = EndpointConfig::remote_write("http://h/x");

@@ -73,8 +73,8 @@ pub mod remote_write;
 pub use otlp::{HistogramFlavour, OtlpOptions};
 
 pub use config::{
-    EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod, PushgatewayOptions,
-    RetryPolicy,
+    redact_query, EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod,
+    PushgatewayOptions, RetryPolicy,
 };
 
 use endpoint::{Command, Endpoint, Target};
@@ -84,13 +84,14 @@ use crate::Error;
 /// What one endpoint has done so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointStatus {
-    /// The endpoint's name (its URL when it has none).
+    /// The endpoint's name (its URL, query values hidden, when it has none).
     pub name: String,
     /// Its protocol.
     pub protocol: Protocol,
-    /// The URL as configured.
+    /// The URL as configured, query values hidden ([`redact_query`]).
     pub url: String,
-    /// The URL requests go to (with the Pushgateway group or the OTLP path).
+    /// The URL requests go to (with the Pushgateway group or the OTLP path),
+    /// query values hidden.
     pub request_url: String,
     /// When a payload was last accepted, in Unix seconds.
     pub last_success_unix_seconds: Option<f64>,

@@ -110,7 +110,7 @@ pub(crate) fn check(options: &PushgatewayOptions) -> Result<(), (String, String)
 pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
     if config.protocol != Protocol::Pushgateway {
         return Err(Error::Push {
-            endpoint: config.display_name().to_owned(),
+            endpoint: config.display_name().into_owned(),
             field: Some("protocol".into()),
             reason: format!(
                 "push_once pushes to a Pushgateway, not to a {} endpoint",
