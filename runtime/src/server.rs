@@ -18,6 +18,7 @@
 //! | `/metrics.json`, `/metrics.csv` | the same as [`Format::Json`] / [`Format::Csv`] |
 //! | `/health` | `200 ok`: the server is up (never needs credentials) |
 //! | `/api/...` | the JSON API of a running [`System`](crate::system::System) |
+//! | `/dashboard` | a page showing that API: health, operations with their latency percentiles and success rates, recent failures, exporters |
 //!
 //! The suffixed paths follow [`Config::path`]: with `path = "/m"` they are
 //! `/m.json` and `/m.csv`. Only `GET` and `HEAD` are answered; other methods
@@ -104,7 +105,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::header::{
     HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING,
-    CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
+    CONTENT_SECURITY_POLICY, CONTENT_TYPE, VARY, WWW_AUTHENTICATE,
 };
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -914,6 +915,8 @@ enum Route<'a> {
     Metrics(Option<Format>),
     /// `/api/<path>`, with the path after `/api/`.
     Api(&'a str),
+    /// The dashboard page over the API.
+    Dashboard,
     NotFound,
 }
 
@@ -1031,6 +1034,8 @@ impl Endpoint {
             Route::Health
         } else if let Some(api) = path.strip_prefix("/api/") {
             Route::Api(api)
+        } else if path == "/dashboard" {
+            Route::Dashboard
         } else {
             Route::NotFound
         }
@@ -1061,7 +1066,7 @@ impl Endpoint {
                 response
             }
             Route::NotFound | Route::Api(_) => plain(StatusCode::NOT_FOUND, "Not Found\n"),
-            Route::Health | Route::Metrics(_) if !readable => {
+            Route::Health | Route::Metrics(_) | Route::Dashboard if !readable => {
                 let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
                 response
                     .headers_mut()
@@ -1069,6 +1074,7 @@ impl Endpoint {
                 response
             }
             Route::Health => plain(StatusCode::OK, "ok\n"),
+            Route::Dashboard => dashboard(),
             Route::Metrics(fixed) => self.metrics(request, fixed),
         }
     }
@@ -1147,6 +1153,27 @@ impl Endpoint {
         self.last_len.store(out.len(), Ordering::Relaxed);
         out
     }
+}
+
+/// The dashboard page: one self-contained HTML document (no outside
+/// resources) whose script reads `/api/dashboard/*` every 5 seconds.
+const DASHBOARD: &str = include_str!("dashboard.html");
+
+fn dashboard() -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from_static(DASHBOARD.as_bytes())));
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    // The page's own inline script and style, and requests to this server.
+    headers.insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'",
+        ),
+    );
+    response
 }
 
 fn format_label(format: Format) -> FormatLabel {

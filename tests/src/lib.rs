@@ -787,6 +787,30 @@ pub mod demo {
     }
 }
 
+/// The dashboard page the server serves at `/dashboard`.
+pub const DASHBOARD_PAGE: &str = include_str!("../../runtime/src/dashboard.html");
+
+/// The JSON fields the dashboard page shows in the table whose column list
+/// is the constant `columns` (`OPERATION_COLUMNS`, `RECENT_COLUMNS`,
+/// `EXPORTER_COLUMNS`): the second string of each `["title", "field", ...]`
+/// entry.
+pub fn dashboard_fields(columns: &str) -> Vec<String> {
+    let start = DASHBOARD_PAGE
+        .find(&format!("const {columns} = ["))
+        .unwrap_or_else(|| panic!("the dashboard has no {columns}"));
+    DASHBOARD_PAGE[start..]
+        .lines()
+        .skip(1)
+        .take_while(|line| line.trim() != "];")
+        .map(|line| {
+            line.split('"')
+                .nth(3)
+                .unwrap_or_else(|| panic!("no field in {line:?}"))
+                .to_owned()
+        })
+        .collect()
+}
+
 /// Formats a command's output for a failure message.
 pub fn describe_output(what: &str, output: &Output) -> String {
     let mut text = format!("{what}: {}\n", output.status);

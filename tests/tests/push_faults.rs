@@ -796,6 +796,10 @@ async fn headers_reach_the_endpoint_and_status_serializes() {
         .is_some_and(|u| u.starts_with("telltale/"))));
     let json = serde_json::to_value(pusher.status()).expect("serialize");
     assert_eq!(json[0]["name"], "auth");
+    // Every field the dashboard page shows of an exporter is one the status has.
+    for field in telltale_tests::dashboard_fields("EXPORTER_COLUMNS") {
+        assert!(json[0].get(&field).is_some(), "no {field:?} in {}", json[0]);
+    }
     assert_eq!(json[0]["protocol"], "remote_write");
     assert!(json[0]["payloads_sent"].as_u64().unwrap() >= 1);
     // The self-metrics count the same.

@@ -112,7 +112,61 @@ fn health_stats_dashboards_and_the_json_api() {
         .iter()
         .any(|op| op["operation"] == "system_upload"));
     let r = http::get(addr, "/api/dashboard/errors").unwrap();
-    assert_eq!(json(&r.body)["operations"][0]["errors"], 2);
+    let errors_json = json(&r.body);
+    assert_eq!(errors_json["operations"][0]["errors"], 2);
+
+    // The dashboard page over that API, and every field it shows is one the
+    // API serves.
+    let page = http::get(addr, "/dashboard").unwrap();
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page
+        .header("content-security-policy")
+        .is_some_and(|p| p.contains("default-src 'none'") && p.contains("connect-src 'self'")));
+    let text = String::from_utf8(page.body).unwrap();
+    assert_eq!(text, telltale_tests::DASHBOARD_PAGE);
+    assert!(text.contains(r#"fetch("api/dashboard/" + path"#));
+    assert!(!text.contains("innerHTML"), "values are written as text");
+    assert!(
+        !text.contains("http://") && !text.contains("https://"),
+        "no outside resources"
+    );
+    for (columns, row) in [
+        ("OPERATION_COLUMNS", &o["operations"][0]),
+        ("RECENT_COLUMNS", &errors_json["recent"][0]),
+    ] {
+        let fields = telltale_tests::dashboard_fields(columns);
+        assert!(fields.len() >= 4, "{columns}: {fields:?}");
+        for field in fields {
+            assert!(
+                row.get(&field).is_some(),
+                "{columns}: no {field:?} in {row}"
+            );
+        }
+    }
+    for field in [
+        "healthy",
+        "reasons",
+        "uptime_seconds",
+        "calls",
+        "window_seconds",
+        "error_rate",
+    ] {
+        assert!(o["health"].get(field).is_some(), "health.{field}");
+        assert!(
+            text.contains(&format!(".{field}")),
+            "the page reads health.{field}"
+        );
+    }
+    assert_eq!(
+        http::request(addr, "POST", "/dashboard", &[], b"")
+            .unwrap()
+            .status,
+        405
+    );
     assert_eq!(http::get(addr, "/api/stats").unwrap().status, 200);
     assert_eq!(
         http::get(addr, "/api/dashboard/performance")
