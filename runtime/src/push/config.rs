@@ -103,9 +103,9 @@ impl fmt::Display for Protocol {
 /// Durations in a configuration file are strings with a unit (`"250ms"`,
 /// `"15s"`, `"2m"`, `"1h"`) or a number of seconds (`15`, `0.5`).
 ///
-/// Only `http://` URLs are supported; `https://` is refused by
-/// [`push::start`](super::start) with an error (put a TLS-terminating proxy
-/// in front of the endpoint, or push to a local agent).
+/// URLs are `http://` or `https://`. Over TLS the collector's certificate
+/// must chain to one of Mozilla's roots (`webpki-roots`) or to a certificate
+/// of [`ca_file`](Self::ca_file).
 ///
 /// `Debug` shows the names of the [`headers`](Self::headers) but not their
 /// values, which often are credentials:
@@ -166,6 +166,12 @@ pub struct EndpointConfig {
     /// Options of [`Protocol::Otlp`].
     #[serde(default)]
     pub otlp: OtlpEndpointOptions,
+    /// For an `https://` URL: a PEM file of certificates to trust besides
+    /// the built-in roots (Mozilla's, from `webpki-roots`), for a collector
+    /// whose certificate a private CA signed. Read when the endpoint starts;
+    /// a file that cannot be read or holds no certificate is an error then.
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl fmt::Debug for EndpointConfig {
@@ -190,6 +196,7 @@ impl fmt::Debug for EndpointConfig {
             queue_size,
             pushgateway,
             otlp,
+            ca_file,
         } = self;
         f.debug_struct("EndpointConfig")
             .field("name", name)
@@ -202,6 +209,7 @@ impl fmt::Debug for EndpointConfig {
             .field("queue_size", queue_size)
             .field("pushgateway", pushgateway)
             .field("otlp", otlp)
+            .field("ca_file", ca_file)
             .finish()
     }
 }
@@ -241,6 +249,7 @@ impl EndpointConfig {
             queue_size: default_queue_size(),
             pushgateway: PushgatewayOptions::default(),
             otlp: OtlpEndpointOptions::default(),
+            ca_file: None,
         }
     }
 
@@ -571,5 +580,18 @@ mod tests {
         let pretty = format!("{config:#?}");
         assert!(!pretty.contains("s3cret"), "{pretty}");
         assert!(pretty.contains("url: \"http://x/w\""), "{pretty}");
+    }
+
+    #[test]
+    fn a_ca_file_is_read_from_toml() {
+        let config: PushConfig = toml::from_str(
+            "[[endpoints]]\nprotocol = \"otlp\"\nurl = \"https://collector:4318\"\n\
+             ca_file = \"/etc/ssl/private-ca.pem\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.endpoints[0].ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ssl/private-ca.pem"))
+        );
     }
 }

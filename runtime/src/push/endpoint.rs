@@ -12,6 +12,7 @@ use hyper::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
 };
 use hyper::{Method, Request, StatusCode, Uri};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
@@ -27,11 +28,47 @@ use crate::snapshot::Snapshot;
 use crate::{Counter, Error, Gauge};
 
 /// The HTTP client of the exporters: hyper's pooled HTTP/1 client.
-pub(crate) type Client = HyperClient<HttpConnector, Full<Bytes>>;
+pub(crate) type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
-/// A new client (one per endpoint, so no endpoint waits on another's pool).
-pub(crate) fn client() -> Client {
-    HyperClient::builder(TokioExecutor::new()).build_http()
+/// A new client for `target` (one per endpoint, so no endpoint waits on
+/// another's pool): plain HTTP, or TLS with the target's trusted roots.
+pub(crate) fn client(target: &Target) -> Client {
+    let connector = HttpsConnectorBuilder::new()
+        .with_tls_config((*target.tls).clone())
+        .https_or_http()
+        .enable_http1()
+        .build();
+    HyperClient::builder(TokioExecutor::new()).build(connector)
+}
+
+/// The TLS settings of an endpoint: the built-in roots (Mozilla's, from
+/// `webpki-roots`) and the certificates of `ca_file`, if given.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca_file {
+        use rustls_pki_types::pem::PemObject as _;
+        let shown = path.display();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| format!("cannot read {shown}: {e}"))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{shown}: {e}"))?;
+        if certs.is_empty() {
+            return Err(format!("{shown} holds no PEM certificate"));
+        }
+        for cert in certs {
+            roots
+                .add(cert)
+                .map_err(|e| format!("{shown}: a certificate is not usable: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }
 
 /// Most bytes of an answer's body read for an error message.
@@ -61,6 +98,8 @@ pub(crate) struct Target {
     /// What an OTLP request says besides the metrics.
     pub(crate) otlp: Option<OtlpOptions>,
     pub(crate) gzip: bool,
+    /// The TLS settings of an `https://` endpoint (unused for `http://`).
+    pub(crate) tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Target {
@@ -76,6 +115,7 @@ impl std::fmt::Debug for Target {
             delete_uri,
             otlp,
             gzip,
+            tls: _,
         } = self;
         f.debug_struct("Target")
             .field("name", name)
@@ -119,23 +159,22 @@ impl Target {
             .url
             .parse()
             .map_err(|e| err("url", format!("{shown:?} is not a URL: {e}")))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(err(
-                    "url",
-                    format!(
-                        "{shown:?}: https is not supported yet; use http:// (through a TLS proxy or a local agent)"
-                    ),
-                ))
-            }
+        let scheme = match uri.scheme_str() {
+            Some(scheme @ ("http" | "https")) => scheme.to_owned(),
             _ => {
                 return Err(err(
                     "url",
-                    format!("{shown:?} must start with http://"),
+                    format!("{shown:?} must start with http:// or https://"),
                 ))
             }
+        };
+        if config.ca_file.is_some() && scheme == "http" {
+            return Err(err(
+                "ca_file",
+                format!("{shown:?} is not https://: a CA file is for TLS"),
+            ));
         }
+        let tls = Arc::new(tls_config(config.ca_file.as_deref()).map_err(|e| err("ca_file", e))?);
         let authority = match uri.authority() {
             Some(a) if !a.host().is_empty() => a.as_str().to_owned(),
             _ => return Err(err("url", format!("{shown:?} names no host"))),
@@ -202,7 +241,7 @@ impl Target {
         let path = uri.path().trim_end_matches('/');
         let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
         let build = |path_and_query: &str| -> Result<Uri, Error> {
-            format!("http://{authority}{path_and_query}")
+            format!("{scheme}://{authority}{path_and_query}")
                 .parse()
                 .map_err(|e| err("url", format!("{shown:?}: {e}")))
         };
@@ -269,6 +308,7 @@ impl Target {
             delete_uri,
             otlp: (config.protocol == Protocol::Otlp).then(|| otlp_options(config)),
             gzip: config.otlp.gzip,
+            tls,
         })
     }
 }
@@ -738,6 +778,7 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     pub(crate) fn new(config: &EndpointConfig, target: Target) -> Endpoint {
         let latest_only = config.protocol == Protocol::Pushgateway;
+        let client = client(&target);
         Endpoint {
             stats: Stats {
                 metrics: SelfMetrics::for_endpoint(&target.name),
@@ -749,7 +790,7 @@ impl Endpoint {
             queue: Mutex::new(Queue::new(config.queue_size, latest_only)),
             build: Mutex::new(()),
             notify: Notify::new(),
-            client: client(),
+            client,
         }
     }
 
@@ -1125,14 +1166,30 @@ mod tests {
         let field = |config: EndpointConfig| target(&config).unwrap_err().0.unwrap();
         assert_eq!(field(EndpointConfig::remote_write("")), "url");
         assert_eq!(field(EndpointConfig::remote_write("not a url")), "url");
-        let https = target(&EndpointConfig::remote_write("https://h/api/v1/write")).unwrap_err();
-        assert!(https.1.contains("https is not supported"), "{https:?}");
+        let https = target(&EndpointConfig::otlp("https://h:4318?k=1")).unwrap();
+        assert_eq!(https.uri.to_string(), "https://h:4318/v1/metrics?k=1");
         // A refused URL is quoted with its query values hidden.
-        let keyed = target(&EndpointConfig::remote_write("https://h/w?key=k3y")).unwrap_err();
+        let keyed = target(&EndpointConfig::remote_write("ftp://h/w?key=k3y")).unwrap_err();
         assert!(
-            keyed.1.contains("\"https://h/w?key=***\"") && !keyed.1.contains("k3y"),
+            keyed.1.contains("\"ftp://h/w?key=***\"") && !keyed.1.contains("k3y"),
             "{keyed:?}"
         );
+        // A CA file: for https only, readable, with a certificate in it.
+        let mut c = EndpointConfig::remote_write("http://h/x");
+        c.ca_file = Some("/nonexistent/ca.pem".into());
+        assert_eq!(field(c.clone()), "ca_file");
+        c.url = "https://h/x".into();
+        let missing = target(&c).unwrap_err();
+        assert!(
+            missing.0.as_deref() == Some("ca_file") && missing.1.contains("/nonexistent/ca.pem"),
+            "{missing:?}"
+        );
+        let empty = std::env::temp_dir().join(format!("telltale-empty-{}.pem", std::process::id()));
+        std::fs::write(&empty, "no certificate here\n").unwrap();
+        c.ca_file = Some(empty.clone());
+        let none = target(&c).unwrap_err();
+        assert!(none.1.contains("holds no PEM certificate"), "{none:?}");
+        let _ = std::fs::remove_file(empty);
         assert_eq!(field(EndpointConfig::remote_write("ftp://h/x")), "url");
         assert_eq!(field(EndpointConfig::remote_write("http://u:p@h/x")), "url");
         let mut c = EndpointConfig::remote_write("http://h/x");

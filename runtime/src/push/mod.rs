@@ -30,8 +30,8 @@
 //! Header values (credentials, often) are never shown by `Debug`, neither of
 //! an [`EndpointConfig`] nor of a running [`Pusher`].
 //!
-//! Only `http://` endpoints are supported for now (`https://` is refused at
-//! start).
+//! Endpoints are `http://` or `https://` (TLS by rustls, trusting Mozilla's
+//! roots and, with [`EndpointConfig::ca_file`], a private CA's).
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -214,7 +214,8 @@ impl PushConfig {
 /// # Errors
 ///
 /// [`Error::Push`] naming the endpoint and the field, for an invalid URL
-/// (or an `https://` one), a zero interval or timeout, an interval,
+/// (neither `http://` nor `https://`), a CA file that cannot be read or
+/// holds no certificate, a zero interval or timeout, an interval,
 /// timeout or backoff above one day, an empty queue, bad headers, a bad
 /// Pushgateway grouping key, two endpoints with one name; and when there is
 /// no tokio runtime to run on.

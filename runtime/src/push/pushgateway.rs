@@ -119,7 +119,7 @@ pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
         });
     }
     let target = Target::new(config)?;
-    let client = endpoint::client();
+    let client = endpoint::client(&target);
     let body = endpoint::build_body(&target).map_err(|reason| Error::Push {
         endpoint: target.name.clone(),
         field: None,
