@@ -50,8 +50,9 @@ pub enum Error {
     /// A push endpoint that cannot be started or reached, or a push that
     /// failed.
     Push {
-        /// The endpoint's name (its URL when it has no name); empty for a
-        /// problem of the push configuration as a whole.
+        /// The endpoint's name (its URL, secrets hidden by
+        /// [`redact_url`](crate::push::redact_url), when it has no name);
+        /// empty for a problem of the push configuration as a whole.
         endpoint: String,
         /// The configuration field at fault (`url`, `timeout`,
         /// `pushgateway.job`), if the problem is one field.

@@ -52,7 +52,8 @@ const fetch = (url) => {
   });
 };
 
-vm.runInNewContext(script, { document, fetch, setInterval: () => 0, Promise, Object, Date, String });
+// The page schedules its next read with setTimeout: one read is enough here.
+vm.runInNewContext(script, { document, fetch, setTimeout: () => 0, AbortSignal, Promise, Object, Date, String });
 
 // One turn for the fetches and the rendering to finish.
 setTimeout(() => {

@@ -66,11 +66,11 @@ fn the_dashboard_script_shows_health_operations_and_failures() {
     std::thread::sleep(Duration::from_millis(20));
     system.tick();
 
-    let dir = std::env::temp_dir().join(format!("telltale-dashboard-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let temp = telltale_tests::TempDir::new("dashboard").unwrap();
+    let dir = temp.path();
     let overview = serde_json::to_string(&system.overview()).unwrap();
     let errors = serde_json::to_string(&system.errors()).unwrap();
-    let shown = run_page(&dir, &overview, &errors, 200);
+    let shown = run_page(dir, &overview, &errors, 200);
 
     assert_eq!(
         shown["requested"],
@@ -126,12 +126,11 @@ fn the_dashboard_script_shows_health_operations_and_failures() {
     // Without a running System the API answers 503 with an error, shown.
     system.shutdown();
     let shown = run_page(
-        &dir,
+        dir,
         r#"{"error":"no telltale System is running"}"#,
         "{}",
         503,
     );
     assert_eq!(shown["status"], "unavailable");
     assert_eq!(shown["message"], "no telltale System is running");
-    let _ = std::fs::remove_dir_all(&dir);
 }

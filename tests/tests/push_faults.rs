@@ -728,7 +728,13 @@ async fn shutdown_while_an_endpoint_hangs_returns_within_its_deadline() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_in_the_url_query_reaches_the_endpoint_and_nothing_else() {
-    let failing = Mock::start(Mode::Status(400)).await;
+    // The first request is refused, so that the error names the request.
+    let failing = Mock::start(Mode::Ok).await;
+    {
+        let mut state = failing.lock();
+        state.fail_next = 1;
+        state.fail_status = 400;
+    }
     // Unnamed: reports name it by its URL.
     let mut endpoint = remote_write_endpoint("", failing.url("/w?api_key=k3y&region=eu"), 60_000);
     endpoint.retry = fast_retry(1);
@@ -754,6 +760,11 @@ async fn a_key_in_the_url_query_reaches_the_endpoint_and_nothing_else() {
     for shown in [config_debug, format!("{pusher:?}"), json, text] {
         assert!(!shown.contains("k3y"), "{shown}");
     }
+    // The next push is accepted, at the URL as given.
+    let outcomes = pusher.flush().await;
+    assert!(outcomes.iter().all(|o| o.delivered), "{outcomes:?}");
+    let delivered = failing.delivered();
+    assert_eq!(delivered[0].path, "/w?api_key=k3y&region=eu");
     pusher.shutdown().await;
 }
 

@@ -1,6 +1,7 @@
 //! Pushing over TLS: an `https://` endpoint whose certificate a private CA
 //! signed is trusted through `ca_file` and receives the payloads; without
-//! the CA the handshake fails, the failure is reported and nothing arrives.
+//! the CA, or under a name the certificate does not hold, the handshake
+//! fails, the failure is reported and nothing arrives.
 //! The collector is a TLS server in this test (rustls, a certificate for
 //! `localhost` made with rcgen).
 
@@ -98,7 +99,8 @@ fn endpoint(name: &str, port: u16) -> EndpointConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_endpoints_trust_their_ca_file_and_refuse_an_unknown_issuer() {
     let collector = start_collector().await;
-    let ca_file = std::env::temp_dir().join(format!("telltale-ca-{}.pem", std::process::id()));
+    let dir = telltale_tests::TempDir::new("push-tls").unwrap();
+    let ca_file = dir.path().join("ca.pem");
     std::fs::write(&ca_file, &collector.ca_pem).unwrap();
 
     let mut trusted = endpoint("trusted", collector.port);
@@ -135,5 +137,21 @@ async fn https_endpoints_trust_their_ca_file_and_refuse_an_unknown_issuer() {
     );
     assert_eq!(collector.received.load(Ordering::SeqCst), before);
     pusher.shutdown().await;
-    let _ = std::fs::remove_file(ca_file);
+
+    // The certificate names `localhost`: trusted, but not for 127.0.0.1.
+    let mut by_address = endpoint("by-address", collector.port);
+    by_address.url = format!("https://127.0.0.1:{}/api/v1/write", collector.port);
+    by_address.ca_file = Some(ca_file.clone());
+    let pusher = push::start(PushConfig {
+        endpoints: vec![by_address],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    pusher.flush().await;
+    let status = pusher.status().remove(0);
+    let error = status.last_error.clone().unwrap_or_default();
+    assert_eq!(status.payloads_sent, 0, "{status:?}");
+    assert!(error.contains("not valid for name"), "{error}");
+    assert_eq!(collector.received.load(Ordering::SeqCst), before);
+    pusher.shutdown().await;
 }

@@ -125,7 +125,10 @@ fn health_stats_dashboards_and_the_json_api() {
     );
     assert!(page
         .header("content-security-policy")
-        .is_some_and(|p| p.contains("default-src 'none'") && p.contains("connect-src 'self'")));
+        .is_some_and(|p| p.contains("default-src 'none'")
+            && p.contains("connect-src 'self'")
+            && p.contains("frame-ancestors 'none'")));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
     let text = String::from_utf8(page.body).unwrap();
     assert_eq!(text, telltale_tests::DASHBOARD_PAGE);
     assert!(text.contains(r#"fetch("api/dashboard/" + path"#));

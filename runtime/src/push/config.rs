@@ -167,9 +167,11 @@ pub struct EndpointConfig {
     #[serde(default)]
     pub otlp: OtlpEndpointOptions,
     /// For an `https://` URL: a PEM file of certificates to trust besides
-    /// the built-in roots (Mozilla's, from `webpki-roots`), for a collector
-    /// whose certificate a private CA signed. Read when the endpoint starts;
-    /// a file that cannot be read or holds no certificate is an error then.
+    /// the built-in roots (Mozilla's, from `webpki-roots`; the system's trust
+    /// store and `SSL_CERT_FILE` are not read), for a collector whose
+    /// certificate a private CA signed. A relative path is taken from the
+    /// working directory. Read when the endpoint starts; a file that cannot
+    /// be read or holds no certificate is an error then.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
 }
@@ -201,7 +203,7 @@ impl fmt::Debug for EndpointConfig {
         f.debug_struct("EndpointConfig")
             .field("name", name)
             .field("protocol", protocol)
-            .field("url", &redact_query(url))
+            .field("url", &redact_url(url))
             .field("interval", interval)
             .field("timeout", timeout)
             .field("headers", &Redacted(headers))
@@ -278,10 +280,10 @@ impl EndpointConfig {
     }
 
     /// The name reports use: [`name`](Self::name), or, when empty, the URL
-    /// with its query values hidden (see [`redact_query`]).
+    /// with its secrets hidden (see [`redact_url`]).
     pub fn display_name(&self) -> Cow<'_, str> {
         if self.name.is_empty() {
-            redact_query(&self.url)
+            redact_url(&self.url)
         } else {
             Cow::Borrowed(&self.name)
         }
@@ -443,35 +445,62 @@ pub struct OtlpEndpointOptions {
     pub exponential_histograms: bool,
 }
 
-/// `url` with the value of every query parameter replaced by `***`
-/// (`http://h/v1/metrics?api_key=***`): what status reports, `Debug`, error
-/// messages and the endpoint label show, since a query may carry a key.
+/// `url` as telltale shows it: the user and password before an `@`, every
+/// query value and any fragment replaced by `***`
+/// (`http://***@h/v1/metrics?api_key=***`), since each may carry a secret.
+/// Status reports, `Debug`, error messages and the name of an unnamed
+/// endpoint (its `endpoint` label) show this; requests go to the URL as
+/// given.
 ///
 /// ```
-/// use telltale::push::redact_query;
+/// use telltale::push::redact_url;
 ///
-/// assert_eq!(redact_query("http://h:4318/v1/metrics?key=s3cret&x"), "http://h:4318/v1/metrics?key=***&x");
-/// assert_eq!(redact_query("http://h:9091"), "http://h:9091");
+/// assert_eq!(redact_url("http://h:4318/v1/metrics?key=s3cret&flag"), "http://h:4318/v1/metrics?key=***&***");
+/// assert_eq!(redact_url("http://user:pa55@h/w"), "http://***@h/w");
+/// assert_eq!(redact_url("http://h:9091"), "http://h:9091");
 /// ```
-pub fn redact_query(url: &str) -> Cow<'_, str> {
-    let Some((base, query)) = url.split_once('?') else {
-        return Cow::Borrowed(url);
-    };
-    let (query, fragment) = match query.split_once('#') {
-        Some((query, fragment)) => (query, Some(fragment)),
-        None => (query, None),
-    };
-    let mut out = format!("{base}?");
-    for (i, pair) in query.split('&').enumerate() {
-        if i > 0 {
-            out.push('&');
+pub fn redact_url(url: &str) -> Cow<'_, str> {
+    let authority_start = url.find("://").map_or(0, |i| i + 3);
+    let rest = &url[authority_start..];
+    let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(authority_len);
+    let (path, query, fragment) = {
+        let (before_fragment, fragment) = match after.split_once('#') {
+            Some((before, fragment)) => (before, Some(fragment)),
+            None => (after, None),
+        };
+        match before_fragment.split_once('?') {
+            Some((path, query)) => (path, Some(query), fragment),
+            None => (before_fragment, None, fragment),
         }
-        match pair.split_once('=') {
-            Some((key, _)) => {
-                out.push_str(key);
-                out.push_str("=***");
+    };
+    let user = authority.rfind('@');
+    if user.is_none() && query.is_none() && fragment.is_none() {
+        return Cow::Borrowed(url);
+    }
+    let mut out = String::from(&url[..authority_start]);
+    match user {
+        Some(at) => {
+            out.push_str("***");
+            out.push_str(&authority[at..]);
+        }
+        None => out.push_str(authority),
+    }
+    out.push_str(path);
+    if let Some(query) = query {
+        out.push('?');
+        for (i, pair) in query.split('&').enumerate() {
+            if i > 0 {
+                out.push('&');
             }
-            None => out.push_str(pair),
+            match pair.split_once('=') {
+                Some((key, _)) => {
+                    out.push_str(key);
+                    out.push_str("=***");
+                }
+                None if pair.is_empty() => {}
+                None => out.push_str("***"),
+            }
         }
     }
     if fragment.is_some() {
@@ -580,6 +609,29 @@ mod tests {
         let pretty = format!("{config:#?}");
         assert!(!pretty.contains("s3cret"), "{pretty}");
         assert!(pretty.contains("url: \"http://x/w\""), "{pretty}");
+    }
+
+    #[test]
+    fn shown_urls_hide_credentials_query_values_and_fragments() {
+        for (url, shown) in [
+            ("http://h:9091", "http://h:9091"),
+            ("http://h/x/y", "http://h/x/y"),
+            ("http://h/w?key=k3y", "http://h/w?key=***"),
+            ("http://h/w?key=", "http://h/w?key=***"),
+            ("http://h/w?a=b=c&d=e", "http://h/w?a=***&d=***"),
+            ("http://h/w?AKIAK3Y", "http://h/w?***"),
+            ("http://h/w?a%3Dk3y", "http://h/w?***"),
+            ("http://h/w?", "http://h/w?"),
+            ("http://h/w?a=1&&b=2", "http://h/w?a=***&&b=***"),
+            ("http://h/x#token=k3y", "http://h/x#***"),
+            ("http://h/w?a=1#f?b=k3y", "http://h/w?a=***#***"),
+            ("http://user:k3y@h:1/w", "http://***@h:1/w"),
+            ("http://k3y@h?x=1", "http://***@h?x=***"),
+            ("https://h/p@k3y", "https://h/p@k3y"),
+            ("not a url?k=k3y", "not a url?k=***"),
+        ] {
+            assert_eq!(redact_url(url), shown, "{url}");
+        }
     }
 
     #[test]

@@ -19,7 +19,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
-use super::config::{redact_query, EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolicy};
 use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
 use crate::dynamic::{self, Metric};
@@ -83,7 +83,7 @@ pub(crate) const MAX_DURATION: Duration = Duration::from_hours(24);
 
 /// An endpoint's configuration, checked: where and how to send. The
 /// configured headers are marked sensitive, so `Debug` does not show them,
-/// and `Debug` hides the URLs' query values.
+/// and `Debug` hides the URLs' secrets ([`redact_url`]).
 #[derive(Clone)]
 pub(crate) struct Target {
     pub(crate) name: String,
@@ -119,17 +119,17 @@ impl std::fmt::Debug for Target {
         } = self;
         f.debug_struct("Target")
             .field("name", name)
-            .field("url", &redact_query(url))
+            .field("url", &redact_url(url))
             .field("protocol", protocol)
             .field("method", method)
-            .field("uri", &redact_query(&uri.to_string()))
+            .field("uri", &redact_url(&uri.to_string()))
             .field("headers", headers)
             .field("timeout", timeout)
             .field(
                 "delete_uri",
                 &delete_uri
                     .as_ref()
-                    .map(|u| redact_query(&u.to_string()).into_owned()),
+                    .map(|u| redact_url(&u.to_string()).into_owned()),
             )
             .field("otlp", otlp)
             .field("gzip", gzip)
@@ -150,8 +150,8 @@ impl Target {
     pub(crate) fn new(config: &EndpointConfig) -> Result<Target, Error> {
         let name = config.display_name().into_owned();
         let err = |field: &str, reason: String| config_error(&name, field, reason);
-        // Quoted in errors with its query values hidden.
-        let shown = redact_query(&config.url);
+        // Quoted in errors with its secrets hidden.
+        let shown = redact_url(&config.url);
         if config.url.is_empty() {
             return Err(err("url", "no URL given".into()));
         }
@@ -449,8 +449,8 @@ pub(crate) async fn send_once(
             retry_after: None,
         })?;
     *request.headers_mut() = target.headers.clone();
-    // Messages name the request with its query values hidden.
-    let uri = redact_query(&uri.to_string()).into_owned();
+    // Messages name the request with its secrets hidden.
+    let uri = redact_url(&uri.to_string()).into_owned();
     let exchange = async {
         let response = client
             .request(request)
@@ -878,8 +878,8 @@ impl Endpoint {
         EndpointStatus {
             name: self.target.name.clone(),
             protocol: self.target.protocol,
-            url: redact_query(&self.target.url).into_owned(),
-            request_url: redact_query(&self.target.uri.to_string()).into_owned(),
+            url: redact_url(&self.target.url).into_owned(),
+            request_url: redact_url(&self.target.uri.to_string()).into_owned(),
             last_success_unix_seconds: text.success_at.map(unix_seconds),
             last_error: text.error.clone(),
             last_error_unix_seconds: text.error_at.map(unix_seconds),
@@ -991,6 +991,15 @@ mod tests {
         assert_eq!((0..5).map(|i| queue.push(bytes(i))).sum::<u64>(), 0);
         assert_eq!(queue.len(), 1);
         assert_eq!(queue.front().unwrap().1[0], 4);
+    }
+
+    /// Removes the file when dropped, the test passing or not.
+    struct Removed(std::path::PathBuf);
+
+    impl Drop for Removed {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
     }
 
     fn target(config: &EndpointConfig) -> Result<Target, (Option<String>, String)> {
@@ -1168,7 +1177,7 @@ mod tests {
         assert_eq!(field(EndpointConfig::remote_write("not a url")), "url");
         let https = target(&EndpointConfig::otlp("https://h:4318?k=1")).unwrap();
         assert_eq!(https.uri.to_string(), "https://h:4318/v1/metrics?k=1");
-        // A refused URL is quoted with its query values hidden.
+        // A refused URL is quoted with its secrets hidden.
         let keyed = target(&EndpointConfig::remote_write("ftp://h/w?key=k3y")).unwrap_err();
         assert!(
             keyed.1.contains("\"ftp://h/w?key=***\"") && !keyed.1.contains("k3y"),
@@ -1184,12 +1193,13 @@ mod tests {
             missing.0.as_deref() == Some("ca_file") && missing.1.contains("/nonexistent/ca.pem"),
             "{missing:?}"
         );
-        let empty = std::env::temp_dir().join(format!("telltale-empty-{}.pem", std::process::id()));
-        std::fs::write(&empty, "no certificate here\n").unwrap();
-        c.ca_file = Some(empty.clone());
+        let empty = Removed(
+            std::env::temp_dir().join(format!("telltale-empty-{}.pem", std::process::id())),
+        );
+        std::fs::write(&empty.0, "no certificate here\n").unwrap();
+        c.ca_file = Some(empty.0.clone());
         let none = target(&c).unwrap_err();
         assert!(none.1.contains("holds no PEM certificate"), "{none:?}");
-        let _ = std::fs::remove_file(empty);
         assert_eq!(field(EndpointConfig::remote_write("ftp://h/x")), "url");
         assert_eq!(field(EndpointConfig::remote_write("http://u:p@h/x")), "url");
         let mut c = EndpointConfig::remote_write("http://h/x");

@@ -73,7 +73,7 @@ pub mod remote_write;
 pub use otlp::{HistogramFlavour, OtlpOptions};
 
 pub use config::{
-    redact_query, EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod,
+    redact_url, EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod,
     PushgatewayOptions, RetryPolicy,
 };
 
@@ -84,14 +84,14 @@ use crate::Error;
 /// What one endpoint has done so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EndpointStatus {
-    /// The endpoint's name (its URL, query values hidden, when it has none).
+    /// The endpoint's name (its URL, secrets hidden, when it has none).
     pub name: String,
     /// Its protocol.
     pub protocol: Protocol,
-    /// The URL as configured, query values hidden ([`redact_query`]).
+    /// The URL as configured, secrets hidden ([`redact_url`]).
     pub url: String,
     /// The URL requests go to (with the Pushgateway group or the OTLP path),
-    /// query values hidden.
+    /// secrets hidden.
     pub request_url: String,
     /// When a payload was last accepted, in Unix seconds.
     pub last_success_unix_seconds: Option<f64>,
@@ -177,10 +177,16 @@ fn targets(config: &PushConfig) -> Result<Vec<Target>, Error> {
     for endpoint in &config.endpoints {
         let target = Target::new(endpoint)?;
         if !names.insert(target.name.clone()) {
+            let reason = if endpoint.name.is_empty() {
+                // Two URLs that differ only in what is hidden.
+                "two unnamed endpoints are shown by this URL (secrets hidden): give each a name"
+            } else {
+                "two endpoints have this name"
+            };
             return Err(Error::Push {
                 endpoint: target.name,
                 field: Some("name".into()),
-                reason: "two endpoints have this name".into(),
+                reason: reason.into(),
             });
         }
         targets.push(target);
@@ -440,6 +446,19 @@ mod tests {
             }
             other => panic!("{other}"),
         }
+        // Unnamed endpoints whose URLs differ only in hidden values.
+        let config = PushConfig {
+            endpoints: vec![
+                EndpointConfig::remote_write("http://127.0.0.1:1/x?tenant=a"),
+                EndpointConfig::remote_write("http://127.0.0.1:1/x?tenant=b"),
+            ],
+            ..PushConfig::default()
+        };
+        let error = start(config).unwrap_err().to_string();
+        assert!(
+            error.contains("tenant=***") && error.contains("give each a name"),
+            "{error}"
+        );
     }
 
     #[test]
