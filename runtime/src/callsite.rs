@@ -489,10 +489,22 @@ impl SeriesCells {
     }
 }
 
+/// What a callsite that was never called reads as: no calls. Shared by
+/// every such callsite, so a collection allocates nothing for them.
+static NEVER_CALLED: std::sync::LazyLock<CallsiteCells> =
+    std::sync::LazyLock::new(|| CallsiteCells {
+        base: SeriesCells::new(),
+        labeled: OnceLock::new(),
+    });
+
 impl Collect for Callsite {
     fn collect(&'static self, out: &mut Builder) {
         let meta = self.meta;
-        let cells = self.cells();
+        let cells = match self.cells.load(Ordering::Acquire) {
+            p if p.is_null() => &*NEVER_CALLED,
+            // SAFETY: published cells are never freed (callsites are statics).
+            p => unsafe { &*p },
+        };
         let labeled = cells.labeled.get();
         let label_names: &[&'static str] = labeled.map_or(&[], |l| &l.index.names);
         let series = if meta.labeled {
@@ -675,6 +687,60 @@ mod tests {
                 Value::Counter(v) => v,
                 _ => f64::NAN,
             })
+    }
+
+    #[test]
+    fn a_callsite_never_called_is_exported_at_zero_without_cells_of_its_own() {
+        static IDLE_META: CallsiteMeta = CallsiteMeta {
+            name: "function_calls",
+            help: "",
+            function: "never_called_probe",
+            module: "telltale::callsite::tests",
+            tracked: true,
+            concurrency: false,
+            buckets: &[],
+            label_names: &[],
+            labeled: false,
+        };
+        static IDLE: Callsite = Callsite::new(&IDLE_META);
+        crate::registry::register(&IDLE);
+        for _ in 0..2 {
+            let s = Snapshot::collect();
+            let calls = s
+                .family("function_calls")
+                .unwrap()
+                .series
+                .iter()
+                .find(|x| x.label("function") == Some("never_called_probe"))
+                .map(|x| x.value.clone());
+            assert_eq!(calls, Some(Value::Counter(0.0)));
+            let duration = s
+                .family("function_calls_duration_seconds")
+                .unwrap()
+                .series
+                .iter()
+                .find(|x| x.label("function") == Some("never_called_probe"))
+                .map(|x| x.value.clone());
+            assert!(
+                matches!(duration, Some(Value::Histogram(ref h)) if h.count == 0),
+                "{duration:?}"
+            );
+            assert!(IDLE.cells.load(Ordering::Acquire).is_null());
+        }
+        // Its first call gives it cells of its own, counted from zero.
+        IDLE.enter().finish(Outcome::Ok);
+        assert!(!IDLE.cells.load(Ordering::Acquire).is_null());
+        let s = Snapshot::collect();
+        let calls = s
+            .family("function_calls")
+            .unwrap()
+            .series
+            .iter()
+            .find(|x| {
+                x.label("function") == Some("never_called_probe") && x.label("result") == Some("ok")
+            })
+            .map(|x| x.value.clone());
+        assert_eq!(calls, Some(Value::Counter(1.0)));
     }
 
     #[test]
