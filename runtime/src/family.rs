@@ -144,6 +144,9 @@ impl Bucket {
 /// A series to export: its label pairs and its value.
 type ExportedSeries = (Vec<(String, String)>, Value);
 
+/// Calls its argument with each `(name, value)` label pair of one series.
+type LabelPairs<'a> = &'a dyn Fn(&mut dyn FnMut(&str, &str));
+
 /// Maps label values to series ids.
 #[derive(Debug)]
 pub(crate) struct SeriesIndex {
@@ -282,71 +285,14 @@ impl SeriesIndex {
         Some(id)
     }
 
-    /// Every series to export, with its value: `(id, label pairs, value)`.
-    /// `read` gives a series' value, `None` if it was never recorded; a dense
-    /// index leaves those out (and decodes labels only for the others), a
-    /// hashed one exports every interned label set, at `zero` if unrecorded,
-    /// and the overflow series once it was used.
-    fn series(
-        &self,
-        read: impl Fn(usize) -> Option<Value>,
-        zero: impl Fn() -> Value,
-    ) -> Vec<ExportedSeries> {
-        let mut out = Vec::new();
-        if let Some(tables) = &self.tables {
-            for id in 0..self.capacity {
-                let Some(value) = read(id) else { continue };
-                let mut rest = id;
-                let mut values = vec![String::new(); tables.len()];
-                for (slot, table) in values.iter_mut().zip(tables.iter()).rev() {
-                    let radix = table.len().max(1);
-                    table
-                        .get(rest % radix)
-                        .copied()
-                        .unwrap_or_default()
-                        .clone_into(slot);
-                    rest /= radix;
-                }
-                let labels = self
-                    .exported
-                    .iter()
-                    .map(ToString::to_string)
-                    .zip(values)
-                    .collect();
-                out.push((labels, value));
-            }
-        } else {
-            for (values, id) in self.interned() {
-                let labels = self
-                    .exported
-                    .iter()
-                    .map(ToString::to_string)
-                    .zip(values)
-                    .collect();
-                out.push((labels, read(id).unwrap_or_else(&zero)));
-            }
-            if self.overflowed() > 0 {
-                out.push((
-                    vec![("otel_metric_overflow".to_owned(), "true".to_owned())],
-                    read(self.overflow_id()).unwrap_or_else(&zero),
-                ));
-            }
-        }
-        out
-    }
-
-    /// Gives `out` the labels of every series to export, each followed by a
-    /// call `value(out, id, always)` that writes its value (`always`: even
-    /// when never recorded). A dense index goes through every id, a hashed
-    /// one through every interned label set, then the overflow series once
-    /// it was used: the series [`SeriesIndex::series`] exports, without
-    /// copying a label. The map's shards are read-locked in turn while their
-    /// series are written; a new label set for one waits meanwhile.
-    pub(crate) fn write_series(
-        &self,
-        out: &mut SeriesText<'_>,
-        mut value: impl FnMut(&mut SeriesText<'_>, usize, bool),
-    ) {
+    /// Calls `f(labels, id, always)` for every series to export, `labels`
+    /// giving its `(name, value)` pairs in order and `always` whether it is
+    /// exported even when never recorded. A dense index goes through every
+    /// id (`always` false), a hashed one through every interned label set,
+    /// then the overflow series once it was used. The map's shards are
+    /// read-locked in turn while `f` runs for their series; a new label set
+    /// for one waits meanwhile.
+    fn each_series(&self, mut f: impl FnMut(LabelPairs<'_>, usize, bool)) {
         if let Some(tables) = &self.tables {
             // The id is mixed-radix, the last label's value the fastest digit.
             let mut strides = vec![1usize; tables.len()];
@@ -354,30 +300,72 @@ impl SeriesIndex {
                 strides[i - 1] = strides[i] * tables[i].len().max(1);
             }
             for id in 0..self.capacity {
-                out.start();
-                for ((name, table), stride) in self.exported.iter().zip(tables.iter()).zip(&strides)
-                {
-                    let digit = id / stride % table.len().max(1);
-                    out.label(name, table.get(digit).copied().unwrap_or_default());
-                }
-                value(out, id, false);
+                let labels = |emit: &mut dyn FnMut(&str, &str)| {
+                    for ((name, table), stride) in
+                        self.exported.iter().zip(tables.iter()).zip(&strides)
+                    {
+                        let digit = id / stride % table.len().max(1);
+                        emit(name, table.get(digit).copied().unwrap_or_default());
+                    }
+                };
+                f(&labels, id, false);
             }
             return;
         }
         for entry in &self.map {
             for (values, id) in entry.value().entries() {
-                out.start();
-                for (name, v) in self.exported.iter().zip(values.iter()) {
-                    out.label(name, v);
-                }
-                value(out, *id, true);
+                let labels = |emit: &mut dyn FnMut(&str, &str)| {
+                    for (name, v) in self.exported.iter().zip(values.iter()) {
+                        emit(name, v);
+                    }
+                };
+                f(&labels, *id, true);
             }
         }
         if self.overflowed() > 0 {
-            out.start();
-            out.label("otel_metric_overflow", "true");
-            value(out, self.overflow_id(), true);
+            f(
+                &|emit: &mut dyn FnMut(&str, &str)| emit("otel_metric_overflow", "true"),
+                self.overflow_id(),
+                true,
+            );
         }
+    }
+
+    /// Every series to export, with its value, labels copied out. `read`
+    /// gives a series' value, `None` if it was never recorded: such a series
+    /// of a dense index is left out (its labels never decoded), one of a
+    /// hashed index exported at `zero`.
+    fn series(
+        &self,
+        read: impl Fn(usize) -> Option<Value>,
+        zero: impl Fn() -> Value,
+    ) -> Vec<ExportedSeries> {
+        let mut out = Vec::new();
+        self.each_series(|labels, id, always| {
+            let Some(value) = read(id).or_else(|| always.then(&zero)) else {
+                return;
+            };
+            let mut pairs = Vec::new();
+            labels(&mut |name, value| pairs.push((name.to_owned(), value.to_owned())));
+            out.push((pairs, value));
+        });
+        out
+    }
+
+    /// Gives `out` the labels of every series to export
+    /// ([`SeriesIndex::each_series`]), each followed by a call
+    /// `value(out, id, always)` that writes its value: the series
+    /// [`SeriesIndex::series`] exports, without copying a label.
+    pub(crate) fn write_series(
+        &self,
+        out: &mut SeriesText<'_>,
+        mut value: impl FnMut(&mut SeriesText<'_>, usize, bool),
+    ) {
+        self.each_series(|labels, id, always| {
+            out.start();
+            labels(&mut |name, v| out.label(name, v));
+            value(out, id, always);
+        });
     }
 
     /// Every label set a hashed index interned: its values and its id.
