@@ -703,24 +703,22 @@ mod tests {
             labeled: false,
         };
         static IDLE: Callsite = Callsite::new(&IDLE_META);
+        /// The value of the probe's series in `family` (with `result`).
+        fn probe(s: &Snapshot, family: &str, result: Option<&str>) -> Option<Value> {
+            s.family(family)?
+                .series
+                .iter()
+                .find(|x| {
+                    x.label("function") == Some("never_called_probe")
+                        && result.is_none_or(|r| x.label("result") == Some(r))
+                })
+                .map(|x| x.value.clone())
+        }
         crate::registry::register(&IDLE);
         for _ in 0..2 {
             let s = Snapshot::collect();
-            let calls = s
-                .family("function_calls")
-                .unwrap()
-                .series
-                .iter()
-                .find(|x| x.label("function") == Some("never_called_probe"))
-                .map(|x| x.value.clone());
-            assert_eq!(calls, Some(Value::Counter(0.0)));
-            let duration = s
-                .family("function_calls_duration_seconds")
-                .unwrap()
-                .series
-                .iter()
-                .find(|x| x.label("function") == Some("never_called_probe"))
-                .map(|x| x.value.clone());
+            assert_eq!(probe(&s, "function_calls", None), Some(Value::Counter(0.0)));
+            let duration = probe(&s, "function_calls_duration_seconds", None);
             assert!(
                 matches!(duration, Some(Value::Histogram(ref h)) if h.count == 0),
                 "{duration:?}"
@@ -730,17 +728,10 @@ mod tests {
         // Its first call gives it cells of its own, counted from zero.
         IDLE.enter().finish(Outcome::Ok);
         assert!(!IDLE.cells.load(Ordering::Acquire).is_null());
-        let s = Snapshot::collect();
-        let calls = s
-            .family("function_calls")
-            .unwrap()
-            .series
-            .iter()
-            .find(|x| {
-                x.label("function") == Some("never_called_probe") && x.label("result") == Some("ok")
-            })
-            .map(|x| x.value.clone());
-        assert_eq!(calls, Some(Value::Counter(1.0)));
+        assert_eq!(
+            probe(&Snapshot::collect(), "function_calls", Some("ok")),
+            Some(Value::Counter(1.0))
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use http_body_util::{BodyExt as _, Full};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use telltale::push::{self, EndpointConfig, PushConfig, RetryPolicy};
+use telltale::push::{self, EndpointConfig, EndpointStatus, PushConfig, RetryPolicy};
 
 /// A TLS collector on a free loopback port: counts the requests whose body
 /// is not empty; its CA certificate in PEM.
@@ -96,6 +96,20 @@ fn endpoint(name: &str, port: u16) -> EndpointConfig {
     endpoint
 }
 
+/// Starts a pusher with `endpoint` alone, pushes once and stops it: whether
+/// the push was delivered, and the endpoint's status after it.
+async fn push_once(endpoint: EndpointConfig) -> (bool, EndpointStatus) {
+    let pusher = push::start(PushConfig {
+        endpoints: vec![endpoint],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    let delivered = pusher.flush().await.iter().all(|o| o.delivered);
+    let status = pusher.status().remove(0);
+    pusher.shutdown().await;
+    (delivered, status)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_endpoints_trust_their_ca_file_and_refuse_an_unknown_issuer() {
     let collector = start_collector().await;
@@ -105,30 +119,17 @@ async fn https_endpoints_trust_their_ca_file_and_refuse_an_unknown_issuer() {
 
     let mut trusted = endpoint("trusted", collector.port);
     trusted.ca_file = Some(ca_file.clone());
-    let pusher = push::start(PushConfig {
-        endpoints: vec![trusted],
-        ..PushConfig::default()
-    })
-    .expect("start");
-    let outcomes = pusher.flush().await;
-    assert!(outcomes.iter().all(|o| o.delivered), "{outcomes:?}");
-    let status = pusher.status().remove(0);
+    let (delivered, status) = push_once(trusted).await;
+    assert!(delivered, "{status:?}");
     assert!(
         status.payloads_sent >= 1 && status.last_error.is_none(),
         "{status:?}"
     );
     assert!(collector.received.load(Ordering::SeqCst) >= 1);
-    pusher.shutdown().await;
 
     // The built-in roots do not know the private CA.
     let before = collector.received.load(Ordering::SeqCst);
-    let pusher = push::start(PushConfig {
-        endpoints: vec![endpoint("untrusted", collector.port)],
-        ..PushConfig::default()
-    })
-    .expect("start");
-    pusher.flush().await;
-    let status = pusher.status().remove(0);
+    let (_, status) = push_once(endpoint("untrusted", collector.port)).await;
     let error = status.last_error.clone().unwrap_or_default();
     assert_eq!(status.payloads_sent, 0, "{status:?}");
     assert!(
@@ -136,22 +137,14 @@ async fn https_endpoints_trust_their_ca_file_and_refuse_an_unknown_issuer() {
         "{error}"
     );
     assert_eq!(collector.received.load(Ordering::SeqCst), before);
-    pusher.shutdown().await;
 
     // The certificate names `localhost`: trusted, but not for 127.0.0.1.
     let mut by_address = endpoint("by-address", collector.port);
     by_address.url = format!("https://127.0.0.1:{}/api/v1/write", collector.port);
     by_address.ca_file = Some(ca_file.clone());
-    let pusher = push::start(PushConfig {
-        endpoints: vec![by_address],
-        ..PushConfig::default()
-    })
-    .expect("start");
-    pusher.flush().await;
-    let status = pusher.status().remove(0);
+    let (_, status) = push_once(by_address).await;
     let error = status.last_error.clone().unwrap_or_default();
     assert_eq!(status.payloads_sent, 0, "{status:?}");
     assert!(error.contains("not valid for name"), "{error}");
     assert_eq!(collector.received.load(Ordering::SeqCst), before);
-    pusher.shutdown().await;
 }
