@@ -13,6 +13,7 @@ use syn::{
 
 use crate::args::{self, Args, Kind, Predicate};
 use crate::ctxt::Ctxt;
+use crate::exits;
 use crate::item::{self, Input};
 
 /// Entry point of both attributes.
@@ -260,6 +261,19 @@ impl<'a> Expander<'a> {
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
+        let annotation = return_type(sig).map(|ty| quote_spanned!(site=> : #ty));
+        if !exits::can_exit_early(block) {
+            // The body can only end at its tail: it runs inline, in the
+            // function's own frame (so `#[track_caller]` still applies).
+            // The user's braces keep the tail-expression rules of their
+            // edition.
+            return quote_spanned! {site=>
+                #enter
+                let #result #annotation = #block;
+                #finish
+                #result
+            };
+        }
         let call = Ident::new("__telltale_call", site);
         let closure = return_type(sig).map_or_else(
             || quote_spanned!(site=> move || #block),
@@ -381,7 +395,7 @@ fn doc_comment(attrs: &[Attribute]) -> String {
 }
 
 /// `-> !`: the function never returns a value to classify.
-fn returns_never(sig: &Signature) -> bool {
+pub(crate) fn returns_never(sig: &Signature) -> bool {
     matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
@@ -466,7 +480,7 @@ fn find_output(ty: &Type, found: &mut Option<Type>) {
 }
 
 #[derive(Clone, Copy)]
-struct BoxedAsync<'a> {
+pub(crate) struct BoxedAsync<'a> {
     /// `Box::pin` as written.
     func: &'a Expr,
     future: &'a ExprAsync,
@@ -474,7 +488,7 @@ struct BoxedAsync<'a> {
 
 /// Splits a body ending in `Box::pin(async move { .. })` (what `async_trait`
 /// generates) into the statements before it and that call.
-fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
+pub(crate) fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
     let (last, prefix) = block.stmts.split_last()?;
     let Stmt::Expr(Expr::Call(call), None) = last else {
         return None;

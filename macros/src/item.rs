@@ -5,11 +5,12 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ext::IdentExt as _;
-use syn::{Attribute, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
+use syn::{Attribute, Block, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
 
 use crate::args::Kind;
 use crate::attr::two;
 use crate::ctxt::Ctxt;
+use crate::{exits, instrument};
 
 /// What the attribute sits on.
 pub(crate) enum Input {
@@ -46,6 +47,7 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> Option<In
     match item {
         Item::Fn(item) => {
             check_fn(cx, kind, &item.sig, &item.attrs, false);
+            check_track_caller(cx, kind, &item.sig, &item.attrs, &item.block);
             Some(Input::Fn(item))
         }
         Item::Impl(item) => {
@@ -53,6 +55,7 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> Option<In
                 if let ImplItem::Fn(method) = impl_item {
                     if !is_skipped(&method.attrs) && !has_own_attr(&method.attrs) {
                         check_fn(cx, kind, &method.sig, &method.attrs, true);
+                        check_track_caller(cx, kind, &method.sig, &method.attrs, &method.block);
                     }
                 }
             }
@@ -173,6 +176,39 @@ fn check_fn(cx: &mut Ctxt, kind: Kind, sig: &Signature, attrs: &[Attribute], in_
                 "a function can carry only one of #[timed] and #[tracked] (#[tracked] records the duration too)",
             );
         }
+    }
+}
+
+/// `#[track_caller]` on a sync function that `#[tracked]` must run in a
+/// closure (to see the value of an early `return` or `?`): the closure would
+/// be the caller of everything in the body, so the attribute is refused
+/// rather than silently lost.
+fn check_track_caller(
+    cx: &mut Ctxt,
+    kind: Kind,
+    sig: &Signature,
+    attrs: &[Attribute],
+    block: &Block,
+) {
+    let Some(track_caller) = attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("track_caller"))
+    else {
+        return;
+    };
+    let in_closure = kind == Kind::Tracked
+        && sig.asyncness.is_none()
+        && !instrument::returns_never(sig)
+        && instrument::boxed_async_block(block).is_none()
+        && exits::can_exit_early(block);
+    if in_closure {
+        cx.error_spanned_by(
+            track_caller,
+            "#[tracked] cannot keep #[track_caller] on this function: its body can leave early \
+             (a `return`, a `?`, or a macro other than the standard ones, which may expand to \
+             either), so #[tracked] runs it in a closure to see the value it leaves with, and \
+             the caller's location would be lost; end the body in one expression, or use #[timed]",
+        );
     }
 }
 

@@ -11,6 +11,7 @@ mod args;
 mod attr;
 mod case;
 mod ctxt;
+mod exits;
 mod instrument;
 mod item;
 mod label_set;
@@ -166,9 +167,17 @@ pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # What it generates
 ///
-/// As for [`macro@timed`], then the body runs in a closure (an `async`
-/// block for an `async fn`, the boxed future for `async_trait`) whose result
-/// is classified and handed to the guard before it is returned.
+/// As for [`macro@timed`], then the body's value is classified and handed to
+/// the guard before it is returned. A body that can only end at its tail runs
+/// inline, in the function's own frame; one that can leave early (a `return`,
+/// a `?`, or a macro call other than the standard library's, which may expand
+/// to either) runs in a closure, so that those exits are classified too. An
+/// `async fn` body runs in an `async` block, an `async_trait` method's in its
+/// boxed future.
+///
+/// `#[track_caller]` applies to the inline form only: on a sync function
+/// whose body can leave early it is a compile error, since inside the closure
+/// the caller's location would be lost.
 #[proc_macro_attribute]
 pub fn tracked(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument::expand(args::Kind::Tracked, args.into(), item.into()).into()
