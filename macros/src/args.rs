@@ -220,6 +220,13 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
             _ => unreachable!("checked above"),
         }
     }
+    if let (Some(help), None) = (&args.help, &args.name) {
+        cx.error_spanned_by(
+            help,
+            "`help` sets the HELP of the function's own series, so it needs `name = \"...\"`; \
+             the shared `function_calls_*` series keep their own HELP",
+        );
+    }
     Ok(args)
 }
 

@@ -53,7 +53,7 @@ use proc_macro::TokenStream;
 /// | argument | meaning |
 /// |---|---|
 /// | `name = "render"` | own series `render_duration_seconds` (and `render_concurrent`) instead of the shared `function_calls_*`; the function's doc comment becomes their HELP |
-/// | `help = "..."` | HELP of the own series, instead of the doc comment |
+/// | `help = "..."` | with `name`: HELP of the own series, instead of the doc comment |
 /// | `buckets = [0.01, 0.1, 1]` | classic `le` bounds, in seconds: positive, finite, strictly increasing |
 /// | `concurrency` | also keep a gauge of the calls in flight (`function_calls_concurrent`) |
 /// | `labels(key = expr, ...)` | labels computed on each call from the arguments; each `expr` is a `telltale::LabelValue` (a derived enum, `str`, `String`, `bool`, an integer) |

@@ -1,0 +1,8 @@
+use telltale::timed;
+
+#[timed(help = "Renders a page.")]
+fn render() {}
+
+fn main() {
+    render();
+}
