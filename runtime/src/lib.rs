@@ -12,7 +12,8 @@
 //! | `build_info` | gauge = 1 | `version`, `commit`, `branch`, `service_name`, `telltale_version` |
 //!
 //! Every instrumented function in the binary appears in the first exposition,
-//! at zero, before it is ever called.
+//! at zero, before it is ever called (one with per-call `labels` appears with
+//! its first call, when its label values are known).
 //!
 //! ```
 //! use telltale::{tracked, LabelValue};

@@ -521,6 +521,7 @@ pub struct Monitor {
 /// m.stop(); // idempotent
 /// assert!(!m.is_running());
 /// ```
+#[must_use = "sampling stops when the Monitor is dropped: keep it (in `main`, or in the service's state) for as long as sampling should run"]
 pub fn monitor(interval: Duration) -> Monitor {
     let interval = interval.max(Duration::from_millis(1));
     let stop = Arc::new((Mutex::new(false), Condvar::new()));

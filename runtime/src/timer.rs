@@ -285,13 +285,18 @@ pub fn time<R>(name: &str, f: impl FnOnce() -> R) -> R {
 }
 
 /// Times a closure returning a `Result`: `Err` counts as a failure whose
-/// kind is the error type's readable name (as for `#[tracked]`).
+/// kind is the error type's readable name, as `#[tracked]` counts error types
+/// that do not derive [`LabelValue`](crate::LabelValue). For one that does,
+/// `#[tracked]` counts the variant; [`Timer::failure`] with the error's
+/// `label_value()` matches that.
 pub fn time_result<T, E>(name: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     operation(name).time_result(f)
 }
 
 /// Times a future as operation `name`, from its first poll to its output. A
-/// future dropped before it completes counts as `result="cancelled"`.
+/// future dropped before it completes counts as `result="cancelled"`; one
+/// that completes counts as `ok`, whatever its output (a future of a `Result`
+/// that should count its `Err`s goes in an `async fn` under `#[tracked]`).
 pub async fn time_future<F: Future>(name: &str, fut: F) -> F::Output {
     operation(name).time_future(fut).await
 }
