@@ -267,10 +267,15 @@ impl<'a> Expander<'a> {
             // function's own frame (so `#[track_caller]` still applies).
             // The user's braces keep the tail-expression rules of their
             // edition.
+            // A body that never ends (a `loop`, a panic) makes what follows
+            // unreachable: that is the macro's code, not the user's, so the
+            // lint is allowed on the first statement after it (the one the
+            // lint would point at) and nowhere else.
             return quote_spanned! {site=>
                 #enter
                 let #result #annotation = #block;
-                #finish
+                #[allow(unreachable_code)]
+                let () = { #finish };
                 #result
             };
         }
