@@ -100,9 +100,12 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens)?;
     let mut args = Args::default();
     let mut seen: Vec<String> = Vec::new();
+    // An unknown argument may be a misspelt `name`.
+    let mut unknown = false;
     for meta in metas {
         let path = meta.path();
         let Some(key) = path.get_ident().map(|ident| ident.unraw().to_string()) else {
+            unknown = true;
             cx.error_spanned_by(
                 path,
                 format!(
@@ -117,6 +120,7 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
             "name" | "help" | "buckets" | "concurrency" | "labels" | "ok_if" | "error_if" | "crate"
         );
         if !known {
+            unknown = true;
             cx.error_spanned_by(
                 path,
                 format!("unknown argument `{key}`; expected one of {ARGUMENTS}"),
@@ -220,7 +224,9 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
             _ => unreachable!("checked above"),
         }
     }
-    if let (Some(help), None) = (&args.help, &args.name) {
+    // Only when `name` is absent: an invalid or misspelt one has its own error.
+    let name_absent = !unknown && !seen.iter().any(|key| key == "name");
+    if let (Some(help), true) = (&args.help, name_absent) {
         cx.error_spanned_by(
             help,
             "`help` sets the HELP of the function's own series, so it needs `name = \"...\"`; \

@@ -1,13 +1,15 @@
-//! Whether a function body can leave early: the one thing that decides if
-//! `#[tracked]` must run a sync body in a closure to see its result.
+//! Whether a function body can leave early, for `#[tracked]` on a sync
+//! `#[track_caller]` function.
 //!
-//! A body that can only end by reaching its tail (or by panicking) is
-//! expanded inline, `let result = { body };`, which keeps the function's own
-//! frame: `#[track_caller]` keeps working and a debugger steps through the
-//! user's code. A body with a `return` or `?` of its own needs the closure,
-//! so that those exits are classified too.
+//! `#[tracked]` runs a sync body in a closure, so that the value of an early
+//! `return` or `?` is classified too. Inside that closure the caller's
+//! location is lost, so a `#[track_caller]` function whose body can only end
+//! by reaching its tail (or by panicking) is expanded inline instead,
+//! `let result = { body };`, in the function's own frame; one whose body can
+//! leave early is a compile error. The check errs towards "can leave early":
+//! a macro it does not know may expand to a `return`.
 
-use proc_macro2::{TokenStream, TokenTree};
+use proc_macro2::{Spacing, TokenStream, TokenTree};
 use syn::visit::Visit;
 use syn::{Block, ExprAsync, ExprClosure, ExprReturn, ExprTry, Item, Macro};
 
@@ -36,7 +38,13 @@ impl<'ast> Visit<'ast> for Exits {
 
     fn visit_expr_async(&mut self, _: &'ast ExprAsync) {}
 
-    fn visit_item(&mut self, _: &'ast Item) {}
+    // Their exits are theirs; but a macro defined or imported in the body
+    // may take the name of a standard one.
+    fn visit_item(&mut self, item: &'ast Item) {
+        if matches!(item, Item::Macro(_) | Item::Use(_)) {
+            self.0 = true;
+        }
+    }
 
     fn visit_macro(&mut self, mac: &'ast Macro) {
         if !never_returns_itself(mac) || has_exit_token(&mac.tokens) {
@@ -97,12 +105,19 @@ fn never_returns_itself(mac: &Macro) -> bool {
     std_path && STD_MACROS.iter().any(|name| last.ident == name)
 }
 
-/// A `return` or `?` anywhere in a macro's arguments. Arguments are not
-/// parsed, so one inside a closure there counts too: that only costs the
-/// inline expansion, never a missed exit.
+/// A `return`, a `?` or a macro call (`name!(..)`, which may expand to
+/// either) anywhere in a macro's arguments. Arguments are not parsed, so one
+/// inside a closure there counts too: that only costs the inline expansion,
+/// never a missed exit.
 fn has_exit_token(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|tt| match tt {
-        TokenTree::Ident(ident) => ident == "return",
+    let tokens: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    tokens.iter().enumerate().any(|(i, tt)| match tt {
+        TokenTree::Ident(ident) => {
+            let bang = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p))
+                if p.as_char() == '!' && p.spacing() == Spacing::Alone);
+            let group = matches!(tokens.get(i + 2), Some(TokenTree::Group(_)));
+            ident == "return" || (bang && group)
+        }
         TokenTree::Punct(punct) => punct.as_char() == '?',
         TokenTree::Group(group) => has_exit_token(&group.stream()),
         TokenTree::Literal(_) => false,
@@ -147,6 +162,23 @@ mod tests {
         assert!(!exits(r#"{ ::std::println!("x"); 1 }"#));
         assert!(exits(r#"{ println!("{}", f()?); 1 }"#));
         assert!(exits("{ dbg!({ return 1; }); 2 }"));
+    }
+
+    #[test]
+    fn macros_in_the_arguments_of_std_macros_may_exit() {
+        assert!(exits("{ Some(*dbg!(some_or_return!(v.first()))) }"));
+        assert!(exits(r#"{ format!("{}", ready!(p)) }"#));
+        // `!=` is an operator, not a macro call.
+        assert!(!exits("{ assert!(a != b); a }"));
+        assert!(!exits("{ assert!(!done); 1 }"));
+    }
+
+    #[test]
+    fn macros_defined_or_imported_in_the_body_may_shadow_std_ones() {
+        assert!(exits(
+            "{ macro_rules! assert { ($c:expr) => { if !$c { return Err(()) } } } assert!(x > 0); Ok(x) }"
+        ));
+        assert!(exits("{ use other::assert; assert!(x > 0); Ok(x) }"));
     }
 
     #[test]

@@ -86,7 +86,7 @@ impl<'a> Expander<'a> {
             Input::Fn(mut item) => {
                 let function = item.sig.ident.unraw().to_string();
                 let docs = doc_comment(&item.attrs);
-                let body = self.body(&docs, &item.sig, &item.block, &function);
+                let body = self.body(&docs, &item.attrs, &item.sig, &item.block, &function);
                 replace_body(&mut item.block, body);
                 item.into_token_stream()
             }
@@ -104,7 +104,13 @@ impl<'a> Expander<'a> {
                         continue;
                     }
                     let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
-                    let body = self.body(&impl_docs, &method.sig, &method.block, &function);
+                    let body = self.body(
+                        &impl_docs,
+                        &method.attrs,
+                        &method.sig,
+                        &method.block,
+                        &function,
+                    );
                     replace_body(&mut method.block, body);
                 }
                 block.item.into_token_stream()
@@ -114,7 +120,14 @@ impl<'a> Expander<'a> {
 
     /// The new body of one function; `docs` is the HELP of an own series
     /// without `help = ..` (the impl block's doc comment for its methods).
-    fn body(&self, docs: &str, sig: &Signature, block: &Block, function: &str) -> TokenStream {
+    fn body(
+        &self,
+        docs: &str,
+        attrs: &[Attribute],
+        sig: &Signature,
+        block: &Block,
+        function: &str,
+    ) -> TokenStream {
         let header = self.header(docs, function);
         if sig.asyncness.is_some() {
             return self.async_fn(&header, sig, block);
@@ -122,7 +135,7 @@ impl<'a> Expander<'a> {
         if let Some((prefix, boxed)) = boxed_async_block(block) {
             return self.boxed_future(&header, sig, prefix, boxed);
         }
-        self.sync_fn(&header, sig, block)
+        self.sync_fn(&header, item::has_track_caller(attrs), sig, block)
     }
 
     /// `use <crate>::__private as __telltale_private;`, pointing at the
@@ -248,7 +261,13 @@ impl<'a> Expander<'a> {
         quote_spanned!(site=> #guard.finish(#outcome);)
     }
 
-    fn sync_fn(&self, header: &TokenStream, sig: &Signature, block: &Block) -> TokenStream {
+    fn sync_fn(
+        &self,
+        header: &TokenStream,
+        track_caller: bool,
+        sig: &Signature,
+        block: &Block,
+    ) -> TokenStream {
         let site = Span::mixed_site();
         let enter = self.enter(header);
         if self.kind == Kind::Timed || returns_never(sig) {
@@ -261,12 +280,14 @@ impl<'a> Expander<'a> {
         }
         let Expander { result, .. } = self;
         let finish = self.finish();
-        let annotation = return_type(sig).map(|ty| quote_spanned!(site=> : #ty));
-        if !exits::can_exit_early(block) {
-            // The body can only end at its tail: it runs inline, in the
-            // function's own frame (so `#[track_caller]` still applies).
-            // The user's braces keep the tail-expression rules of their
-            // edition.
+        let annotation = result_annotation(sig);
+        if track_caller && !exits::can_exit_early(block) {
+            // `#[track_caller]`, and the body can only end at its tail: it
+            // runs inline, in the function's own frame, so the attribute
+            // still applies (`item` refuses it on a body that can leave
+            // early). Other bodies keep the closure, which sees every exit
+            // whatever the body's macros expand to. The user's braces keep
+            // the tail-expression rules of their edition.
             // A body that never ends (a `loop`, a panic) makes what follows
             // unreachable: that is the macro's code, not the user's, so the
             // lint is allowed on the first statement after it (the one the
@@ -292,7 +313,7 @@ impl<'a> Expander<'a> {
                 __telltale_body()
             }
             #enter
-            let #result = #call(#closure);
+            let #result #annotation = #call(#closure);
             #finish
             #result
         }
@@ -308,7 +329,7 @@ impl<'a> Expander<'a> {
         let Expander { result, .. } = self;
         let finish = self.finish();
         let ret = return_type(sig);
-        let annotation = ret.as_ref().map(|ty| quote_spanned!(site=> : #ty));
+        let annotation = result_annotation(sig);
         // An early `return` of type R fixes the block's type, so `?` in the
         // body converts errors into the function's error type.
         let typed_return = ret.as_ref().map(|ty| {
@@ -397,6 +418,17 @@ fn doc_comment(attrs: &[Attribute]) -> String {
         }
     }
     lines.join(" ")
+}
+
+/// `: R` for the variable holding the body's value, `: ()` for a function
+/// without a return type: a body that never ends (a `loop`) leaves the type
+/// open otherwise, and classification would guess a `Result`.
+fn result_annotation(sig: &Signature) -> TokenStream {
+    let site = Span::mixed_site();
+    return_type(sig).map_or_else(
+        || quote_spanned!(site=> : ()),
+        |ty| quote_spanned!(site=> : #ty),
+    )
 }
 
 /// `-> !`: the function never returns a value to classify.

@@ -190,10 +190,7 @@ fn check_track_caller(
     attrs: &[Attribute],
     block: &Block,
 ) {
-    let Some(track_caller) = attrs
-        .iter()
-        .find(|attr| attr.path().is_ident("track_caller"))
-    else {
+    let Some(track_caller) = track_caller_attr(attrs) else {
         return;
     };
     let in_closure = kind == Kind::Tracked
@@ -210,6 +207,18 @@ fn check_track_caller(
              the caller's location would be lost; end the body in one expression, or use #[timed]",
         );
     }
+}
+
+fn track_caller_attr(attrs: &[Attribute]) -> Option<&Attribute> {
+    attrs
+        .iter()
+        .find(|attr| attr.path().is_ident("track_caller"))
+}
+
+/// `#[track_caller]` among the function's own attributes (one inherited from
+/// a trait's declaration is not visible here).
+pub(crate) fn has_track_caller(attrs: &[Attribute]) -> bool {
+    track_caller_attr(attrs).is_some()
 }
 
 /// The name a method is reported under: the last segment of the self type.

@@ -167,17 +167,21 @@ pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # What it generates
 ///
-/// As for [`macro@timed`], then the body's value is classified and handed to
-/// the guard before it is returned. A body that can only end at its tail runs
-/// inline, in the function's own frame; one that can leave early (a `return`,
-/// a `?`, or a macro call other than the standard library's, which may expand
-/// to either) runs in a closure, so that those exits are classified too. An
-/// `async fn` body runs in an `async` block, an `async_trait` method's in its
-/// boxed future.
+/// As for [`macro@timed`], then the body runs in a closure (an `async`
+/// block for an `async fn`, the boxed future for `async_trait`) whose result
+/// is classified and handed to the guard before it is returned, so that early
+/// `return`s and `?`s are classified too.
 ///
-/// `#[track_caller]` applies to the inline form only: on a sync function
-/// whose body can leave early it is a compile error, since inside the closure
-/// the caller's location would be lost.
+/// On a sync function with `#[track_caller]`, the closure would hide the
+/// caller's location, so the body runs inline in the function's own frame
+/// instead. That needs a body that can only end at its tail: no `return`, no
+/// `?`, and no macro call other than the standard library's (`format!`,
+/// `assert!`, ...), since another macro may expand to either. Anything else
+/// is a compile error pointing at `#[track_caller]`. A `#[track_caller]`
+/// inherited from a trait's declaration is invisible to the macro: repeat it
+/// on the method. A standard macro's name taken over by a macro defined
+/// elsewhere in the module is not seen either. Arguments the inline body does
+/// not move out are dropped after the call is recorded.
 #[proc_macro_attribute]
 pub fn tracked(args: TokenStream, item: TokenStream) -> TokenStream {
     instrument::expand(args::Kind::Tracked, args.into(), item.into()).into()

@@ -30,7 +30,20 @@ impl Store {
     }
 }
 
+macro_rules! log {
+    ($($t:tt)*) => {};
+}
+
+// A macro other than the standard ones may expand to a `return`.
+#[tracked]
+#[track_caller]
+fn logged(x: u8) -> u8 {
+    log!("x = {}", x);
+    x
+}
+
 fn main() {
+    let _ = logged(1);
     let _ = parse("1");
     let _ = Store.get("a");
 }

@@ -1,5 +1,6 @@
 // Bodies that never reach their end (a loop without `break`, a panic) under
-// `#[tracked]`: no warning, and a panic is still counted.
+// `#[tracked]`, run inline (with `#[track_caller]`) or in the closure: no
+// warning, and a panic is still counted.
 
 #![deny(warnings, unused_qualifications)]
 
@@ -7,6 +8,7 @@ use telltale::snapshot::Value;
 use telltale::tracked;
 
 #[tracked]
+#[track_caller]
 #[allow(dead_code)]
 fn serve_forever() -> Result<(), String> {
     loop {
@@ -15,11 +17,34 @@ fn serve_forever() -> Result<(), String> {
 }
 
 #[tracked]
+#[allow(dead_code)]
+fn run_forever() {
+    loop {
+        std::thread::park();
+    }
+}
+
+#[tracked]
+#[allow(dead_code)]
+async fn serve_async() {
+    loop {
+        std::future::pending::<()>().await;
+    }
+}
+
+#[tracked]
+#[track_caller]
 fn not_yet() -> Result<u8, String> {
     unimplemented!("not yet")
 }
 
 #[tracked]
+fn not_yet_either() -> Result<u8, String> {
+    unimplemented!("not yet")
+}
+
+#[tracked]
+#[track_caller]
 fn by_match(flag: bool) -> Result<u8, String> {
     match flag {
         true => Ok(1),
@@ -44,9 +69,11 @@ fn errors(function: &str) -> f64 {
 fn main() {
     std::panic::set_hook(Box::new(|_| {}));
     assert!(std::panic::catch_unwind(not_yet).is_err());
+    assert!(std::panic::catch_unwind(not_yet_either).is_err());
     assert_eq!(by_match(true), Ok(1));
     assert!(std::panic::catch_unwind(|| by_match(false)).is_err());
     let _ = std::panic::take_hook();
     assert_eq!(errors("not_yet"), 1.0);
+    assert_eq!(errors("not_yet_either"), 1.0);
     assert_eq!(errors("by_match"), 1.0);
 }
