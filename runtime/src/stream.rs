@@ -1,4 +1,6 @@
-//! A stream of metric values: one batch per tick of the window ticker.
+//! A stream of metric values: one batch per tick of the window ticker, with
+//! every matching series or ([`Filter::changes_only`]) only those whose value
+//! changed since the subscriber's last batch.
 //!
 //! Every tick of the window ticker ([`crate::window::start`]) publishes the
 //! snapshot it took once, shared; each subscriber
@@ -26,6 +28,7 @@
 //! # });
 //! ```
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
@@ -73,6 +76,7 @@ pub struct Filter {
     names: Vec<String>,
     kinds: Vec<MetricKind>,
     labels: Vec<(String, String)>,
+    changes_only: bool,
 }
 
 impl Filter {
@@ -94,6 +98,15 @@ impl Filter {
     #[must_use]
     pub fn label(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.labels.push((key.into(), value.into()));
+        self
+    }
+
+    /// Only the series whose value changed since this subscriber's last
+    /// batch that carried them (every series the first time it is seen). A
+    /// series that is no longer exported is not reported.
+    #[must_use]
+    pub fn changes_only(mut self) -> Self {
+        self.changes_only = true;
         self
     }
 
@@ -168,13 +181,35 @@ pub fn subscribe(filter: Filter) -> MetricStream {
     MetricStream {
         inner: BroadcastStream::new(sender().subscribe()),
         filter,
+        last: HashMap::new(),
     }
 }
+
+/// A series' identity within a subscriber's stream.
+type SeriesKey = (String, Vec<(String, String)>);
 
 /// An async [`Stream`] of [`StreamItem`]s (see [`subscribe`]).
 pub struct MetricStream {
     inner: BroadcastStream<Arc<(SystemTime, Snapshot)>>,
     filter: Filter,
+    /// With [`Filter::changes_only`]: the value last sent for each series.
+    last: HashMap<SeriesKey, Value>,
+}
+
+impl MetricStream {
+    /// Keeps the values that differ from the last ones sent, and remembers
+    /// them.
+    fn keep_changes(&mut self, batch: &mut Batch) {
+        let last = &mut self.last;
+        batch.values.retain(|v| {
+            let key = (v.name.clone(), v.labels.clone());
+            if last.get(&key) == Some(&v.value) {
+                return false;
+            }
+            last.insert(key, v.value.clone());
+            true
+        });
+    }
 }
 
 impl std::fmt::Debug for MetricStream {
@@ -192,7 +227,11 @@ impl Stream for MetricStream {
         match Pin::new(&mut self.inner).poll_next(cx) {
             Poll::Ready(Some(Ok(shared))) => {
                 let (at, snapshot) = &*shared;
-                Poll::Ready(Some(StreamItem::Batch(self.filter.batch(*at, snapshot))))
+                let mut batch = self.filter.batch(*at, snapshot);
+                if self.filter.changes_only {
+                    self.keep_changes(&mut batch);
+                }
+                Poll::Ready(Some(StreamItem::Batch(batch)))
             }
             Poll::Ready(Some(Err(BroadcastStreamRecvError::Lagged(n)))) => {
                 Poll::Ready(Some(StreamItem::Lagged(n)))
@@ -259,6 +298,60 @@ mod tests {
                     None => panic!("stream ended"),
                 }
             }
+        });
+    }
+
+    #[test]
+    fn changes_only_sends_a_series_again_only_when_its_value_changed() {
+        // Publishes until a batch with values arrives: a batch lost to a lag
+        // (other tests publish on the same channel) only delays a change,
+        // since a subscriber compares with what it last received.
+        async fn next_change(s: &mut MetricStream) -> Batch {
+            loop {
+                publish_now();
+                match s.next().await {
+                    Some(StreamItem::Batch(b)) if !b.values.is_empty() => return b,
+                    Some(_) => {}
+                    None => panic!("stream ended"),
+                }
+            }
+        }
+        run(async {
+            static C: crate::Counter = crate::Counter::new("stream_test_c_total", "t");
+            static H: crate::Gauge = crate::Gauge::new("stream_test_h", "t");
+            let mut changes = subscribe(
+                Filter::default()
+                    .name("stream_test_c")
+                    .name("stream_test_h")
+                    .changes_only(),
+            );
+            C.inc();
+            H.set(2.0);
+            // The first time, every series is new.
+            let b = next_change(&mut changes).await;
+            let mut names: Vec<&str> = b.values.iter().map(|v| v.name.as_str()).collect();
+            names.sort_unstable();
+            assert_eq!(names, ["stream_test_c", "stream_test_h"]);
+            // Unchanged: empty batches.
+            publish_now();
+            match changes.next().await {
+                Some(StreamItem::Batch(b)) => assert!(b.values.is_empty(), "{b:?}"),
+                Some(StreamItem::Lagged(_)) => {}
+                None => panic!("stream ended"),
+            }
+            C.inc();
+            let b = next_change(&mut changes).await;
+            assert_eq!(b.values.len(), 1, "{b:?}");
+            assert_eq!(b.values[0].name, "stream_test_c");
+            assert_eq!(b.values[0].value, Value::Counter(2.0));
+            // A value that returns to an earlier one is a change too.
+            H.set(3.0);
+            let b = next_change(&mut changes).await;
+            assert_eq!(b.values.len(), 1, "{b:?}");
+            assert_eq!(b.values[0].value, Value::Gauge(3.0));
+            H.set(2.0);
+            let b = next_change(&mut changes).await;
+            assert_eq!(b.values[0].value, Value::Gauge(2.0));
         });
     }
 
