@@ -264,6 +264,14 @@ impl Callsite {
         self.cells().base.count(outcome);
     }
 
+    /// Records a call measured elsewhere: its duration in clock ticks and
+    /// how it ended (the timer API's `record`).
+    pub(crate) fn record(&'static self, ticks: u64, outcome: Outcome) {
+        let series = &self.cells().base;
+        series.hist.record_ticks_in(shard::current(), ticks);
+        series.count(outcome);
+    }
+
     /// Starts a call. Registers the callsite on first use.
     #[inline]
     pub fn enter(&'static self) -> Guard {

@@ -32,6 +32,12 @@ pub(crate) fn seconds_per_tick() -> f64 {
     })
 }
 
+/// Raw ticks in `duration` (a duration measured elsewhere, recorded as if
+/// timed here; saturates past the clock's range).
+pub(crate) fn ticks_in(duration: std::time::Duration) -> u64 {
+    (duration.as_secs_f64() / seconds_per_tick()).round() as u64
+}
+
 /// Seconds since the Unix epoch, from the wall clock (for `_created`).
 pub(crate) fn unix_now() -> f64 {
     std::time::SystemTime::now()

@@ -168,6 +168,16 @@ impl Operation {
         out
     }
 
+    /// Records one call measured elsewhere (see [`record`]).
+    pub fn record(self, duration: Duration, outcome: Result<(), &str>) {
+        let outcome = match outcome {
+            Ok(()) => Outcome::Ok,
+            Err(k) => Outcome::Error(kind(k)),
+        };
+        self.callsite
+            .record(crate::clock::ticks_in(duration), outcome);
+    }
+
     pub(crate) fn count(self, outcome: Outcome) {
         self.callsite.count(outcome);
     }
@@ -291,6 +301,27 @@ pub fn time<R>(name: &str, f: impl FnOnce() -> R) -> R {
 /// `label_value()` matches that.
 pub fn time_result<T, E>(name: &str, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     operation(name).time_result(f)
+}
+
+/// Records one call of operation `name` that took `duration`, measured
+/// elsewhere (a job's reported run time, a duration read from a log):
+/// `Ok(())` for a success, `Err(kind)` for a failure of kind `kind`. It is
+/// recorded exactly as a timed call: in the duration histogram, the call
+/// counts and [`stats`]. [`Duration`] carries its unit, so a figure in another
+/// unit goes through `Duration::from_millis`, `from_secs_f64` and the like.
+///
+/// ```
+/// use std::time::Duration;
+/// use telltale::timer;
+///
+/// timer::record("git_clone", Duration::from_secs_f64(15.2), Ok(()));
+/// timer::record("git_clone", Duration::from_millis(300), Err("timeout"));
+/// let stats = timer::stats("git_clone").unwrap();
+/// assert_eq!(stats.count, 2);
+/// assert!((stats.max - 15.2).abs() < 1e-6);
+/// ```
+pub fn record(name: &str, duration: Duration, outcome: Result<(), &str>) {
+    operation(name).record(duration, outcome);
 }
 
 /// Times a future as operation `name`, from its first poll to its output. A

@@ -175,3 +175,36 @@ fn an_operation_handle_records_like_the_name() {
     assert_eq!(calls(&s, "timer_handle_op", "error", "ParseIntError"), 1.0);
     assert_eq!(timer::stats("timer_handle_op").unwrap().count, 4);
 }
+
+/// A duration measured elsewhere is recorded exactly like a timed call: the
+/// same histogram, counts and statistics.
+#[test]
+fn recorded_durations_count_as_calls() {
+    let durations = [0.010, 0.020, 0.040, 1.5];
+    for d in durations {
+        timer::record("timer_recorded", Duration::from_secs_f64(d), Ok(()));
+    }
+    timer::record("timer_recorded", Duration::from_millis(5), Err("timeout"));
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_recorded", "ok", ""), 4.0);
+    assert_eq!(calls(&s, "timer_recorded", "error", "timeout"), 1.0);
+    let stats = timer::stats_in(&s, "timer_recorded").unwrap();
+    assert_eq!(stats.count, 5);
+    // Min and max are exact; the sum is the durations' sum.
+    assert!((stats.min - 0.005).abs() < 1e-9, "{stats:?}");
+    assert!((stats.max - 1.5).abs() < 1e-9, "{stats:?}");
+    let total: f64 = durations.iter().sum::<f64>() + 0.005;
+    assert!((stats.mean * 5.0 - total).abs() < 1e-6, "{stats:?}");
+    // The median of 5, 10, 20, 40 and 1,500 ms, within the histogram's 1.1 %.
+    assert!((stats.p50 - 0.020).abs() < 0.020 * 0.011, "{stats:?}");
+    // The Prometheus histogram counts them too.
+    let text = telltale::render(telltale::Format::Prometheus);
+    let count_line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("function_calls_duration_seconds_count{")
+                && l.contains("function=\"timer_recorded\"")
+        })
+        .unwrap();
+    assert!(count_line.ends_with(" 5"), "{count_line}");
+}
