@@ -129,13 +129,13 @@ impl<'a> Expander<'a> {
         function: &str,
     ) -> TokenStream {
         let header = self.header(docs, function);
-        if sig.asyncness.is_some() {
-            return self.async_fn(&header, sig, block);
+        match form(self.kind, attrs, sig, block) {
+            Form::Async => self.async_fn(&header, sig, block),
+            Form::Boxed(prefix, boxed) => self.boxed_future(&header, sig, prefix, boxed),
+            form @ (Form::GuardOnly | Form::Inline | Form::Closure) => {
+                self.sync_fn(&header, form, sig, block)
+            }
         }
-        if let Some((prefix, boxed)) = boxed_async_block(block) {
-            return self.boxed_future(&header, sig, prefix, boxed);
-        }
-        self.sync_fn(&header, item::has_track_caller(attrs), sig, block)
     }
 
     /// `use <crate>::__private as __telltale_private;`, pointing at the
@@ -264,13 +264,13 @@ impl<'a> Expander<'a> {
     fn sync_fn(
         &self,
         header: &TokenStream,
-        track_caller: bool,
+        form: Form<'_>,
         sig: &Signature,
         block: &Block,
     ) -> TokenStream {
         let site = Span::mixed_site();
         let enter = self.enter(header);
-        if self.kind == Kind::Timed || returns_never(sig) {
+        if matches!(form, Form::GuardOnly) {
             // The guard records the duration when it drops, on every exit
             // (a function returning `!` can only leave by unwinding, which
             // the guard counts as a panic). It is the body's first local, so
@@ -281,13 +281,10 @@ impl<'a> Expander<'a> {
         let Expander { result, .. } = self;
         let finish = self.finish();
         let annotation = result_annotation(sig);
-        if track_caller && !exits::can_exit_early(block) {
-            // `#[track_caller]`, and the body can only end at its tail: it
-            // runs inline, in the function's own frame, so the attribute
-            // still applies (`item` refuses it on a body that can leave
-            // early). Other bodies keep the closure, which sees every exit
-            // whatever the body's macros expand to. The user's braces keep
-            // the tail-expression rules of their edition.
+        if matches!(form, Form::Inline) {
+            // In the function's own frame, so `#[track_caller]` still
+            // applies. The user's braces keep the tail-expression rules of
+            // their edition.
             // A body that never ends (a `loop`, a panic) makes what follows
             // unreachable: that is the macro's code, not the user's, so the
             // lint is allowed on the first statement after it (the one the
@@ -420,6 +417,48 @@ fn doc_comment(attrs: &[Attribute]) -> String {
     lines.join(" ")
 }
 
+/// How an instrumented function's body is wrapped.
+#[derive(Clone, Copy)]
+pub(crate) enum Form<'a> {
+    /// An `async fn`: the body becomes an `async` block.
+    Async,
+    /// An `async_trait` method: the boxed future is instrumented.
+    Boxed(&'a [Stmt], BoxedAsync<'a>),
+    /// `#[timed]`, or a function returning `!`: only the guard, no result
+    /// to classify.
+    GuardOnly,
+    /// `#[tracked]` with `#[track_caller]` on a body that can only end at its
+    /// tail: the body runs in the function's own frame.
+    Inline,
+    /// `#[tracked]` otherwise: the body runs in a closure, which sees every
+    /// exit (`return`, `?`, whatever a macro expands to).
+    Closure,
+}
+
+/// The one decision of how a body is wrapped, for the expansion and for the
+/// check that refuses a `#[track_caller]` the closure would hide.
+pub(crate) fn form<'a>(
+    kind: Kind,
+    attrs: &[Attribute],
+    sig: &Signature,
+    block: &'a Block,
+) -> Form<'a> {
+    if sig.asyncness.is_some() {
+        return Form::Async;
+    }
+    if let Some((prefix, boxed)) = boxed_async_block(block) {
+        return Form::Boxed(prefix, boxed);
+    }
+    if kind == Kind::Timed || returns_never(sig) {
+        return Form::GuardOnly;
+    }
+    if item::has_track_caller(attrs) && !exits::can_exit_early(block) {
+        Form::Inline
+    } else {
+        Form::Closure
+    }
+}
+
 /// `: R` for the variable holding the body's value, `: ()` for a function
 /// without a return type: a body that never ends (a `loop`) leaves the type
 /// open otherwise, and classification would guess a `Result`.
@@ -432,7 +471,7 @@ fn result_annotation(sig: &Signature) -> TokenStream {
 }
 
 /// `-> !`: the function never returns a value to classify.
-pub(crate) fn returns_never(sig: &Signature) -> bool {
+fn returns_never(sig: &Signature) -> bool {
     matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
@@ -525,7 +564,7 @@ pub(crate) struct BoxedAsync<'a> {
 
 /// Splits a body ending in `Box::pin(async move { .. })` (what `async_trait`
 /// generates) into the statements before it and that call.
-pub(crate) fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
+fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
     let (last, prefix) = block.stmts.split_last()?;
     let Stmt::Expr(Expr::Call(call), None) = last else {
         return None;

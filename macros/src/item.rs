@@ -10,7 +10,7 @@ use syn::{Attribute, Block, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
 use crate::args::Kind;
 use crate::attr::two;
 use crate::ctxt::Ctxt;
-use crate::{exits, instrument};
+use crate::instrument::{self, Form};
 
 /// What the attribute sits on.
 pub(crate) enum Input {
@@ -179,10 +179,10 @@ fn check_fn(cx: &mut Ctxt, kind: Kind, sig: &Signature, attrs: &[Attribute], in_
     }
 }
 
-/// `#[track_caller]` on a sync function that `#[tracked]` must run in a
-/// closure (to see the value of an early `return` or `?`): the closure would
-/// be the caller of everything in the body, so the attribute is refused
-/// rather than silently lost.
+/// `#[track_caller]` on a function whose body `#[tracked]` runs in a closure
+/// (to see the value of an early `return` or `?`): the closure would be the
+/// caller of everything in the body, so the attribute is refused rather than
+/// silently lost.
 fn check_track_caller(
     cx: &mut Ctxt,
     kind: Kind,
@@ -193,12 +193,7 @@ fn check_track_caller(
     let Some(track_caller) = track_caller_attr(attrs) else {
         return;
     };
-    let in_closure = kind == Kind::Tracked
-        && sig.asyncness.is_none()
-        && !instrument::returns_never(sig)
-        && instrument::boxed_async_block(block).is_none()
-        && exits::can_exit_early(block);
-    if in_closure {
+    if matches!(instrument::form(kind, attrs, sig, block), Form::Closure) {
         cx.error_spanned_by(
             track_caller,
             "#[tracked] cannot keep #[track_caller] on this function: its body can leave early \
