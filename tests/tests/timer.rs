@@ -208,3 +208,27 @@ fn recorded_durations_count_as_calls() {
         .unwrap();
     assert!(count_line.ends_with(" 5"), "{count_line}");
 }
+
+/// What the README tells timer users: `failure(e.label_value().as_ref())`
+/// counts a derived error under the variant `#[tracked]` gives it, while
+/// `time_result` counts it under its type's name.
+#[derive(Debug, LabelValue)]
+enum FetchError {
+    NotFound,
+}
+
+#[tracked]
+fn timer_fetch_page() -> Result<(), FetchError> {
+    Err(FetchError::NotFound)
+}
+
+#[test]
+fn a_timer_failure_with_the_label_value_matches_tracked() {
+    timer_fetch_page().unwrap_err();
+    let e = FetchError::NotFound;
+    let _ = timer::start("timer_fetch_page").failure(e.label_value().as_ref());
+    let _ = timer::time_result("timer_fetch_page", || Err::<(), _>(FetchError::NotFound));
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_fetch_page", "error", "not_found"), 2.0);
+    assert_eq!(calls(&s, "timer_fetch_page", "error", "FetchError"), 1.0);
+}
