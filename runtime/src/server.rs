@@ -1363,7 +1363,7 @@ mod tests {
         let response = endpoint.respond(&request(Method::POST, "/other", &[]));
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
 
-        for path in ["/metrics", "/metrics.json", "/health"] {
+        for path in ["/metrics", "/metrics.json", "/health", "/dashboard"] {
             for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
                 let response = endpoint.respond(&request(method.clone(), path, &[]));
                 assert_eq!(
@@ -1602,6 +1602,15 @@ mod tests {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let health = endpoint.respond(&request(Method::GET, "/health", &[]));
         assert_eq!(health.status(), StatusCode::OK);
+        // The dashboard page is behind the same credentials as `/metrics`.
+        let page = endpoint.respond(&request(Method::GET, "/dashboard", &[]));
+        assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+        let page = endpoint.respond(&request(
+            Method::GET,
+            "/dashboard",
+            &[("authorization", "Bearer tok")],
+        ));
+        assert_eq!(page.status(), StatusCode::OK);
     }
 
     #[test]
