@@ -154,6 +154,11 @@ pub fn python_binary() -> PathBuf {
     require("python3", "TELLTALE_PYTHON", "apt-get install python3")
 }
 
+/// `node` (Debian's `nodejs`), or `$TELLTALE_NODE`.
+pub fn node_binary() -> PathBuf {
+    require("node", "TELLTALE_NODE", "apt-get install nodejs")
+}
+
 /// The directory of the helper scripts, `tests/peers/`.
 pub fn peer_scripts_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("peers")

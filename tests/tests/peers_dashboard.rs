@@ -7,12 +7,10 @@ use std::time::Duration;
 
 use telltale::system::{System, SystemConfig};
 use telltale::tracker;
-use telltale_tests::{find_program, run_with_stdin, DASHBOARD_PAGE};
+use telltale_tests::{run_with_stdin, DASHBOARD_PAGE};
 
 fn run_page(dir: &std::path::Path, overview: &str, errors: &str, status: u16) -> serde_json::Value {
-    let node = find_program("node", "TELLTALE_NODE").expect(
-        "`node` not found on PATH (set TELLTALE_NODE); install it with: apt-get install nodejs",
-    );
+    let node = telltale_tests::node_binary();
     let page = dir.join("dashboard.html");
     std::fs::write(&page, DASHBOARD_PAGE).unwrap();
     std::fs::write(dir.join("overview.json"), overview).unwrap();
