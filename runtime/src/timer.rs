@@ -97,6 +97,11 @@ pub(crate) fn kind(kind: &str) -> ErrorKind {
     }))
 }
 
+/// A success, or a failure of the (interned) kind `error`.
+fn outcome_of(error: Option<&str>) -> Outcome {
+    error.map_or(Outcome::Ok, |k| Outcome::Error(kind(k)))
+}
+
 /// An operation looked up once, to time many calls without looking its name
 /// up each time (what [`start`], [`time`] and [`time_future`] do).
 ///
@@ -170,12 +175,8 @@ impl Operation {
 
     /// Records one call measured elsewhere (see [`record`]).
     pub fn record(self, duration: Duration, outcome: Result<(), &str>) {
-        let outcome = match outcome {
-            Ok(()) => Outcome::Ok,
-            Err(k) => Outcome::Error(kind(k)),
-        };
         self.callsite
-            .record(crate::clock::ticks_in(duration), outcome);
+            .record(crate::clock::ticks_in(duration), outcome_of(outcome.err()));
     }
 
     pub(crate) fn count(self, outcome: Outcome) {
@@ -245,8 +246,7 @@ impl Timer {
     }
 
     fn finish(self, error: Option<&str>) -> TimingResult {
-        let outcome = error.map_or(Outcome::Ok, |k| Outcome::Error(kind(k)));
-        self.finish_as(outcome, error.map(str::to_owned))
+        self.finish_as(outcome_of(error), error.map(str::to_owned))
     }
 
     /// Stops the timer as a failure named after the error type, as
