@@ -23,7 +23,7 @@ use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolic
 use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
 use crate::dynamic::{self, Metric};
-use crate::encode::{self, encode, unix_millis, unix_seconds, Format};
+use crate::encode::{self, unix_millis, unix_seconds, Format};
 use crate::snapshot::Snapshot;
 use crate::{Counter, Error, Gauge};
 
@@ -334,29 +334,21 @@ pub(crate) fn build_body(target: &Target) -> Result<Vec<u8>, String> {
             encode::render_into(Format::Prometheus, &mut text);
             Ok(text.into_bytes())
         }
-        Protocol::RemoteWrite | Protocol::Otlp => {
-            build_body_at(target, &Snapshot::collect(), SystemTime::now())
+        Protocol::RemoteWrite => {
+            remote_write::encode(&Snapshot::collect(), unix_millis(SystemTime::now()))
         }
+        Protocol::Otlp => Ok(otlp_body(target, &Snapshot::collect(), SystemTime::now())),
     }
 }
 
-fn build_body_at(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Result<Vec<u8>, String> {
-    match target.protocol {
-        Protocol::Pushgateway => {
-            let mut text = String::new();
-            encode(snapshot, Format::Prometheus, &mut text);
-            Ok(text.into_bytes())
-        }
-        Protocol::RemoteWrite => remote_write::encode(snapshot, unix_millis(at)),
-        Protocol::Otlp => {
-            let options = target.otlp.clone().unwrap_or_default().at(at);
-            let body = otlp::encode(snapshot, &options);
-            Ok(if target.gzip {
-                encode::gzip(&body)
-            } else {
-                body
-            })
-        }
+/// The OTLP body of `snapshot` as of `at`, gzipped when the endpoint asks.
+fn otlp_body(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Vec<u8> {
+    let options = target.otlp.clone().unwrap_or_default().at(at);
+    let body = otlp::encode(snapshot, &options);
+    if target.gzip {
+        encode::gzip(&body)
+    } else {
+        body
     }
 }
 
@@ -1024,8 +1016,8 @@ mod tests {
         assert!(!plain.headers.contains_key(CONTENT_ENCODING));
         let snapshot = Snapshot::default();
         let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let body = build_body_at(&plain, &snapshot, at).unwrap();
-        let compressed = build_body_at(&zipped, &snapshot, at).unwrap();
+        let body = otlp_body(&plain, &snapshot, at);
+        let compressed = otlp_body(&zipped, &snapshot, at);
         let mut unzipped = Vec::new();
         flate2::read::GzDecoder::new(compressed.as_slice())
             .read_to_end(&mut unzipped)
