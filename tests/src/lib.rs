@@ -9,6 +9,7 @@
 //!   peers the tests start, and Prometheus's query and targets API.
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net::TcpStream`.
 //! - [`find_program`] and the `*_binary` helpers: where the peers are installed.
+//! - [`openmetrics_cases`]: the project's own OpenMetrics accept/reject cases.
 //! - [`demo`]: the demo service's series read out of a [`telltale::Snapshot`],
 //!   keyed like the driver's [`telltale_examples::Tally`].
 //!
@@ -384,6 +385,8 @@ pub fn start_otlp_receiver() -> Peer {
 
 /// A Prometheus server as a peer: started with a configuration of the
 /// test's, asked through its HTTP API.
+pub mod openmetrics_cases;
+
 pub mod prometheus {
     use std::time::Duration;
 

@@ -1,10 +1,15 @@
 //! The OpenMetrics parser conformance suite against `telltale::parse::openmetrics`.
 //!
-//! The suite (211 cases from the OpenMetrics project, see its README) lives
-//! beside the repository in `shared/conformance/openmetrics`;
-//! `$TELLTALE_OPENMETRICS_SUITE` points at another copy. Each case folder
-//! holds `metrics` (the exposition) and `test.json` (`shouldParse`). Every
-//! case must come out as the suite says: none is skipped.
+//! The suite (211 cases from the OpenMetrics project, see its README) is not
+//! part of the repository: `$TELLTALE_OPENMETRICS_SUITE` names its folder
+//! (the one holding `cases/`), else `../shared/conformance/openmetrics`
+//! beside the clone is used. The tests that read it are ignored in the plain
+//! `cargo test --workspace`, and fail, not skip, when it is missing in a run
+//! that includes them (`.ci/run` runs them with the suite's path). Each case
+//! folder holds `metrics` (the exposition) and `test.json` (`shouldParse`).
+//! Every case must come out as the suite says: none is skipped. The
+//! project's own cases (`conformance_own.rs`) cover the same rules without
+//! the suite.
 
 #![allow(clippy::float_cmp)] // parsed values are compared with the exact values written
 
@@ -26,8 +31,8 @@ fn suite() -> PathBuf {
     let cases = root.join("cases");
     assert!(
         cases.is_dir(),
-        "the OpenMetrics conformance suite is not at {} (set TELLTALE_OPENMETRICS_SUITE to the \
-         folder holding `cases/`)",
+        "the OpenMetrics conformance suite is not at {} (set \
+         TELLTALE_OPENMETRICS_SUITE to the folder holding `cases/`)",
         cases.display()
     );
     cases
@@ -84,6 +89,7 @@ fn verdict(case: &Case) -> Result<usize, String> {
 }
 
 #[test]
+#[ignore = "needs the OpenMetrics suite: set TELLTALE_OPENMETRICS_SUITE"]
 fn every_case_of_the_suite_is_accepted_or_rejected_as_it_says() {
     let cases = cases();
     assert_eq!(cases.len(), CASES, "the suite should have {CASES} cases");
@@ -116,6 +122,7 @@ fn every_case_of_the_suite_is_accepted_or_rejected_as_it_says() {
 /// Rejections for the right reason: a sample of cases with the line and a
 /// piece of the message each must give.
 #[test]
+#[ignore = "needs the OpenMetrics suite: set TELLTALE_OPENMETRICS_SUITE"]
 fn rejections_name_the_line_and_the_problem() {
     let expected: &[(&str, usize, &str)] = &[
         ("bad_blank_line", 2, "blank line"),
@@ -187,6 +194,7 @@ fn rejections_name_the_line_and_the_problem() {
 
 /// What the accepted cases parse to, for a few of them.
 #[test]
+#[ignore = "needs the OpenMetrics suite: set TELLTALE_OPENMETRICS_SUITE"]
 fn accepted_cases_parse_to_what_they_say() {
     use telltale::parse::FamilyKind;
 

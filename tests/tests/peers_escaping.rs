@@ -337,7 +337,7 @@ fn run_peer(exposition: &str) -> Json {
 }
 
 #[test]
-#[ignore = "needs python prometheus_client"]
+#[ignore = "needs python3 with prometheus_client"]
 fn prometheus_client_reads_back_every_tricky_string() {
     let strings = strings();
     let snapshot = snapshot(&strings);
