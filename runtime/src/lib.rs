@@ -47,43 +47,38 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
-mod build_info;
-mod callsite;
-mod clock;
+mod collect;
 pub mod config;
-pub mod dynamic;
 pub mod encode;
 mod error;
-pub mod family;
-mod hash;
-pub mod histogram;
-pub mod labels;
-mod metrics;
+mod export;
+mod metric;
 pub mod parse;
-mod publish;
-pub mod push;
-mod registry;
+mod query;
 pub mod resources;
-pub mod server;
 pub mod service;
-mod shard;
-pub mod snapshot;
-pub mod stream;
+mod store;
 pub mod system;
-pub mod timer;
-pub mod tracker;
-pub mod window;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
-pub use build_info::{set_build_info, BuildInfo};
-pub use callsite::DEFAULT_BUCKETS;
+pub use collect::snapshot;
+pub use export::{push, server};
+pub use metric::{dynamic, family, labels};
+pub use query::{stream, timer, tracker, window};
+#[doc(hidden)]
+pub use store::histogram;
+
+pub use collect::snapshot::Snapshot;
 pub use encode::{render, Format};
 pub use error::Error;
-pub use family::{set_default_cardinality_cap, Family};
-pub use labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
-pub use metrics::{Counter, Gauge, Histogram, HistogramTimer, IntGauge, DEFAULT_HISTOGRAM_BUCKETS};
-pub use snapshot::Snapshot;
+pub use metric::build_info::{set_build_info, BuildInfo};
+pub use metric::callsite::DEFAULT_BUCKETS;
+pub use metric::family::{set_default_cardinality_cap, Family};
+pub use metric::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
+pub use metric::standalone::{
+    Counter, Gauge, Histogram, HistogramTimer, IntGauge, DEFAULT_HISTOGRAM_BUCKETS,
+};
 pub use telltale_macros::{skip, timed, tracked, LabelSet, LabelValue};

@@ -4,10 +4,10 @@ pub use ::core;
 pub use ::inventory;
 pub use ::std::vec::Vec;
 
-pub use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
-pub use crate::labels::derive_support::{product, radix, value_cardinality};
-pub use crate::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
-pub use crate::registry::Registration;
+pub use crate::collect::registry::Registration;
+pub use crate::metric::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
+pub use crate::metric::labels::derive_support::{product, radix, value_cardinality};
+pub use crate::metric::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
 
 /// Wraps a call's result for outcome classification by autoref specialization.
 #[derive(Debug)]

@@ -63,8 +63,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::family::{CounterHandle, GaugeHandle, HistogramHandle};
-use crate::{Counter, Family, Gauge, Histogram, LabelSet, LabelValue};
+use crate::metric::family::Family;
+use crate::metric::family::{CounterHandle, GaugeHandle, HistogramHandle};
+use crate::metric::standalone::Counter;
+use crate::metric::standalone::Gauge;
+use crate::metric::standalone::Histogram;
+use telltale_macros::{LabelSet, LabelValue};
 
 /// Bounds of `service_cycle_duration_seconds`: 5 ms to 10 minutes, as
 /// service cycles range from quick polls to long batch jobs.

@@ -46,11 +46,11 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::collect::snapshot::Snapshot;
 use crate::encode::unix_seconds;
-use crate::push::{self, EndpointStatus, PushConfig, Pusher};
+use crate::export::push::{self, EndpointStatus, PushConfig, Pusher};
+use crate::query::window::{Ticker, WindowConfig, Windows};
 use crate::resources::{self, Monitor};
-use crate::snapshot::Snapshot;
-use crate::window::{Ticker, WindowConfig, Windows};
 
 /// Everything [`System::start`] needs.
 ///
@@ -203,7 +203,7 @@ impl System {
     ///
     /// [`Error::Push`](crate::Error::Push) for an invalid endpoint, or when
     /// exporters are configured and the caller is not within a tokio runtime.
-    pub fn try_start(config: SystemConfig) -> Result<Arc<System>, crate::Error> {
+    pub fn try_start(config: SystemConfig) -> Result<Arc<System>, crate::error::Error> {
         let pusher = config.exporters.clone().map(push::start).transpose()?;
         Ok(Self::install(config, pusher, None))
     }
@@ -385,7 +385,7 @@ impl System {
                 // Operations counted by the tracker API alone have no durations.
                 let calls = hist
                     .as_ref()
-                    .map_or(0, crate::histogram::ExpBuckets::count)
+                    .map_or(0, crate::store::histogram::ExpBuckets::count)
                     .max(ok + errors);
                 OperationStats {
                     calls,
@@ -459,7 +459,7 @@ impl System {
             window_seconds: self.config.health.window.as_secs_f64(),
             error_rate: self.health().error_rate,
             operations,
-            recent: crate::tracker::recent_failures()
+            recent: crate::query::tracker::recent_failures()
                 .into_iter()
                 .rev()
                 .take(50)

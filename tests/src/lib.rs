@@ -796,7 +796,7 @@ pub mod demo {
 }
 
 /// The dashboard page the server serves at `/dashboard`.
-pub const DASHBOARD_PAGE: &str = include_str!("../../runtime/src/dashboard.html");
+pub const DASHBOARD_PAGE: &str = include_str!("../../runtime/src/export/server/dashboard.html");
 
 /// The JSON fields the dashboard page shows in the table whose column list
 /// is the constant `columns` (`OPERATION_COLUMNS`, `RECENT_COLUMNS`,

@@ -58,7 +58,7 @@
 use std::fmt::Write as _;
 
 use super::{write_float, write_labels, FloatStyle, QUANTILES};
-use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// The header row, without its line end.
 pub const HEADER: &str =
@@ -167,10 +167,10 @@ fn write_field(out: &mut String, text: &str) {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
+    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode_at, Format};
-    use crate::histogram::from_values;
-    use crate::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
+    use crate::store::histogram::from_values;
 
     fn csv(families: Vec<Family>) -> String {
         let mut out = String::new();

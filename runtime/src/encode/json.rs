@@ -86,7 +86,7 @@
 use std::fmt::Write as _;
 
 use super::{buckets, write_float, FloatStyle, QUANTILES};
-use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// Appends `snapshot` as a schema-1 JSON document stamped `timestamp_ms` to `out`.
 pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
@@ -246,10 +246,10 @@ mod tests {
     use std::borrow::Cow;
     use std::time::{Duration, UNIX_EPOCH};
 
+    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode_at, Format};
-    use crate::histogram::from_values;
-    use crate::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
+    use crate::store::histogram::from_values;
 
     fn json(families: Vec<Family>) -> String {
         let mut out = String::new();
@@ -371,7 +371,7 @@ mod tests {
             help: Cow::Owned(all.clone()),
             unit: None,
             kind: MetricKind::Gauge,
-            series: vec![crate::snapshot::Series {
+            series: vec![crate::collect::snapshot::Series {
                 labels: vec![(Cow::Borrowed("k"), Cow::Owned(all.clone()))],
                 value: Value::Gauge(1.0),
                 created: None,

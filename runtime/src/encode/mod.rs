@@ -39,9 +39,9 @@ use std::fmt::{self, Write as _};
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::snapshot::{Family, HistogramValue, MetricKind, Snapshot};
+use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Snapshot};
 
-pub use crate::push::otlp::{HistogramFlavour, OtlpOptions};
+pub use crate::export::push::otlp::{HistogramFlavour, OtlpOptions};
 
 pub mod csv;
 pub mod json;
@@ -327,7 +327,7 @@ pub fn encode_at(snapshot: &Snapshot, format: Format, at: SystemTime, out: &mut 
 /// assert!(body.windows(4).any(|w| w == b"jobs"));
 /// ```
 pub fn encode_otlp(snapshot: &Snapshot, options: &OtlpOptions) -> Vec<u8> {
-    crate::push::otlp::encode(snapshot, options)
+    crate::export::push::otlp::encode(snapshot, options)
 }
 
 // ---------------------------------------------------------------------------
@@ -417,7 +417,7 @@ pub fn render(format: Format) -> String {
 /// ```
 pub fn render_into(format: Format, out: &mut String) {
     match format {
-        Format::Prometheus | Format::OpenMetrics => crate::registry::render(format, out),
+        Format::Prometheus | Format::OpenMetrics => crate::collect::registry::render(format, out),
         Format::Json | Format::Csv => encode(&Snapshot::collect(), format, out),
     }
 }
@@ -959,8 +959,8 @@ impl<const N: usize> fmt::Write for StackBuf<N> {
 mod fixture {
     use std::borrow::Cow;
 
-    use crate::histogram::ExpBuckets;
-    use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Value};
+    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Value};
+    use crate::store::histogram::ExpBuckets;
 
     pub(super) fn family(
         name: &'static str,

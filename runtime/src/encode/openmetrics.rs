@@ -19,7 +19,7 @@ use super::{
     bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
     write_value_line, Escape, Repeated,
 };
-use crate::snapshot::{Family, MetricKind, Snapshot, Value};
+use crate::collect::snapshot::{Family, MetricKind, Snapshot, Value};
 
 /// Appends `snapshot` as OpenMetrics 1.0 text to `out`.
 pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
@@ -167,9 +167,9 @@ fn unit_fits(name: &str, unit: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode, Format};
-    use crate::snapshot::{Family, MetricKind, Series, Snapshot, Value};
 
     fn text(families: Vec<Family>) -> String {
         let mut out = String::new();

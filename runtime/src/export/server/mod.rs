@@ -121,7 +121,10 @@ use tokio::time::Instant;
 
 use crate::config::Env;
 use crate::encode::Format;
-use crate::{Counter, Error, Family, LabelSet, LabelValue};
+use crate::error::Error;
+use crate::metric::family::Family;
+use crate::metric::standalone::Counter;
+use telltale_macros::{LabelSet, LabelValue};
 
 /// How long [`Server::stop`] lets requests in flight finish before it closes
 /// their connections.

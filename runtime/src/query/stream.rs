@@ -39,7 +39,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::Stream;
 
-use crate::snapshot::{MetricKind, Snapshot, Value};
+use crate::collect::snapshot::{MetricKind, Snapshot, Value};
 
 /// Batches a subscriber may fall behind before it skips some.
 pub const BUFFERED_TICKS: usize = 16;
@@ -248,8 +248,10 @@ mod tests {
     use super::*;
     use tokio_stream::StreamExt;
 
-    static A: crate::Counter = crate::Counter::new("stream_test_a_total", "t");
-    static G: crate::Gauge = crate::Gauge::new("stream_test_g", "t");
+    static A: crate::metric::standalone::Counter =
+        crate::metric::standalone::Counter::new("stream_test_a_total", "t");
+    static G: crate::metric::standalone::Gauge =
+        crate::metric::standalone::Gauge::new("stream_test_g", "t");
 
     /// The next batch with values; other tests publish on the same channel
     /// (empty batches, lags) meanwhile.
@@ -321,8 +323,10 @@ mod tests {
             }
         }
         run(async {
-            static C: crate::Counter = crate::Counter::new("stream_test_c_total", "t");
-            static H: crate::Gauge = crate::Gauge::new("stream_test_h", "t");
+            static C: crate::metric::standalone::Counter =
+                crate::metric::standalone::Counter::new("stream_test_c_total", "t");
+            static H: crate::metric::standalone::Gauge =
+                crate::metric::standalone::Gauge::new("stream_test_h", "t");
             let mut changes = subscribe(
                 Filter::default()
                     .name("stream_test_c")
@@ -393,10 +397,12 @@ mod tests {
     #[test]
     fn the_window_ticker_publishes_each_tick() {
         run(async {
-            static B: crate::Counter = crate::Counter::new("stream_test_b_total", "t");
+            static B: crate::metric::standalone::Counter =
+                crate::metric::standalone::Counter::new("stream_test_b_total", "t");
             let mut values = subscribe(Filter::default().name("stream_test_b"));
             B.inc();
-            crate::window::Windows::new(crate::window::WindowConfig::default()).tick();
+            crate::query::window::Windows::new(crate::query::window::WindowConfig::default())
+                .tick();
             let b = next_values(&mut values).await;
             assert_eq!(b.values[0].value, Value::Counter(1.0));
         });

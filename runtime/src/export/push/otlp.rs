@@ -12,9 +12,9 @@ use std::time::SystemTime;
 
 use prost::Message as _;
 
+use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use crate::encode::{self, unix_nanos};
-use crate::histogram::MIN_VALUE;
-use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::store::histogram::MIN_VALUE;
 
 /// How histograms are sent over OTLP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -759,8 +759,8 @@ mod tests {
 
     use super::proto::{self, metric::Data, number_data_point, AggregationTemporality};
     use super::{encode, otlp_index, HistogramFlavour, OtlpOptions};
-    use crate::histogram::{from_values, ExpBuckets, HistogramCells};
-    use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+    use crate::store::histogram::{from_values, ExpBuckets, HistogramCells};
 
     const TIME: u64 = 1_700_000_000_000_000_000;
     const PROCESS_START: u64 = 1_690_000_000_000_000_000;
@@ -1067,7 +1067,7 @@ mod tests {
         assert_eq!(point.zero_count, 1);
         assert_eq!(
             point.zero_threshold.to_bits(),
-            crate::histogram::MIN_VALUE.to_bits()
+            crate::store::histogram::MIN_VALUE.to_bits()
         );
         assert_eq!(point.sum, Some(1.0 + 1.5 + 1.5 + 3.0 + 1e30));
         assert!(point.negative.is_none());
@@ -1158,7 +1158,7 @@ mod tests {
 
     #[test]
     fn duration_stores_in_clock_ticks_land_within_one_bucket() {
-        let seconds_per_tick = crate::clock::seconds_per_tick();
+        let seconds_per_tick = crate::store::clock::seconds_per_tick();
         let ticks = [1_u64, 999, 1_000, 123_456, 10_000_000, 3_000_000_000];
         let cells = HistogramCells::new();
         for &t in &ticks {
@@ -1259,7 +1259,7 @@ mod tests {
     #[test]
     fn registered_metrics_encode_and_decode() {
         // At least one registered histogram with observations.
-        let sizes = crate::dynamic::histogram("otlp_test_registered_sizes")
+        let sizes = crate::metric::dynamic::histogram("otlp_test_registered_sizes")
             .help("Sizes.")
             .register()
             .unwrap();

@@ -22,10 +22,10 @@ use tokio::task::JoinHandle;
 use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolicy};
 use super::otlp::{self, HistogramFlavour, OtlpOptions};
 use super::{pushgateway, remote_write, EndpointStatus};
-use crate::dynamic::{self, Metric};
+use crate::collect::snapshot::Snapshot;
 use crate::encode::{self, unix_millis, unix_seconds, Format};
-use crate::snapshot::Snapshot;
-use crate::{Counter, Error, Gauge};
+use crate::metric::dynamic::{self, Metric};
+use crate::{error::Error, metric::standalone::Counter, metric::standalone::Gauge};
 
 /// The HTTP client of the exporters: hyper's pooled HTTP/1 client.
 pub(crate) type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -1065,7 +1065,7 @@ mod tests {
             }
         }
         // From a configuration file too, before any task could panic.
-        let config: crate::push::PushConfig = toml::from_str(
+        let config: crate::export::push::PushConfig = toml::from_str(
             "[[endpoints]]\nprotocol = \"otlp\"\nurl = \"http://x\"\ninterval = 9223372036854775807\n",
         )
         .unwrap();

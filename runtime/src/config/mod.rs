@@ -61,8 +61,8 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use crate::Error;
-use crate::{server, system};
+use crate::error::Error;
+use crate::{export::server, system};
 
 /// The environment variable [`Config::load`] reads the path of a
 /// configuration file from.

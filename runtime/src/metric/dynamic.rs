@@ -39,13 +39,13 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
+use crate::collect::registry::{Builder as SnapshotBuilder, Collect, Taken};
+use crate::collect::snapshot::MetricKind;
 use crate::error::{check_label_name, check_metric_name, Error};
-use crate::family::{FamilyKind, SeriesIndex, Store};
-use crate::metrics::{
+use crate::metric::family::{FamilyKind, SeriesIndex, Store};
+use crate::metric::standalone::{
     bucket_problem, family_name, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS,
 };
-use crate::registry::{Builder as SnapshotBuilder, Collect, Taken};
-use crate::snapshot::MetricKind;
 
 /// Starts declaring a dynamic counter.
 pub fn counter(name: impl Into<String>) -> Builder<Counter> {
@@ -192,8 +192,12 @@ impl<M: FamilyKind> Builder<M> {
                 return Ok(Metric::root(inner));
             }
         }
-        let taking = crate::registry::registering();
-        match crate::registry::check_new(family_name(&self.name, M::KIND), M::KIND, &taking) {
+        let taking = crate::collect::registry::registering();
+        match crate::collect::registry::check_new(
+            family_name(&self.name, M::KIND),
+            M::KIND,
+            &taking,
+        ) {
             Ok(()) => {}
             Err(Taken::Exists(kind)) => {
                 return Err(Error::Conflict {
@@ -224,7 +228,7 @@ impl<M: FamilyKind> Builder<M> {
             .collect();
         let cap = self
             .cap
-            .unwrap_or_else(crate::family::default_cardinality_cap);
+            .unwrap_or_else(crate::metric::family::default_cardinality_cap);
         let inner: &'static Inner<M> = Box::leak(Box::new(Inner {
             name: Box::leak(self.name.clone().into_boxed_str()),
             help: Box::leak(self.help.into_boxed_str()),
@@ -236,7 +240,7 @@ impl<M: FamilyKind> Builder<M> {
             // Nothing to bind: the one series exists, and shows, from now.
             inner.store.index.id(&|_| {});
         }
-        crate::registry::register(inner);
+        crate::collect::registry::register(inner);
         table.insert(
             self.name,
             Registered {
@@ -479,7 +483,7 @@ mod tests {
                 .unwrap(),
             4
         );
-        let text = crate::render(crate::Format::Prometheus);
+        let text = crate::encode::render(crate::encode::Format::Prometheus);
         assert!(
             text.contains("dyn_views_total{a=\"1\",b=\"2\",c=\"dflt\"} 1\n"),
             "{text}"
@@ -581,8 +585,12 @@ mod tests {
                             // Static-style counters, gauges and a dynamic
                             // family all want the same family name.
                             match i % 3 {
-                                0 => crate::Counter::register(name.as_str(), "t").is_ok(),
-                                1 => crate::Gauge::register(name.as_str(), "t").is_ok(),
+                                0 => {
+                                    crate::metric::standalone::Counter::register(name.as_str(), "t")
+                                        .is_ok()
+                                }
+                                1 => crate::metric::standalone::Gauge::register(name.as_str(), "t")
+                                    .is_ok(),
                                 _ => gauge(name.as_str()).register().is_ok(),
                             }
                         })
@@ -627,7 +635,7 @@ mod tests {
             .unwrap();
         h.labels([("route", "/a")]).observe(0.05).unwrap();
         h.labels([("route", "/a")]).observe(2.0).unwrap();
-        let text = crate::render(crate::Format::Prometheus);
+        let text = crate::encode::render(crate::encode::Format::Prometheus);
         assert!(
             text.contains("dyn_latency_seconds_bucket{route=\"/a\",le=\"0.1\"} 1\n"),
             "{text}"

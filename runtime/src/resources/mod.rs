@@ -60,9 +60,9 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::registry::{Builder, Collect, Registration};
-use crate::snapshot::{MetricKind, Value};
-use crate::Error;
+use crate::collect::registry::{Builder, Collect, Registration};
+use crate::collect::snapshot::{MetricKind, Value};
+use crate::error::Error;
 
 /// One reading of the process and the system.
 #[derive(Debug, Clone, PartialEq)]

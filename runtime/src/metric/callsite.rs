@@ -10,12 +10,12 @@
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::family::{SeriesIndex, Visit};
-use crate::histogram::HistogramCells;
-use crate::labels::LabelSet;
-use crate::registry::{Builder, Collect};
-use crate::snapshot::{MetricKind, Value};
-use crate::{clock, shard};
+use crate::collect::registry::{Builder, Collect};
+use crate::collect::snapshot::{MetricKind, Value};
+use crate::metric::family::{SeriesIndex, Visit};
+use crate::metric::labels::LabelSet;
+use crate::store::histogram::HistogramCells;
+use crate::{store::clock, store::shard};
 
 const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
 const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";
@@ -247,8 +247,8 @@ impl Callsite {
         // Registered before the cells are published, so that no thread
         // records into cells a collection could miss (threads racing here
         // may register it twice; collection skips duplicates).
-        crate::registry::register(self);
-        let (cells, _) = crate::publish::publish(
+        crate::collect::registry::register(self);
+        let (cells, _) = crate::store::publish::publish(
             &self.cells,
             Box::new(CallsiteCells {
                 base: SeriesCells::new(),
@@ -309,7 +309,8 @@ impl CallsiteCells {
     #[inline]
     fn labeled(&'static self, names: impl FnOnce() -> Vec<&'static str>) -> &'static Labeled {
         self.labeled.get_or_init(|| {
-            let index = SeriesIndex::hashed(names(), crate::family::default_cardinality_cap());
+            let index =
+                SeriesIndex::hashed(names(), crate::metric::family::default_cardinality_cap());
             let series = (0..index.capacity)
                 .map(|_| AtomicPtr::new(std::ptr::null_mut()))
                 .collect();
@@ -351,7 +352,7 @@ impl Labeled {
 
 #[cold]
 fn alloc_series(slot: &AtomicPtr<SeriesCells>) -> *mut SeriesCells {
-    crate::publish::publish(slot, Box::new(SeriesCells::new())).0
+    crate::store::publish::publish(slot, Box::new(SeriesCells::new())).0
 }
 
 impl SeriesCells {
@@ -481,7 +482,7 @@ impl SeriesCells {
                         ErrorKind::Indexed(values, _) => {
                             values.get(i).copied().unwrap_or("unknown").to_owned()
                         }
-                        ErrorKind::Named(name) => crate::labels::readable_type_name(name),
+                        ErrorKind::Named(name) => crate::metric::labels::readable_type_name(name),
                         ErrorKind::Label(label) => label.to_owned(),
                     };
                     let count = c.load(Ordering::Relaxed);
@@ -526,7 +527,7 @@ impl Collect for Callsite {
             } else {
                 format!("{}_duration_seconds", meta.name)
             };
-            crate::family::push_overflowed(out, &metric, labeled.index.overflowed());
+            crate::metric::family::push_overflowed(out, &metric, labeled.index.overflowed());
         }
         let own = meta.name != "function_calls";
         let help = |default: &'static str| -> String {
@@ -560,7 +561,7 @@ impl Collect for Callsite {
                 MetricKind::Gauge,
             );
         }
-        let label_names = crate::labels::export_names(
+        let label_names = crate::metric::labels::export_names(
             &[
                 "function",
                 "module",
@@ -584,8 +585,10 @@ impl Collect for Callsite {
                     labels.push((k.to_string(), v));
                 }
             }
-            let hist =
-                crate::snapshot::HistogramValue::from_exponential(s.hist.read_ticks(), buckets);
+            let hist = crate::collect::snapshot::HistogramValue::from_exponential(
+                s.hist.read_ticks(),
+                buckets,
+            );
             let outcomes = s.read_outcomes();
             if meta.tracked {
                 let family = meta.name.to_owned();
@@ -644,7 +647,7 @@ impl Collect for Callsite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::Snapshot;
+    use crate::collect::snapshot::Snapshot;
 
     struct Route {
         method: &'static str,
@@ -722,7 +725,7 @@ mod tests {
                 })
                 .map(|x| x.value.clone())
         }
-        crate::registry::register(&IDLE);
+        crate::collect::registry::register(&IDLE);
         for _ in 0..2 {
             let s = Snapshot::collect();
             assert_eq!(probe(&s, "function_calls", None), Some(Value::Counter(0.0)));

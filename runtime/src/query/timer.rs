@@ -34,9 +34,9 @@ use std::time::{Duration, SystemTime};
 
 use dashmap::DashMap;
 
-use crate::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
-use crate::histogram::ExpBuckets;
-use crate::snapshot::{Snapshot, Value};
+use crate::collect::snapshot::{Snapshot, Value};
+use crate::metric::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
+use crate::store::histogram::ExpBuckets;
 
 /// Most distinct operation names and error kinds the API keeps; later ones
 /// are recorded as the operation or kind `"other"`.
@@ -175,8 +175,10 @@ impl Operation {
 
     /// Records one call measured elsewhere (see [`record`]).
     pub fn record(self, duration: Duration, outcome: Result<(), &str>) {
-        self.callsite
-            .record(crate::clock::ticks_in(duration), outcome_of(outcome.err()));
+        self.callsite.record(
+            crate::store::clock::ticks_in(duration),
+            outcome_of(outcome.err()),
+        );
     }
 
     pub(crate) fn count(self, outcome: Outcome) {
@@ -254,7 +256,7 @@ impl Timer {
     fn finish_named(self, type_name: &'static str) -> TimingResult {
         self.finish_as(
             Outcome::Error(ErrorKind::Named(type_name)),
-            Some(crate::labels::readable_type_name(type_name)),
+            Some(crate::metric::labels::readable_type_name(type_name)),
         )
     }
 

@@ -25,8 +25,8 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use crate::callsite::Outcome;
-use crate::timer::{kind, operation};
+use crate::metric::callsite::Outcome;
+use crate::query::timer::{kind, operation};
 
 /// How many recent failures [`recent_failures`] keeps.
 pub const RECENT_FAILURES: usize = 256;
@@ -108,7 +108,7 @@ mod tests {
             [("attempt".to_owned(), expected)],
             "{recent:?}"
         );
-        let text = crate::render(crate::Format::Prometheus);
+        let text = crate::encode::render(crate::encode::Format::Prometheus);
         let calls = format!(
             r#"function_calls_total{{function="tracker_unit_op",module="",result="error",error="tracker_unit_kind"}} {}"#,
             RECENT_FAILURES + 44

@@ -2,8 +2,8 @@
 
 use std::sync::RwLock;
 
-use crate::registry::{Builder, Collect, Registration};
-use crate::snapshot::{MetricKind, Value};
+use crate::collect::registry::{Builder, Collect, Registration};
+use crate::collect::snapshot::{MetricKind, Value};
 
 /// What the `build_info` series says about the running program.
 ///

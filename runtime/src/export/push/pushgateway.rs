@@ -22,7 +22,7 @@ use base64::Engine as _;
 
 use super::config::{EndpointConfig, Protocol, PushgatewayOptions};
 use super::endpoint::{self, Target};
-use crate::Error;
+use crate::error::Error;
 
 /// The path, below the gateway's base URL, of the group that `options`
 /// names: `/metrics/job/<job>{/<label>/<value>}`.

@@ -16,7 +16,7 @@
 
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
 
-use crate::shard;
+use crate::store::shard;
 
 /// Buckets per octave (`2^scale`, scale 5).
 pub const BUCKETS_PER_OCTAVE: usize = 32;
@@ -348,7 +348,7 @@ impl HistShard {
 
 #[cold]
 fn alloc_group(ptr: &AtomicPtr<Group>) -> *mut Group {
-    crate::publish::publish(
+    crate::store::publish::publish(
         ptr,
         Box::new([const { AtomicPtr::new(std::ptr::null_mut()) }; GROUP]),
     )
@@ -357,7 +357,7 @@ fn alloc_group(ptr: &AtomicPtr<Group>) -> *mut Group {
 
 #[cold]
 fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
-    crate::publish::publish(
+    crate::store::publish::publish(
         ptr,
         Box::new([const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]),
     )
@@ -451,7 +451,7 @@ impl HistogramCells {
             }
             *reported = Some(out.clone());
         }
-        out.scale = crate::clock::seconds_per_tick();
+        out.scale = crate::store::clock::seconds_per_tick();
         out.sum *= out.scale;
         out.min = out.min.map(|m| m * out.scale);
         out.max = out.max.map(|m| m * out.scale);
@@ -496,7 +496,7 @@ impl Default for HistogramCells {
 /// another thread published first).
 #[cold]
 pub(crate) fn alloc_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
-    crate::publish::publish(ptr, Box::new(HistShard::new())).0
+    crate::store::publish::publish(ptr, Box::new(HistShard::new())).0
 }
 
 impl Drop for HistogramCells {
@@ -799,7 +799,7 @@ mod tests {
         values.extend([0.005, 0.0049, 0.0051, 1.0, f64::INFINITY]);
         let mut store = from_values(values);
         let boundses: [&[f64]; 5] = [
-            crate::DEFAULT_BUCKETS,
+            crate::metric::callsite::DEFAULT_BUCKETS,
             &[],
             &[-1.0, 0.0, 1e-9, 0.005, 0.005, 2.5, 1e6, f64::INFINITY],
             // Not increasing: each bound out of order is counted on its own.
@@ -825,7 +825,7 @@ mod tests {
         assert_eq!((store.count(), store.sum), (0, 0.0));
         assert_eq!(store.buckets.capacity(), capacity);
         assert!(store
-            .cumulative(crate::DEFAULT_BUCKETS)
+            .cumulative(crate::metric::callsite::DEFAULT_BUCKETS)
             .all(|(_, n)| n == 0));
     }
 
@@ -938,7 +938,7 @@ mod tests {
             cells.record_ticks_in(0, ticks);
         }
         let h = cells.read_ticks();
-        let s = crate::clock::seconds_per_tick();
+        let s = crate::store::clock::seconds_per_tick();
         assert_eq!(h.min, Some(0.0));
         assert_eq!(h.max, Some(4_000_000.0 * s));
         assert_eq!(h.count(), 4);

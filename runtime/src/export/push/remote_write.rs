@@ -43,8 +43,8 @@ use std::borrow::Cow;
 
 use prost::Message as _;
 
+use crate::collect::snapshot::{Snapshot, Value};
 use crate::encode::{self, FloatStyle};
-use crate::snapshot::{Snapshot, Value};
 
 /// A remote-write request: the series of one snapshot.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -193,8 +193,8 @@ pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::histogram::ExpBuckets;
-    use crate::snapshot::{Family, HistogramValue, MetricKind, Series};
+    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series};
+    use crate::store::histogram::ExpBuckets;
 
     fn series(labels: &[(&'static str, &'static str)], value: Value) -> Series {
         Series {
@@ -334,7 +334,7 @@ mod tests {
             )],
         };
         let mut text = String::new();
-        crate::encode::encode(&snapshot, crate::Format::Prometheus, &mut text);
+        crate::encode::encode(&snapshot, crate::encode::Format::Prometheus, &mut text);
         let from_text: Vec<String> = text
             .lines()
             .filter(|l| l.starts_with("h_bucket"))

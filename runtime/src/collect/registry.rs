@@ -13,8 +13,8 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
+use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use crate::encode::{self, Format, SeriesText};
-use crate::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// Something that writes series into a snapshot: every metric type and
 /// callsite. Not meant to be implemented outside telltale.
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Registration {
 
 impl Registration {
     /// Registers an instrumented function's callsite.
-    pub const fn callsite(c: &'static crate::callsite::Callsite) -> Registration {
+    pub const fn callsite(c: &'static crate::metric::callsite::Callsite) -> Registration {
         Registration { metric: c }
     }
 

@@ -12,12 +12,12 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Once;
 
+use crate::collect::registry::{Builder, Collect};
+use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::error::{check_metric_name, metric_name_problem, Error};
-use crate::histogram::HistogramCells;
-use crate::registry::{Builder, Collect};
-use crate::shard::ShardedU64;
-use crate::snapshot::{HistogramValue, MetricKind, Value};
-use crate::{clock, registry};
+use crate::store::histogram::HistogramCells;
+use crate::store::shard::ShardedU64;
+use crate::{collect::registry, store::clock};
 
 /// Default classic buckets of a [`Histogram`] (Prometheus' defaults).
 pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[

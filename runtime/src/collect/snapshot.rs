@@ -88,13 +88,16 @@ pub struct HistogramValue {
     /// increasing `le`, without the `+Inf` bucket (which equals `count`).
     pub buckets: Vec<(f64, u64)>,
     /// The exponential buckets this was read from, for quantiles.
-    pub exponential: crate::histogram::ExpBuckets,
+    pub exponential: crate::store::histogram::ExpBuckets,
 }
 
 impl HistogramValue {
     /// Builds the exported value from exponential buckets and classic bounds
     /// (`le`, increasing, without `+Inf`).
-    pub fn from_exponential(exponential: crate::histogram::ExpBuckets, bounds: &[f64]) -> Self {
+    pub fn from_exponential(
+        exponential: crate::store::histogram::ExpBuckets,
+        bounds: &[f64],
+    ) -> Self {
         HistogramValue {
             count: exponential.count(),
             sum: exponential.sum,
@@ -123,7 +126,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// Reads every registered metric now.
     pub fn collect() -> Snapshot {
-        crate::registry::collect()
+        crate::collect::registry::collect()
     }
 
     /// The family with this name (counters without `_total`), if any.

@@ -34,16 +34,16 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use crate::collect::registry::{Builder, Collect};
+use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::encode::SeriesText;
-use crate::histogram::{ExpBuckets, HistShard};
-use crate::labels::LabelSet;
-use crate::metrics::{
+use crate::metric::labels::LabelSet;
+use crate::metric::standalone::{
     bucket_problem, checked, family_name, histogram_unit, Counter, Gauge, Histogram,
     DEFAULT_HISTOGRAM_BUCKETS,
 };
-use crate::registry::{Builder, Collect};
-use crate::snapshot::{HistogramValue, MetricKind, Value};
-use crate::{clock, shard};
+use crate::store::histogram::{ExpBuckets, HistShard};
+use crate::{store::clock, store::shard};
 
 /// Label sets with at most this many combinations are stored densely.
 pub const MAX_DENSE_CARDINALITY: usize = 4_096;
@@ -157,7 +157,7 @@ pub(crate) struct SeriesIndex {
     tables: Option<Box<[&'static [&'static str]]>>,
     /// Number of ids: the cardinality (dense), or the cap plus the overflow id.
     pub(crate) capacity: usize,
-    map: crate::hash::HashMap<Bucket>,
+    map: crate::store::hash::HashMap<Bucket>,
     next: AtomicUsize,
     overflowed: AtomicU64,
     /// No two ids have the same label values: false for a dense index whose
@@ -171,12 +171,12 @@ pub(crate) type Visit<'a> = &'a dyn Fn(&mut dyn FnMut(&str));
 /// Label names as exported: `le` and `quantile` belong to the formats and
 /// `otel_metric_overflow` to the overflow series.
 fn exported(names: &[&'static str]) -> Box<[std::borrow::Cow<'static, str>]> {
-    crate::labels::export_names(&["le", "quantile", "otel_metric_overflow"], names)
+    crate::metric::labels::export_names(&["le", "quantile", "otel_metric_overflow"], names)
         .into_boxed_slice()
 }
 
 fn hash_values(visit: Visit<'_>) -> u64 {
-    crate::hash::hash_values(|f| visit(f))
+    crate::store::hash::hash_values(|f| visit(f))
 }
 
 impl SeriesIndex {
@@ -200,7 +200,7 @@ impl SeriesIndex {
             names: names.into_boxed_slice(),
             tables: Some(tables.into_boxed_slice()),
             capacity: cardinality.max(1),
-            map: crate::hash::HashMap::default(),
+            map: crate::store::hash::HashMap::default(),
             next: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
         }
@@ -213,7 +213,7 @@ impl SeriesIndex {
             names: names.into_boxed_slice(),
             tables: None,
             capacity: cap.max(1) + 1,
-            map: crate::hash::HashMap::default(),
+            map: crate::store::hash::HashMap::default(),
             next: AtomicUsize::new(0),
             overflowed: AtomicU64::new(0),
         }
@@ -478,7 +478,7 @@ impl ShardedArrays {
         let fresh: Box<[Line]> = (0..self.lines())
             .map(|_| Line([const { AtomicU64::new(0) }; 16]))
             .collect();
-        crate::publish::publish_slice(ptr, fresh)
+        crate::store::publish::publish_slice(ptr, fresh)
     }
 
     fn sum(&self, id: usize) -> u64 {
@@ -561,9 +561,9 @@ pub struct Written<'a> {
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for crate::Counter {}
-    impl Sealed for crate::Gauge {}
-    impl Sealed for crate::Histogram {}
+    impl Sealed for crate::metric::standalone::Counter {}
+    impl Sealed for crate::metric::standalone::Gauge {}
+    impl Sealed for crate::metric::standalone::Histogram {}
 }
 
 impl FamilyKind for Counter {
@@ -770,7 +770,7 @@ impl HistogramFamilyCells {
         let slot = unsafe { &*table.add(id) };
         let mut h = slot.load(Ordering::Acquire);
         if h.is_null() {
-            h = crate::histogram::alloc_shard(slot);
+            h = crate::store::histogram::alloc_shard(slot);
         }
         // SAFETY: published histogram shards are never freed.
         Some(unsafe { &*h })
@@ -781,7 +781,7 @@ impl HistogramFamilyCells {
         let fresh: Box<[AtomicPtr<HistShard>]> = (0..self.capacity.load(Ordering::Relaxed))
             .map(|_| AtomicPtr::new(std::ptr::null_mut()))
             .collect();
-        crate::publish::publish_slice(ptr, fresh)
+        crate::store::publish::publish_slice(ptr, fresh)
     }
 
     /// Adds series `id` to `out`.
@@ -1080,7 +1080,7 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
             // Registered before the store is published: a thread that finds
             // the store records into a family every collection sees (one
             // collecting meanwhile waits here for the store).
-            crate::registry::register(self);
+            crate::collect::registry::register(self);
             let mut names = Vec::new();
             L::names(&mut names);
             let index = match L::CARDINALITY {
@@ -1171,8 +1171,8 @@ mod tests {
         assert_eq!(find(&bucket, &|f| f("q")), Some(7));
         assert_eq!(find(&bucket, &|f| f("r")), None);
     }
-    use crate::snapshot::Snapshot;
-    use crate::LabelValue;
+    use crate::collect::snapshot::Snapshot;
+    use crate::metric::labels::LabelValue;
 
     /// Two bounded labels by hand: `a` in {false, true}, `b` in {x, y, z}.
     #[derive(Clone, Copy)]

@@ -69,8 +69,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::histogram::ExpBuckets;
-use crate::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+use crate::store::histogram::ExpBuckets;
 
 type Labels = Arc<
     [(
@@ -404,8 +404,8 @@ impl Windows {
     /// Takes a snapshot of every registered metric now and stores it.
     pub fn tick(&self) {
         let snapshot = Snapshot::collect();
-        if crate::stream::has_subscribers() {
-            crate::stream::publish(std::time::SystemTime::now(), snapshot.clone());
+        if crate::query::stream::has_subscribers() {
+            crate::query::stream::publish(std::time::SystemTime::now(), snapshot.clone());
         }
         self.record(snapshot);
     }

@@ -79,7 +79,7 @@ pub use config::{
 
 use endpoint::{Command, Endpoint, Target};
 
-use crate::Error;
+use crate::error::Error;
 
 /// What one endpoint has done so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]

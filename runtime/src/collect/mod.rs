@@ -1,0 +1,2 @@
+pub(crate) mod registry;
+pub mod snapshot;

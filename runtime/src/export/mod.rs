@@ -1,0 +1,2 @@
+pub mod push;
+pub mod server;

@@ -1,0 +1,6 @@
+pub(crate) mod build_info;
+pub(crate) mod callsite;
+pub mod dynamic;
+pub mod family;
+pub mod labels;
+pub(crate) mod standalone;

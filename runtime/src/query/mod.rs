@@ -1,0 +1,4 @@
+pub mod stream;
+pub mod timer;
+pub mod tracker;
+pub mod window;

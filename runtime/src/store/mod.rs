@@ -1,0 +1,5 @@
+pub(crate) mod clock;
+pub(crate) mod hash;
+pub mod histogram;
+pub(crate) mod publish;
+pub(crate) mod shard;
