@@ -7,13 +7,13 @@ use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::visit_mut::VisitMut;
 use syn::{
-    Attribute, Block, Expr, ExprAsync, GenericArgument, Ident, ImplItem, LitStr, PathArguments,
-    ReturnType, Signature, Stmt, Type, TypeParamBound,
+    Attribute, Block, Expr, GenericArgument, Ident, ImplItem, LitStr, PathArguments, ReturnType,
+    Signature, Stmt, Type, TypeParamBound,
 };
 
 use crate::args::{self, Args, Kind, Predicate};
 use crate::ctxt::Ctxt;
-use crate::exits;
+use crate::form::{self, BoxedAsync, Form};
 use crate::item::{self, Input};
 
 /// Entry point of both attributes.
@@ -129,7 +129,7 @@ impl<'a> Expander<'a> {
         function: &str,
     ) -> TokenStream {
         let header = self.header(docs, function);
-        match form(self.kind, attrs, sig, block) {
+        match form::form(self.kind, attrs, sig, block) {
             Form::Async => self.async_fn(&header, sig, block),
             Form::Boxed(prefix, boxed) => self.boxed_future(&header, sig, prefix, boxed),
             form @ (Form::GuardOnly | Form::Inline | Form::Closure) => {
@@ -417,48 +417,6 @@ fn doc_comment(attrs: &[Attribute]) -> String {
     lines.join(" ")
 }
 
-/// How an instrumented function's body is wrapped.
-#[derive(Clone, Copy)]
-pub(crate) enum Form<'a> {
-    /// An `async fn`: the body becomes an `async` block.
-    Async,
-    /// An `async_trait` method: the boxed future is instrumented.
-    Boxed(&'a [Stmt], BoxedAsync<'a>),
-    /// `#[timed]`, or a function returning `!`: only the guard, no result
-    /// to classify.
-    GuardOnly,
-    /// `#[tracked]` with `#[track_caller]` on a body that can only end at its
-    /// tail: the body runs in the function's own frame.
-    Inline,
-    /// `#[tracked]` otherwise: the body runs in a closure, which sees every
-    /// exit (`return`, `?`, whatever a macro expands to).
-    Closure,
-}
-
-/// The one decision of how a body is wrapped, for the expansion and for the
-/// check that refuses a `#[track_caller]` the closure would hide.
-pub(crate) fn form<'a>(
-    kind: Kind,
-    attrs: &[Attribute],
-    sig: &Signature,
-    block: &'a Block,
-) -> Form<'a> {
-    if sig.asyncness.is_some() {
-        return Form::Async;
-    }
-    if let Some((prefix, boxed)) = boxed_async_block(block) {
-        return Form::Boxed(prefix, boxed);
-    }
-    if kind == Kind::Timed || returns_never(sig) {
-        return Form::GuardOnly;
-    }
-    if item::has_track_caller(attrs) && !exits::can_exit_early(block) {
-        Form::Inline
-    } else {
-        Form::Closure
-    }
-}
-
 /// `: R` for the variable holding the body's value, `: ()` for a function
 /// without a return type: a body that never ends (a `loop`) leaves the type
 /// open otherwise, and classification would guess a `Result`.
@@ -468,11 +426,6 @@ fn result_annotation(sig: &Signature) -> TokenStream {
         || quote_spanned!(site=> : ()),
         |ty| quote_spanned!(site=> : #ty),
     )
-}
-
-/// `-> !`: the function never returns a value to classify.
-fn returns_never(sig: &Signature) -> bool {
-    matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)))
 }
 
 /// The declared return type, with every `impl Trait` replaced by `_` so it
@@ -553,42 +506,4 @@ fn find_output(ty: &Type, found: &mut Option<Type>) {
         Type::Paren(p) => find_output(&p.elem, found),
         _ => {}
     }
-}
-
-#[derive(Clone, Copy)]
-pub(crate) struct BoxedAsync<'a> {
-    /// `Box::pin` as written.
-    func: &'a Expr,
-    future: &'a ExprAsync,
-}
-
-/// Splits a body ending in `Box::pin(async move { .. })` (what `async_trait`
-/// generates) into the statements before it and that call.
-fn boxed_async_block(block: &Block) -> Option<(&[Stmt], BoxedAsync<'_>)> {
-    let (last, prefix) = block.stmts.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else {
-        return None;
-    };
-    let Expr::Path(func) = &*call.func else {
-        return None;
-    };
-    let mut segments = func.path.segments.iter().rev();
-    let is_box_pin = segments
-        .next()
-        .is_some_and(|s| s.ident == "pin" && s.arguments.is_none())
-        && segments.next().is_some_and(|s| s.ident == "Box");
-    if !is_box_pin || call.args.len() != 1 {
-        return None;
-    }
-    let Some(Expr::Async(future)) = call.args.first() else {
-        return None;
-    };
-    future.capture?;
-    Some((
-        prefix,
-        BoxedAsync {
-            func: &call.func,
-            future,
-        },
-    ))
 }

@@ -10,7 +10,7 @@ use syn::{Attribute, Block, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
 use crate::args::Kind;
 use crate::attr::two;
 use crate::ctxt::Ctxt;
-use crate::instrument::{self, Form};
+use crate::form::{self, Form};
 
 /// What the attribute sits on.
 pub(crate) enum Input {
@@ -193,7 +193,7 @@ fn check_track_caller(
     let Some(track_caller) = track_caller_attr(attrs) else {
         return;
     };
-    if matches!(instrument::form(kind, attrs, sig, block), Form::Closure) {
+    if matches!(form::form(kind, attrs, sig, block), Form::Closure) {
         cx.error_spanned_by(
             track_caller,
             "#[tracked] cannot keep #[track_caller] on this function: its body can leave early \
@@ -208,12 +208,6 @@ fn track_caller_attr(attrs: &[Attribute]) -> Option<&Attribute> {
     attrs
         .iter()
         .find(|attr| attr.path().is_ident("track_caller"))
-}
-
-/// `#[track_caller]` among the function's own attributes (one inherited from
-/// a trait's declaration is not visible here).
-pub(crate) fn has_track_caller(attrs: &[Attribute]) -> bool {
-    track_caller_attr(attrs).is_some()
 }
 
 /// The name a method is reported under: the last segment of the self type.

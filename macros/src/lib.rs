@@ -12,6 +12,7 @@ mod attr;
 mod case;
 mod ctxt;
 mod exits;
+mod form;
 mod instrument;
 mod item;
 mod label_set;

@@ -47,10 +47,11 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::collect::snapshot::Snapshot;
-use crate::encode::unix_seconds;
+use crate::config::duration;
 use crate::export::push::{self, EndpointStatus, PushConfig, Pusher};
 use crate::query::window::{Ticker, WindowConfig, Windows};
 use crate::resources::{self, Monitor};
+use crate::store::clock::unix_seconds;
 
 /// Everything [`System::start`] needs.
 ///
@@ -108,7 +109,7 @@ fn resources_interval<'de, D: serde::Deserializer<'de>>(
     #[serde(untagged)]
     enum Interval {
         Enabled(bool),
-        #[serde(deserialize_with = "crate::config::duration::deserialize")]
+        #[serde(deserialize_with = "duration::deserialize")]
         Every(Duration),
     }
     match Interval::deserialize(deserializer)? {
@@ -134,7 +135,7 @@ impl Default for SystemConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct HealthConfig {
     /// The window the error rate is measured over.
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub window: Duration,
     /// Highest error rate (errors / (ok + errors), 0..=1) still healthy.
     pub max_error_rate: f64,
@@ -225,6 +226,7 @@ impl System {
             exporters_error,
             started: Instant::now(),
         });
+        crate::export::server::serve_api(api);
         let previous = CURRENT
             .write()
             .unwrap_or_else(PoisonError::into_inner)

@@ -1,2 +1,3 @@
 pub(crate) mod registry;
 pub mod snapshot;
+pub(crate) mod visit;

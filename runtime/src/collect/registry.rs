@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
 use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
-use crate::encode::{self, Format, SeriesText};
+use crate::collect::visit::{SeriesWriter, TextFormat};
 
 /// Something that writes series into a snapshot: every metric type and
 /// callsite. Not meant to be implemented outside telltale.
@@ -36,11 +36,6 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// Registers an instrumented function's callsite.
-    pub const fn callsite(c: &'static crate::metric::callsite::Callsite) -> Registration {
-        Registration { metric: c }
-    }
-
     /// Registers a metric declared as a `static` (see [`register!`](crate::register)).
     pub const fn metric<M: Collect>(m: &'static M) -> Registration {
         Registration { metric: m }
@@ -97,6 +92,13 @@ fn each_metric(mut f: impl FnMut(&'static dyn Collect)) {
     }
 }
 
+impl Snapshot {
+    /// Reads every registered metric now.
+    pub fn collect() -> Snapshot {
+        collect()
+    }
+}
+
 /// Reads every registered metric.
 pub(crate) fn collect() -> Snapshot {
     let mut builder = Builder::default();
@@ -110,7 +112,7 @@ pub(crate) fn collect() -> Snapshot {
 /// [`Builder::text_family`]); the others are merged as [`collect`] merges
 /// them. Families come in name order and clashing ones are left out, as in
 /// a snapshot.
-pub(crate) fn render(format: Format, out: &mut String) {
+pub(crate) fn render(format: &'static dyn TextFormat, out: &mut String) {
     let mut builder = Builder::for_render(format);
     each_metric(|metric| builder.collect_one(metric));
     builder.write_text(out);
@@ -149,13 +151,21 @@ impl std::fmt::Debug for Owner {
 }
 
 /// What a render adds to a builder.
-#[derive(Debug)]
 struct Render {
-    format: Format,
+    format: &'static dyn TextFormat,
     /// The metric being collected.
     current: Option<Owner>,
     /// While a metric is collected again: the one family it may add to.
     only: Option<String>,
+}
+
+impl std::fmt::Debug for Render {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Render")
+            .field("current", &self.current)
+            .field("only", &self.only)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A series being collected, under its sorted labels.
@@ -178,7 +188,7 @@ pub struct Builder {
 
 impl Builder {
     /// A builder for a render in a text `format`.
-    pub(crate) fn for_render(format: Format) -> Builder {
+    pub(crate) fn for_render(format: &'static dyn TextFormat) -> Builder {
         Builder {
             families: BTreeMap::new(),
             render: Some(Render {
@@ -206,24 +216,31 @@ impl Builder {
     /// In a render, where the metric being collected writes the series of
     /// `family` as text, when it is the first to add to that family and
     /// writes it alone: its series must have distinct label sets, each with
-    /// its labels always in the same order. `None` otherwise (not a render,
-    /// or the family exists): the metric then pushes its series.
+    /// its labels always in the same order. Then `write` is called with the
+    /// family's [`SeriesWriter`] and `true` returned; `false` otherwise (not
+    /// a render, or the family exists): the metric then pushes its series.
     ///
     /// Should another metric later add to the family, the text is dropped and
     /// the metric collected again at once, pushing its series first, as it
     /// would into a snapshot; the other metric's series merge into them.
-    pub(crate) fn text_family<'a>(
-        &'a mut self,
-        family: &'a str,
+    pub(crate) fn text_family(
+        &mut self,
+        family: &str,
         help: &str,
         unit: Option<&'static str>,
         kind: MetricKind,
-    ) -> Option<SeriesText<'a>> {
-        let render = self.render.as_ref()?;
+        write: impl FnOnce(&mut dyn SeriesWriter),
+    ) -> bool {
+        let Some(render) = self.render.as_ref() else {
+            return false;
+        };
         if render.only.is_some() || self.families.contains_key(family) {
-            return None;
+            return false;
         }
-        let (format, owner) = (render.format, render.current?);
+        let Some(owner) = render.current else {
+            return false;
+        };
+        let format = render.format;
         let seq = self.families.len();
         let f = self
             .families
@@ -236,8 +253,11 @@ impl Builder {
                 series: BTreeMap::new(),
                 text: Some((String::new(), owner)),
             });
-        let (text, _) = f.text.as_mut()?;
-        Some(SeriesText::new(format, family, text))
+        let Some((text, _)) = f.text.as_mut() else {
+            return false;
+        };
+        write(&mut *format.series(family, text));
+        true
     }
 
     /// Declares a family, so that it is exported (with its metadata) even
@@ -395,13 +415,13 @@ impl Builder {
         for (name, f) in self.families {
             match &f.text {
                 Some((text, _)) => {
-                    encode::text_header(format, out, &name, &f.help, f.unit, f.kind);
+                    format.header(out, &name, &f.help, f.unit, f.kind);
                     out.push_str(text);
                 }
-                None => encode::text_family(format, &f.into_family(name), out),
+                None => format.family(&f.into_family(name), out),
             }
         }
-        encode::text_end(format, out);
+        format.end(out);
     }
 
     /// Leaves out every family whose names clash with an earlier one's, so

@@ -124,11 +124,6 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Reads every registered metric now.
-    pub fn collect() -> Snapshot {
-        crate::collect::registry::collect()
-    }
-
     /// The family with this name (counters without `_total`), if any.
     pub fn family(&self, name: &str) -> Option<&Family> {
         self.families.iter().find(|f| f.name == name)

@@ -57,7 +57,7 @@
 
 use std::fmt::Write as _;
 
-use super::{write_float, write_labels, FloatStyle, QUANTILES};
+use super::text::{write_float, write_labels, FloatStyle, QUANTILES};
 use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// The header row, without its line end.

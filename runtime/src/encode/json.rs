@@ -85,7 +85,7 @@
 
 use std::fmt::Write as _;
 
-use super::{buckets, write_float, FloatStyle, QUANTILES};
+use super::text::{buckets, write_float, FloatStyle, QUANTILES};
 use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 
 /// Appends `snapshot` as a schema-1 JSON document stamped `timestamp_ms` to `out`.

@@ -15,7 +15,7 @@
 //! # EOF
 //! ```
 
-use super::{
+use super::text::{
     bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
     write_value_line, Escape, Repeated,
 };
@@ -53,7 +53,7 @@ pub(super) fn encode_family(family: &Family, out: &mut String) {
                     labels,
                     &mut repeated,
                     (histogram.count, histogram.sum, series.created),
-                    super::buckets(histogram),
+                    super::text::buckets(histogram),
                 );
             }
             // Neither can be written as the other.

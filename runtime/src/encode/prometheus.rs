@@ -12,7 +12,7 @@
 //! function_calls_duration_seconds_count{function="fetch"} 3
 //! ```
 
-use super::{
+use super::text::{
     bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
     write_value_line, Escape, Repeated,
 };
@@ -48,7 +48,7 @@ pub(super) fn encode_family(family: &Family, out: &mut String) {
                     labels,
                     &mut repeated,
                     (histogram.count, histogram.sum),
-                    super::buckets(histogram),
+                    super::text::buckets(histogram),
                 );
             }
             // A distribution cannot be written as one number.

@@ -10,12 +10,20 @@
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::collect::registry::{Builder, Collect};
+use crate::collect::registry::{Builder, Collect, Registration};
 use crate::collect::snapshot::{MetricKind, Value};
 use crate::metric::family::{SeriesIndex, Visit};
 use crate::metric::labels::LabelSet;
 use crate::store::histogram::HistogramCells;
 use crate::{store::clock, store::shard};
+
+impl Registration {
+    /// Registers an instrumented function's callsite (what `#[timed]` and
+    /// `#[tracked]` submit with `inventory`).
+    pub const fn callsite(c: &'static Callsite) -> Registration {
+        Registration::of(c)
+    }
+}
 
 const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
 const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";

@@ -36,7 +36,7 @@ use std::sync::OnceLock;
 
 use crate::collect::registry::{Builder, Collect};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
-use crate::encode::SeriesText;
+use crate::collect::visit::SeriesWriter;
 use crate::metric::labels::LabelSet;
 use crate::metric::standalone::{
     bucket_problem, checked, family_name, histogram_unit, Counter, Gauge, Histogram,
@@ -358,8 +358,8 @@ impl SeriesIndex {
     /// [`SeriesIndex::series`] exports, without copying a label.
     pub(crate) fn write_series(
         &self,
-        out: &mut SeriesText<'_>,
-        mut value: impl FnMut(&mut SeriesText<'_>, usize, bool),
+        out: &mut dyn SeriesWriter,
+        mut value: impl FnMut(&mut dyn SeriesWriter, usize, bool),
     ) {
         self.each_series(|labels, id, always| {
             out.start();
@@ -541,7 +541,7 @@ pub trait FamilyKind: sealed::Sealed + Sized + 'static {
     fn write(
         cells: &Self::Cells,
         series: Written<'_>,
-        out: &mut SeriesText<'_>,
+        out: &mut dyn SeriesWriter,
         scratch: &mut ExpBuckets,
     );
     #[doc(hidden)]
@@ -588,7 +588,7 @@ impl FamilyKind for Counter {
     fn write(
         cells: &ShardedArrays,
         series: Written<'_>,
-        out: &mut SeriesText<'_>,
+        out: &mut dyn SeriesWriter,
         _: &mut ExpBuckets,
     ) {
         let v = cells.sum(series.id);
@@ -670,7 +670,7 @@ impl FamilyKind for Gauge {
     fn write(
         cells: &GaugeCells,
         series: Written<'_>,
-        out: &mut SeriesText<'_>,
+        out: &mut dyn SeriesWriter,
         _: &mut ExpBuckets,
     ) {
         let bits = cells
@@ -830,7 +830,7 @@ impl FamilyKind for Histogram {
     fn write(
         cells: &HistogramFamilyCells,
         series: Written<'_>,
-        out: &mut SeriesText<'_>,
+        out: &mut dyn SeriesWriter,
         scratch: &mut ExpBuckets,
     ) {
         scratch.clear();
@@ -839,7 +839,7 @@ impl FamilyKind for Histogram {
         if count > 0 || series.always {
             out.histogram(
                 (count, scratch.sum, Some(series.created)),
-                crate::encode::exported_bounds(scratch.cumulative(series.buckets)),
+                &mut scratch.cumulative(series.buckets),
             );
         }
     }
@@ -963,24 +963,23 @@ impl<M: FamilyKind> Store<M> {
         let created = (M::KIND != MetricKind::Gauge).then_some(self.created);
         // Straight into text when the family is this metric's alone and no
         // two of its series can have the same labels.
-        let text = if self.index.distinct {
-            out.text_family(family, help, unit, M::KIND)
-        } else {
-            None
-        };
-        if let Some(mut text) = text {
+        if self.index.distinct {
             let mut scratch = ExpBuckets::default();
-            self.index.write_series(&mut text, |text, id, always| {
-                let series = Written {
-                    id,
-                    always,
-                    buckets,
-                    created: self.created,
-                };
-                M::write(self.cells, series, text, &mut scratch);
+            let written = out.text_family(family, help, unit, M::KIND, |text| {
+                self.index.write_series(text, |text, id, always| {
+                    let series = Written {
+                        id,
+                        always,
+                        buckets,
+                        created: self.created,
+                    };
+                    M::write(self.cells, series, text, &mut scratch);
+                });
             });
-            push_overflowed(out, name, self.index.overflowed());
-            return;
+            if written {
+                push_overflowed(out, name, self.index.overflowed());
+                return;
+            }
         }
         out.declare(family, help, unit, M::KIND);
         let series = self.index.series(
@@ -1350,7 +1349,7 @@ mod tests {
         SELF_JOINED.labels(Hashed("x".into())).inc();
         SELF_JOINED.labels(Hashed("y".into())).inc();
 
-        let mut b = Builder::for_render(Format::Prometheus);
+        let mut b = Builder::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
         let metrics: [&'static dyn Collect; 4] = [&ALONE, &A, &B, &SELF_JOINED];
         for metric in metrics {
             b.collect_one(metric);
@@ -1402,7 +1401,7 @@ mod tests {
         static F: Family<Repeats, Counter> = Family::new("test_render_repeats_total", "t");
         F.labels(Repeats(0)).inc();
         F.labels(Repeats(1)).inc_by(2);
-        let mut b = Builder::for_render(Format::Prometheus);
+        let mut b = Builder::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
         b.collect_one(&F);
         assert_eq!(b.text("test_render_repeats"), None);
         let mut out = String::new();

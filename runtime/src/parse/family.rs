@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::scan::{self, LineResult};
-use super::{FamilyKind, ParseError, ParsedFamily, ParsedSample};
+use super::types::{FamilyKind, ParseError, ParsedFamily, ParsedSample};
 
 /// Which format the lines come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

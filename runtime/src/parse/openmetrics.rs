@@ -2,7 +2,7 @@
 
 use super::family::{Assembler, Dialect, Metadata};
 use super::scan::{self, excerpt, Cursor, Escapes, Layout, LineResult};
-use super::{FamilyKind, ParseError, ParsedExemplar, ParsedFamily, ParsedSample};
+use super::types::{FamilyKind, ParseError, ParsedExemplar, ParsedFamily, ParsedSample};
 
 /// The most characters (Unicode scalar values) an exemplar's label names
 /// and values may have together.

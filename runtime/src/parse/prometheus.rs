@@ -2,7 +2,7 @@
 
 use super::family::{Assembler, Dialect, Metadata};
 use super::scan::{self, excerpt, Cursor, Escapes, Layout, LineResult};
-use super::{FamilyKind, ParseError, ParsedFamily, ParsedSample};
+use super::types::{FamilyKind, ParseError, ParsedFamily, ParsedSample};
 
 pub(super) fn parse(text: &str) -> Result<Vec<ParsedFamily>, ParseError> {
     let mut assembler = Assembler::new(Dialect::Prometheus);

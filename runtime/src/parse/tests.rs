@@ -3,7 +3,8 @@
 
 #![allow(clippy::float_cmp)] // parsed values are compared with the exact values written
 
-use super::{openmetrics, prometheus, FamilyKind, ParsedExemplar, ParsedFamily, ParsedSample};
+use super::types::{FamilyKind, ParsedExemplar, ParsedFamily, ParsedSample};
+use super::{openmetrics, prometheus};
 
 fn sample(name: &str, labels: &[(&str, &str)], value: f64) -> ParsedSample {
     ParsedSample {

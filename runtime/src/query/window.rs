@@ -70,6 +70,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+use crate::config::duration;
 use crate::store::histogram::ExpBuckets;
 
 type Labels = Arc<
@@ -173,17 +174,17 @@ fn to_nanos(d: Duration) -> u64 {
 #[serde(default, deny_unknown_fields)]
 pub struct WindowConfig {
     /// Time between two ticks of the background [`Ticker`] (default 1 s).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub tick: Duration,
     /// How long the fine ring (one frame per tick) reaches back (default 5 min).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub fine_retention: Duration,
     /// The coarse ring keeps the first tick of every aligned step of this
     /// length (default 1 min).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub coarse_step: Duration,
     /// How long the coarse ring reaches back (default 24 h).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub coarse_retention: Duration,
 }
 

@@ -44,3 +44,51 @@ pub(crate) fn unix_now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
 }
+
+// Unix times: the one place wall-clock times become numbers.
+
+/// Milliseconds since the Unix epoch (negative before it), saturating: the
+/// JSON and CSV export time, the remote-write sample timestamps.
+pub(crate) fn unix_millis(at: std::time::SystemTime) -> i64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => i64::try_from(after.as_millis()).unwrap_or(i64::MAX),
+        Err(before) => i64::try_from(before.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+    }
+}
+
+/// Nanoseconds since the Unix epoch, saturating; 0 before it (OTLP times
+/// are unsigned).
+pub(crate) fn unix_nanos(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// Seconds since the Unix epoch (negative before it), for status reports.
+pub(crate) fn unix_seconds(at: std::time::SystemTime) -> f64 {
+    match at.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => after.as_secs_f64(),
+        Err(before) => -before.duration().as_secs_f64(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::UNIX_EPOCH;
+
+    use super::{unix_millis, unix_nanos, unix_seconds};
+
+    #[test]
+    fn export_time_in_milliseconds() {
+        use std::time::Duration;
+        assert_eq!(unix_millis(UNIX_EPOCH), 0);
+        assert_eq!(
+            unix_millis(UNIX_EPOCH + Duration::from_micros(1_700_000_000_123_999)),
+            1_700_000_000_123
+        );
+        assert_eq!(unix_millis(UNIX_EPOCH - Duration::from_millis(5)), -5);
+        assert_eq!(unix_nanos(UNIX_EPOCH + Duration::from_nanos(7)), 7);
+        assert_eq!(unix_nanos(UNIX_EPOCH - Duration::from_nanos(7)), 0);
+        assert!((unix_seconds(UNIX_EPOCH + Duration::from_millis(1_500)) - 1.5).abs() < 1e-12);
+        assert!((unix_seconds(UNIX_EPOCH - Duration::from_millis(250)) + 0.25).abs() < 1e-12);
+    }
+}

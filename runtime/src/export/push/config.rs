@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
+use crate::config::duration;
 use serde::Deserialize;
 
 /// Every endpoint the [`Pusher`](super::Pusher) pushes to, and how long its
@@ -49,7 +50,7 @@ pub struct PushConfig {
     /// How long [`Pusher::shutdown`](super::Pusher::shutdown) waits for the
     /// final push (and the Pushgateway deletes) before it stops every task
     /// anyway. Default 5 s.
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub shutdown_timeout: Duration,
 }
 
@@ -135,14 +136,14 @@ pub struct EndpointConfig {
     /// The first push happens right after the start.
     #[serde(
         default = "default_interval",
-        deserialize_with = "crate::config::duration::deserialize"
+        deserialize_with = "duration::deserialize"
     )]
     pub interval: Duration,
     /// How long one request may take, connection included (default 10 s;
     /// above zero, at most one day).
     #[serde(
         default = "default_timeout",
-        deserialize_with = "crate::config::duration::deserialize"
+        deserialize_with = "duration::deserialize"
     )]
     pub timeout: Duration,
     /// Extra request headers, e.g. `Authorization`. Their values are never
@@ -325,13 +326,13 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     /// Time after the first request past which no retry starts (default:
     /// none, only `max_attempts` counts).
-    #[serde(deserialize_with = "crate::config::duration::option::deserialize")]
+    #[serde(deserialize_with = "duration::option::deserialize")]
     pub max_elapsed: Option<Duration>,
     /// The wait before the first retry (default 100 ms).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub initial_backoff: Duration,
     /// The longest wait between two requests (default 5 s).
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub max_backoff: Duration,
     /// Growth of the wait from one retry to the next (default 2; at least 1).
     pub multiplier: f64,

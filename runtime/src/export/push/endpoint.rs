@@ -19,13 +19,57 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
+use serde::Serialize;
+
 use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolicy};
-use super::otlp::{self, HistogramFlavour, OtlpOptions};
-use super::{pushgateway, remote_write, EndpointStatus};
+use super::{grouping, remote_write};
 use crate::collect::snapshot::Snapshot;
-use crate::encode::{self, unix_millis, unix_seconds, Format};
+use crate::encode::otlp::{self, HistogramFlavour, OtlpOptions};
+use crate::encode::{self, gzip::gzip, Format};
 use crate::metric::dynamic::{self, Metric};
+use crate::store::clock::{unix_millis, unix_seconds};
 use crate::{error::Error, metric::standalone::Counter, metric::standalone::Gauge};
+
+/// What one endpoint has done so far.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EndpointStatus {
+    /// The endpoint's name (its URL, secrets hidden, when it has none).
+    pub name: String,
+    /// Its protocol.
+    pub protocol: Protocol,
+    /// The URL as configured, secrets hidden ([`redact_url`]).
+    pub url: String,
+    /// The URL requests go to (with the Pushgateway group or the OTLP path),
+    /// secrets hidden.
+    pub request_url: String,
+    /// When a payload was last accepted, in Unix seconds.
+    pub last_success_unix_seconds: Option<f64>,
+    /// The last error, in words (kept after a later success).
+    pub last_error: Option<String>,
+    /// When the last error happened, in Unix seconds.
+    pub last_error_unix_seconds: Option<f64>,
+    /// Failed requests since the last success.
+    pub consecutive_failures: u64,
+    /// Payloads collected and queued (for a remote-write or OTLP endpoint:
+    /// `payloads_sent + dropped + rejected + queue_length`, give or take the
+    /// one being sent).
+    pub payloads_queued: u64,
+    /// Payloads the endpoint accepted.
+    pub payloads_sent: u64,
+    /// Requests that failed (connection errors, timeouts, error statuses).
+    pub failed_requests: u64,
+    /// Requests that were retries of a failed one.
+    pub retries: u64,
+    /// Payloads dropped unsent because the queue was full.
+    pub dropped: u64,
+    /// Payloads the endpoint refused with a status not worth retrying,
+    /// dropped (see [`RetryPolicy`] for the statuses that are retried).
+    pub rejected: u64,
+    /// Payloads waiting.
+    pub queue_length: usize,
+    /// Payloads that may wait at most.
+    pub queue_capacity: usize,
+}
 
 /// The HTTP client of the exporters: hyper's pooled HTTP/1 client.
 pub(crate) type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -247,12 +291,12 @@ impl Target {
         };
         let (method, uri, delete_uri) = match config.protocol {
             Protocol::Pushgateway => {
-                pushgateway::check(&config.pushgateway)
+                grouping::check(&config.pushgateway)
                     .map_err(|(field, reason)| err(&field, reason))?;
                 if !query.is_empty() {
                     return Err(err("url", "a Pushgateway URL takes no query".into()));
                 }
-                let group = format!("{path}{}", pushgateway::group_path(&config.pushgateway));
+                let group = format!("{path}{}", grouping::group_path(&config.pushgateway));
                 let method = match config.pushgateway.method {
                     PushMethod::Put => Method::PUT,
                     PushMethod::Post => Method::POST,
@@ -346,7 +390,7 @@ fn otlp_body(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Vec<u8> {
     let options = target.otlp.clone().unwrap_or_default().at(at);
     let body = otlp::encode(snapshot, &options);
     if target.gzip {
-        encode::gzip(&body)
+        gzip(&body)
     } else {
         body
     }

@@ -66,61 +66,21 @@ use tokio::task::JoinHandle;
 
 mod config;
 mod endpoint;
-pub(crate) mod otlp;
+mod grouping;
 pub mod pushgateway;
 pub mod remote_write;
 
-pub use otlp::{HistogramFlavour, OtlpOptions};
+pub use crate::encode::otlp::{HistogramFlavour, OtlpOptions};
 
 pub use config::{
     redact_url, EndpointConfig, OtlpEndpointOptions, Protocol, PushConfig, PushMethod,
     PushgatewayOptions, RetryPolicy,
 };
 
+pub use endpoint::EndpointStatus;
 use endpoint::{Command, Endpoint, Target};
 
 use crate::error::Error;
-
-/// What one endpoint has done so far.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct EndpointStatus {
-    /// The endpoint's name (its URL, secrets hidden, when it has none).
-    pub name: String,
-    /// Its protocol.
-    pub protocol: Protocol,
-    /// The URL as configured, secrets hidden ([`redact_url`]).
-    pub url: String,
-    /// The URL requests go to (with the Pushgateway group or the OTLP path),
-    /// secrets hidden.
-    pub request_url: String,
-    /// When a payload was last accepted, in Unix seconds.
-    pub last_success_unix_seconds: Option<f64>,
-    /// The last error, in words (kept after a later success).
-    pub last_error: Option<String>,
-    /// When the last error happened, in Unix seconds.
-    pub last_error_unix_seconds: Option<f64>,
-    /// Failed requests since the last success.
-    pub consecutive_failures: u64,
-    /// Payloads collected and queued (for a remote-write or OTLP endpoint:
-    /// `payloads_sent + dropped + rejected + queue_length`, give or take the
-    /// one being sent).
-    pub payloads_queued: u64,
-    /// Payloads the endpoint accepted.
-    pub payloads_sent: u64,
-    /// Requests that failed (connection errors, timeouts, error statuses).
-    pub failed_requests: u64,
-    /// Requests that were retries of a failed one.
-    pub retries: u64,
-    /// Payloads dropped unsent because the queue was full.
-    pub dropped: u64,
-    /// Payloads the endpoint refused with a status not worth retrying,
-    /// dropped (see [`RetryPolicy`] for the statuses that are retried).
-    pub rejected: u64,
-    /// Payloads waiting.
-    pub queue_length: usize,
-    /// Payloads that may wait at most.
-    pub queue_capacity: usize,
-}
 
 /// How one endpoint's part of a [`Pusher::flush`] went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

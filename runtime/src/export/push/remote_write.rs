@@ -44,7 +44,7 @@ use std::borrow::Cow;
 use prost::Message as _;
 
 use crate::collect::snapshot::{Snapshot, Value};
-use crate::encode::{self, FloatStyle};
+use crate::encode::text::{self, FloatStyle};
 
 /// A remote-write request: the series of one snapshot.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -143,9 +143,9 @@ pub fn write_request(snapshot: &Snapshot, timestamp_ms: i64) -> WriteRequest {
                     name.push_str("_bucket");
                     // The buckets the text encoders write, `le` as they
                     // write it; `+Inf` comes from the count.
-                    for (le, count) in encode::buckets(h) {
+                    for (le, count) in text::buckets(h) {
                         le_text.clear();
-                        encode::write_float(&mut le_text, le, FloatStyle::Canonical);
+                        text::write_float(&mut le_text, le, FloatStyle::Canonical);
                         add(&name, labels, Some(&le_text), count as f64);
                     }
                     add(&name, labels, Some("+Inf"), h.count as f64);
@@ -241,7 +241,7 @@ mod tests {
             (f64::INFINITY, "+Inf"),
         ] {
             let mut out = String::new();
-            encode::write_float(&mut out, le, FloatStyle::Canonical);
+            text::write_float(&mut out, le, FloatStyle::Canonical);
             assert_eq!(out, text, "{le}");
         }
     }

@@ -119,7 +119,8 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::config::Env;
+use crate::config::duration;
+use crate::config::env::Env;
 use crate::encode::Format;
 use crate::error::Error;
 use crate::metric::family::Family;
@@ -191,13 +192,13 @@ pub struct Config {
     /// How long a request's head (request line and headers) may take to
     /// arrive, counted from its first byte. Default 10 s. In TOML a string
     /// with a unit (`"10s"`, `"500ms"`) or whole seconds.
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub header_read_timeout: Duration,
     /// How long a connection may go without a byte read or written before
     /// it is closed: the time an idle keep-alive connection is kept, and the
     /// longest stall of a client that stopped sending or reading. Default
     /// 90 s.
-    #[serde(deserialize_with = "crate::config::duration::deserialize")]
+    #[serde(deserialize_with = "duration::deserialize")]
     pub idle_timeout: Duration,
     /// The most connections served at once; one more is answered `503` and
     /// closed. Default 256; at least 1.
@@ -1060,7 +1061,7 @@ impl Endpoint {
         }
         match route {
             Route::Api(path) if readable => {
-                let (status, body) = crate::system::api(path);
+                let (status, body) = api(path);
                 let mut response = Response::new(Full::new(Bytes::from(body)));
                 *response.status_mut() =
                     StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -1123,7 +1124,7 @@ impl Endpoint {
         }
         let text = self.render(format);
         let body = if gzip {
-            Bytes::from(crate::encode::gzip(text.as_bytes()))
+            Bytes::from(crate::encode::gzip::gzip(text.as_bytes()))
         } else {
             Bytes::from(text)
         };
@@ -1162,6 +1163,30 @@ impl Endpoint {
 /// The dashboard page: one self-contained HTML document (no outside
 /// resources) whose script reads `/api/dashboard/*` every 5 seconds.
 const DASHBOARD: &str = include_str!("dashboard.html");
+
+/// Answers a path below `/api/`: status code and JSON body.
+pub(crate) type ApiHandler = fn(&str) -> (u16, String);
+
+/// What answers `/api/...`: set by the first [`System`](crate::system::System)
+/// that starts (the server does not know the system; the system plugs
+/// itself in).
+static API: std::sync::OnceLock<ApiHandler> = std::sync::OnceLock::new();
+
+/// Makes `handler` answer `/api/...` from now on (the first call wins).
+pub(crate) fn serve_api(handler: ApiHandler) {
+    let _ = API.set(handler);
+}
+
+/// The answer to `/api/<path>`; 503 while nothing serves the API.
+fn api(path: &str) -> (u16, String) {
+    match API.get() {
+        Some(handler) => handler(path),
+        None => (
+            503,
+            r#"{"error":"no telltale System is running"}"#.to_owned(),
+        ),
+    }
+}
 
 fn dashboard() -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from_static(DASHBOARD.as_bytes())));
@@ -1543,7 +1568,7 @@ mod tests {
         assert!(plain.headers().get(CONTENT_ENCODING).is_none());
 
         let text = "a_total 1\n".repeat(100);
-        let compressed = crate::encode::gzip(text.as_bytes());
+        let compressed = crate::encode::gzip::gzip(text.as_bytes());
         assert!(compressed.len() < text.len() / 4);
         let mut decoded = String::new();
         flate2::read::GzDecoder::new(compressed.as_slice())

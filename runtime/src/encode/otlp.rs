@@ -13,7 +13,8 @@ use std::time::SystemTime;
 use prost::Message as _;
 
 use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
-use crate::encode::{self, unix_nanos};
+use crate::encode::text;
+use crate::store::clock::unix_nanos;
 use crate::store::histogram::MIN_VALUE;
 
 /// How histograms are sent over OTLP.
@@ -403,7 +404,7 @@ impl Points {
         let mut bucket_counts = Vec::with_capacity(histogram.buckets.len() + 1);
         let mut below = 0_u64;
         // The bounds the text formats write.
-        for (le, cumulative) in encode::buckets(histogram) {
+        for (le, cumulative) in text::buckets(histogram) {
             explicit_bounds.push(le);
             bucket_counts.push(cumulative.saturating_sub(below));
             below = below.max(cumulative);
@@ -1130,7 +1131,9 @@ mod tests {
             ],
             exponential: ExpBuckets::default(),
         };
-        let shared: Vec<f64> = crate::encode::buckets(&value).map(|(le, _)| le).collect();
+        let shared: Vec<f64> = crate::encode::text::buckets(&value)
+            .map(|(le, _)| le)
+            .collect();
         assert_eq!(shared, [f64::NEG_INFINITY, -1.0, 0.5, 2.0]);
         let point = explicit_point(value, HistogramFlavour::Explicit);
         assert_eq!(point.explicit_bounds, shared);
@@ -1226,7 +1229,7 @@ mod tests {
     #[test]
     fn defaults() {
         let options = OtlpOptions::default();
-        let now = crate::encode::unix_nanos(std::time::SystemTime::now());
+        let now = crate::store::clock::unix_nanos(std::time::SystemTime::now());
         assert!(!options.resource["service.name"].is_empty());
         assert_eq!(options.resource["telemetry.sdk.name"], "telltale");
         assert_eq!(options.scope_name, "telltale");
