@@ -514,7 +514,10 @@ fn layer_of(file: &str) -> usize {
         .flat_map(|(layer, entries)| entries.iter().map(move |e| (layer, *e)))
         .filter(|&(_, entry)| matches(entry))
         .max_by_key(|&(_, entry)| entry.split('/').count())
-        .map_or_else(|| panic!("{file} has no layer in LAYERS"), |(layer, _)| layer)
+        .map_or_else(
+            || panic!("{file} has no layer in LAYERS"),
+            |(layer, _)| layer,
+        )
 }
 
 #[test]
