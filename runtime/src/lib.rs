@@ -44,20 +44,55 @@
 //! `ParseIntError`. A panic passing through a `#[tracked]` function counts as
 //! `result="error", error="panic"` and keeps unwinding; an async call whose
 //! future is dropped before it completes counts as `result="cancelled"`.
+//!
+//! ## How it fits together
+//!
+//! The folders of `runtime/src` follow the data, from the hot path to the
+//! exporters; a module only imports modules of its own layer or one below
+//! it, and no two files import each other (`tests/tests/architecture.rs`
+//! checks both, and its `LAYERS` is this list, lowest first):
+//!
+//! | layer | folder | what |
+//! |---|---|---|
+//! | store | `store/`, `error.rs`, `config/{duration,env}.rs` | the clock and Unix times, per-thread shards, publish-once pointers, label hashing, histogram cells; the crate's error; duration and environment parsing every section uses |
+//! | collect | `collect/` | the registry (what `inventory` and first use register), [`Snapshot`], and the visitor storage hands series to (`TextFormat` and `SeriesWriter`, crate-private) |
+//! | metric | `metric/` | label traits, [`Counter`], [`Gauge`], [`Histogram`], [`Family`], callsites, dynamic metrics, build info: they write their series into collect's builder or visitor, never naming an encoder |
+//! | encode, parse | `encode/`, `parse/` | Prometheus, OpenMetrics, JSON, CSV and OTLP bodies (the text encoders implement collect's visitor); the strict parsers |
+//! | query | `query/`, `resources/`, `service.rs` | windows, timers, the tracker, the stream; resource sampling; the service loop |
+//! | export | `export/` | `server/` (HTTP) and `push/` (transports) |
+//! | system | `system.rs` | [`System`](crate::system::System): windows, resources, exporters and the JSON API together |
+//! | config | `config/` | the file, whose sections are the structs the code above uses |
+//!
+//! Lower layers reach higher ones only through a hook the higher one
+//! installs (the server's `/api` is answered by whatever `System` plugs in).
+//! A new exporter goes into `export/` (a transport) and, for a new body,
+//! `encode/`; a new encoder implements collect's visitor in `encode/`; a new
+//! metric source or backend gets its own folder and cargo feature at the
+//! layer it needs (sources above query, backends beside store), and a line in
+//! `LAYERS`. Each optional dependency sits behind a cargo feature named
+//! after what it adds (see the README's feature table); the core needs none.
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod collect;
 pub mod config;
 pub mod encode;
 mod error;
+#[cfg(any(feature = "server", feature = "push"))]
 mod export;
 mod metric;
 pub mod parse;
 mod query;
+#[cfg(feature = "resources")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resources")))]
 pub mod resources;
+#[cfg(feature = "service")]
+#[cfg_attr(docsrs, doc(cfg(feature = "service")))]
 pub mod service;
 mod store;
+#[cfg(feature = "json")]
+#[cfg_attr(docsrs, doc(cfg(feature = "json")))]
 pub mod system;
 
 #[doc(hidden)]
@@ -65,9 +100,17 @@ pub mod system;
 pub mod __private;
 
 pub use collect::snapshot;
-pub use export::{push, server};
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub use export::push;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use export::server;
 pub use metric::{dynamic, family, labels};
-pub use query::{stream, timer, tracker, window};
+#[cfg(feature = "stream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
+pub use query::stream;
+pub use query::{timer, tracker, window};
 #[doc(hidden)]
 pub use store::histogram;
 

@@ -48,10 +48,84 @@ use serde::{Deserialize, Serialize};
 
 use crate::collect::snapshot::Snapshot;
 use crate::config::duration;
-use crate::export::push::{self, EndpointStatus, PushConfig, Pusher};
+#[cfg(feature = "push")]
+pub use crate::export::push::EndpointStatus;
+#[cfg(feature = "push")]
+use crate::export::push::{self, PushConfig, Pusher};
 use crate::query::window::{Ticker, WindowConfig, Windows};
+#[cfg(feature = "resources")]
 use crate::resources::{self, Monitor};
 use crate::store::clock::unix_seconds;
+#[cfg(not(feature = "push"))]
+use no_push as push;
+#[cfg(not(feature = "push"))]
+pub use no_push::{EndpointStatus, PushConfig, Pusher};
+#[cfg(not(feature = "resources"))]
+use no_resources::{self as resources, Monitor};
+
+/// Without the `push` feature no exporter can be configured: these types
+/// have no values, so what a [`System`] does with exporters is never run.
+#[cfg(not(feature = "push"))]
+mod no_push {
+    use crate::error::Error;
+
+    /// A push endpoint's status; without the `push` feature there is none.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize)]
+    pub enum EndpointStatus {}
+
+    /// Push endpoints; without the `push` feature none can be configured.
+    #[derive(Debug, Clone, PartialEq)]
+    pub enum PushConfig {}
+
+    impl<'de> serde::Deserialize<'de> for PushConfig {
+        fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+            Err(serde::de::Error::custom(
+                "exporters need telltale's `push` feature",
+            ))
+        }
+    }
+
+    /// Running exporters; without the `push` feature there are none.
+    #[derive(Debug)]
+    pub enum Pusher {}
+
+    impl Pusher {
+        pub(super) fn status(&self) -> Vec<EndpointStatus> {
+            match *self {}
+        }
+        #[allow(clippy::unused_async)] // the same signature as the real one
+        pub(super) async fn shutdown(&self) {
+            match *self {}
+        }
+        pub(super) fn is_running(&self) -> bool {
+            match *self {}
+        }
+        pub(super) fn shutdown_in_background(&self) {
+            match *self {}
+        }
+    }
+
+    #[allow(clippy::needless_pass_by_value)] // the same signature as the real one
+    pub(super) fn start(config: PushConfig) -> Result<Pusher, Error> {
+        match config {}
+    }
+}
+
+/// Without the `resources` feature nothing is sampled.
+#[cfg(not(feature = "resources"))]
+mod no_resources {
+    #[derive(Debug)]
+    pub(super) struct Monitor;
+
+    impl Monitor {
+        #[allow(clippy::unused_self)] // the same signature as the real one
+        pub(super) fn stop(&self) {}
+    }
+
+    pub(super) fn monitor(_every: std::time::Duration) -> Monitor {
+        Monitor
+    }
+}
 
 /// Everything [`System::start`] needs.
 ///
@@ -226,6 +300,7 @@ impl System {
             exporters_error,
             started: Instant::now(),
         });
+        #[cfg(feature = "server")]
         crate::export::server::serve_api(api);
         let previous = CURRENT
             .write()
@@ -328,8 +403,8 @@ impl System {
         let (ok, errors) = (count("ok"), count("error"));
         let calls = ok + errors;
         let error_rate = (calls > 0).then(|| errors as f64 / calls as f64);
-        let res = resources::last();
-        let resident = res.as_ref().map(|s| s.process.resident_memory_bytes);
+        let res = resource_summary();
+        let resident = res.as_ref().map(|s| s.resident_memory_bytes);
         let mut reasons = Vec::new();
         if let Some(rate) = error_rate {
             if calls >= cfg.min_calls && rate > cfg.max_error_rate {
@@ -355,10 +430,7 @@ impl System {
             window_seconds: view.as_ref().map_or(0.0, |v| v.span().as_secs_f64()),
             uptime_seconds: self.started.elapsed().as_secs_f64(),
             resident_memory_bytes: resident,
-            cpu_ratio: res
-                .as_ref()
-                .and_then(|s| s.process.cpu_percent)
-                .map(|p| p / 100.0),
+            cpu_ratio: res.as_ref().and_then(|s| s.cpu_ratio),
         }
     }
 
@@ -415,15 +487,7 @@ impl System {
         Overview {
             health: self.health(),
             operations: self.stats(),
-            resources: resources::last().map(|s| ResourceSummary {
-                resident_memory_bytes: s.process.resident_memory_bytes,
-                cpu_ratio: s.process.cpu_percent.map(|p| p / 100.0),
-                open_fds: s.process.open_fds,
-                threads: s.process.threads,
-                system_cpu_ratio: s.system.cpu_percent.map(|p| p / 100.0),
-                system_memory_used_bytes: s.system.memory_used_bytes,
-                system_memory_total_bytes: s.system.memory_total_bytes,
-            }),
+            resources: resource_summary(),
             exporters: self.exporters(),
             exporters_error: self.exporters_error.clone(),
         }
@@ -620,8 +684,30 @@ pub struct Errors {
     pub recent: Vec<RecentFailure>,
 }
 
+/// The last resource sample, summed up for the dashboard; `None` before the
+/// first sample, or without the `resources` feature.
+fn resource_summary() -> Option<ResourceSummary> {
+    #[cfg(feature = "resources")]
+    {
+        resources::last().map(|s| ResourceSummary {
+            resident_memory_bytes: s.process.resident_memory_bytes,
+            cpu_ratio: s.process.cpu_percent.map(|p| p / 100.0),
+            open_fds: s.process.open_fds,
+            threads: s.process.threads,
+            system_cpu_ratio: s.system.cpu_percent.map(|p| p / 100.0),
+            system_memory_used_bytes: s.system.memory_used_bytes,
+            system_memory_total_bytes: s.system.memory_total_bytes,
+        })
+    }
+    #[cfg(not(feature = "resources"))]
+    {
+        None
+    }
+}
+
 /// The JSON answer to `/api/<path>`: status code and body. Without a
 /// running [`System`] every API path answers 503.
+#[cfg(feature = "server")]
 pub(crate) fn api(path: &str) -> (u16, String) {
     let Some(system) = current() else {
         return (

@@ -20,10 +20,13 @@
 //!
 //! [`parse_duration`] and [`format_duration`] read and write the text form.
 
+#[cfg(feature = "json")]
 use std::fmt;
 use std::time::Duration;
 
+#[cfg(feature = "json")]
 use serde::de::{self, Visitor};
+#[cfg(feature = "json")]
 use serde::{Deserializer, Serializer};
 
 /// Parses a duration: a number and a unit (`ms`, `s`, `m`, `h`), or a bare
@@ -76,18 +79,22 @@ pub fn format_duration(duration: Duration) -> String {
     }
 }
 
+#[cfg(feature = "json")]
 /// Reads a duration from a string with a unit or an integer of seconds.
 pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
     deserializer.deserialize_any(DurationVisitor)
 }
 
+#[cfg(feature = "json")]
 /// Writes a duration as [`format_duration`] does.
 pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format_duration(*duration))
 }
 
+#[cfg(feature = "json")]
 struct DurationVisitor;
 
+#[cfg(feature = "json")]
 impl Visitor<'_> for DurationVisitor {
     type Value = Duration;
 
@@ -122,6 +129,7 @@ impl Visitor<'_> for DurationVisitor {
     }
 }
 
+#[cfg(feature = "json")]
 /// The same for `Option<Duration>` fields: a missing key (with
 /// `#[serde(default)]`) is `None`, a present one a duration.
 ///

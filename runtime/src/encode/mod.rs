@@ -43,15 +43,19 @@ use crate::store::clock::unix_millis;
 
 pub mod csv;
 mod format;
+#[cfg(any(feature = "server", feature = "push"))]
 pub(crate) mod gzip;
 pub mod json;
 mod live;
 mod openmetrics;
+#[cfg(feature = "push")]
 pub(crate) mod otlp;
 mod prometheus;
 pub(crate) mod text;
 
 pub use format::Format;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use otlp::{HistogramFlavour, OtlpOptions};
 
 /// Appends `snapshot`, written in `format`, to `out`.
@@ -153,6 +157,8 @@ pub fn encode_at(snapshot: &Snapshot, format: Format, at: SystemTime, out: &mut 
 /// assert_eq!(body[0], 0x0a);
 /// assert!(body.windows(4).any(|w| w == b"jobs"));
 /// ```
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub fn encode_otlp(snapshot: &Snapshot, options: &OtlpOptions) -> Vec<u8> {
     otlp::encode(snapshot, options)
 }

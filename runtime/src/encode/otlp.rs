@@ -203,7 +203,8 @@ fn seconds_to_nanos(seconds: f64) -> Option<u64> {
 }
 
 /// When this process started, nanoseconds since the Unix epoch: from
-/// `/proc/self/stat` on Linux, otherwise (or if that fails) the first call.
+/// `/proc/self/stat` on Linux with the `resources` feature, otherwise (or if
+/// that fails) the first call.
 fn process_start_unix_nano() -> u64 {
     static START: OnceLock<u64> = OnceLock::new();
     *START.get_or_init(|| {
@@ -212,7 +213,7 @@ fn process_start_unix_nano() -> u64 {
     })
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", feature = "resources"))]
 fn process_start_from_os() -> Option<u64> {
     let stat = procfs::process::Process::myself().ok()?.stat().ok()?;
     let boot = procfs::boot_time_secs().ok()?;
@@ -223,7 +224,7 @@ fn process_start_from_os() -> Option<u64> {
     seconds_to_nanos(boot as f64 + stat.starttime as f64 / ticks as f64)
 }
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(all(target_os = "linux", feature = "resources")))]
 fn process_start_from_os() -> Option<u64> {
     None
 }

@@ -1,2 +1,4 @@
+#[cfg(feature = "push")]
 pub mod push;
+#[cfg(feature = "server")]
 pub mod server;

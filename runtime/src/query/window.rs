@@ -70,6 +70,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+#[cfg(feature = "json")]
 use crate::config::duration;
 use crate::store::histogram::ExpBuckets;
 
@@ -170,21 +171,22 @@ fn to_nanos(d: Duration) -> u64 {
 
 /// How often to tick and how much history to keep (the `[system.window]`
 /// TOML table; durations as [`crate::config::parse_duration`] reads them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "json", derive(serde::Deserialize))]
+#[cfg_attr(feature = "json", serde(default, deny_unknown_fields))]
 pub struct WindowConfig {
     /// Time between two ticks of the background [`Ticker`] (default 1 s).
-    #[serde(deserialize_with = "duration::deserialize")]
+    #[cfg_attr(feature = "json", serde(deserialize_with = "duration::deserialize"))]
     pub tick: Duration,
     /// How long the fine ring (one frame per tick) reaches back (default 5 min).
-    #[serde(deserialize_with = "duration::deserialize")]
+    #[cfg_attr(feature = "json", serde(deserialize_with = "duration::deserialize"))]
     pub fine_retention: Duration,
     /// The coarse ring keeps the first tick of every aligned step of this
     /// length (default 1 min).
-    #[serde(deserialize_with = "duration::deserialize")]
+    #[cfg_attr(feature = "json", serde(deserialize_with = "duration::deserialize"))]
     pub coarse_step: Duration,
     /// How long the coarse ring reaches back (default 24 h).
-    #[serde(deserialize_with = "duration::deserialize")]
+    #[cfg_attr(feature = "json", serde(deserialize_with = "duration::deserialize"))]
     pub coarse_retention: Duration,
 }
 
@@ -405,6 +407,7 @@ impl Windows {
     /// Takes a snapshot of every registered metric now and stores it.
     pub fn tick(&self) {
         let snapshot = Snapshot::collect();
+        #[cfg(feature = "stream")]
         if crate::query::stream::has_subscribers() {
             crate::query::stream::publish(std::time::SystemTime::now(), snapshot.clone());
         }

@@ -58,12 +58,14 @@ pub(crate) fn unix_millis(at: std::time::SystemTime) -> i64 {
 
 /// Nanoseconds since the Unix epoch, saturating; 0 before it (OTLP times
 /// are unsigned).
+#[cfg(feature = "push")]
 pub(crate) fn unix_nanos(at: std::time::SystemTime) -> u64 {
     at.duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// Seconds since the Unix epoch (negative before it), for status reports.
+#[cfg(feature = "json")]
 pub(crate) fn unix_seconds(at: std::time::SystemTime) -> f64 {
     match at.duration_since(std::time::UNIX_EPOCH) {
         Ok(after) => after.as_secs_f64(),

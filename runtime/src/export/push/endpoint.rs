@@ -12,16 +12,13 @@ use hyper::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
 };
 use hyper::{Method, Request, StatusCode, Uri};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client as HyperClient;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use serde::Serialize;
 
 use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::tls::{self, Tls};
 use super::{grouping, remote_write};
 use crate::collect::snapshot::Snapshot;
 use crate::encode::otlp::{self, HistogramFlavour, OtlpOptions};
@@ -29,6 +26,7 @@ use crate::encode::{self, gzip::gzip, Format};
 use crate::metric::dynamic::{self, Metric};
 use crate::store::clock::{unix_millis, unix_seconds};
 use crate::{error::Error, metric::standalone::Counter, metric::standalone::Gauge};
+pub(crate) use tls::{client, Client};
 
 /// What one endpoint has done so far.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -71,50 +69,6 @@ pub struct EndpointStatus {
     pub queue_capacity: usize,
 }
 
-/// The HTTP client of the exporters: hyper's pooled HTTP/1 client.
-pub(crate) type Client = HyperClient<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// A new client for `target` (one per endpoint, so no endpoint waits on
-/// another's pool): plain HTTP, or TLS with the target's trusted roots.
-pub(crate) fn client(target: &Target) -> Client {
-    let connector = HttpsConnectorBuilder::new()
-        .with_tls_config((*target.tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .build();
-    HyperClient::builder(TokioExecutor::new()).build(connector)
-}
-
-/// The TLS settings of an endpoint: the built-in roots (Mozilla's, from
-/// `webpki-roots`) and the certificates of `ca_file`, if given.
-fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_file {
-        use rustls_pki_types::pem::PemObject as _;
-        let shown = path.display();
-        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read {shown}: {e}"))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{shown}: {e}"))?;
-        if certs.is_empty() {
-            return Err(format!("{shown} holds no PEM certificate"));
-        }
-        for cert in certs {
-            roots
-                .add(cert)
-                .map_err(|e| format!("{shown}: a certificate is not usable: {e}"))?;
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
-}
-
 /// Most bytes of an answer's body read for an error message.
 const ERROR_BODY_LIMIT: usize = 4096;
 
@@ -143,7 +97,8 @@ pub(crate) struct Target {
     pub(crate) otlp: Option<OtlpOptions>,
     pub(crate) gzip: bool,
     /// The TLS settings of an `https://` endpoint (unused for `http://`).
-    pub(crate) tls: Arc<rustls::ClientConfig>,
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) tls: Tls,
 }
 
 impl std::fmt::Debug for Target {
@@ -218,7 +173,8 @@ impl Target {
                 format!("{shown:?} is not https://: a CA file is for TLS"),
             ));
         }
-        let tls = Arc::new(tls_config(config.ca_file.as_deref()).map_err(|e| err("ca_file", e))?);
+        let tls = tls::settings(&scheme, config.ca_file.as_deref())
+            .map_err(|(field, e)| err(field, e))?;
         let authority = match uri.authority() {
             Some(a) if !a.host().is_empty() => a.as_str().to_owned(),
             _ => return Err(err("url", format!("{shown:?} names no host"))),
@@ -814,7 +770,7 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     pub(crate) fn new(config: &EndpointConfig, target: Target) -> Endpoint {
         let latest_only = config.protocol == Protocol::Pushgateway;
-        let client = client(&target);
+        let client = client(&target.tls);
         Endpoint {
             stats: Stats {
                 metrics: SelfMetrics::for_endpoint(&target.name),

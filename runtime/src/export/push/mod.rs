@@ -69,6 +69,7 @@ mod endpoint;
 mod grouping;
 pub mod pushgateway;
 pub mod remote_write;
+mod tls;
 
 pub use crate::encode::otlp::{HistogramFlavour, OtlpOptions};
 

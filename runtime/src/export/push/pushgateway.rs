@@ -46,7 +46,7 @@ pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
         });
     }
     let target = Target::new(config)?;
-    let client = endpoint::client(&target);
+    let client = endpoint::client(&target.tls);
     let body = endpoint::build_body(&target).map_err(|reason| Error::Push {
         endpoint: target.name.clone(),
         field: None,
