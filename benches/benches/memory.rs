@@ -58,7 +58,7 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 const N: usize = 10_000;
-const BUCKETS: &[f64] = telltale::DEFAULT_BUCKETS;
+const BUCKETS: &[f64] = telltale::FUNCTION_CALL_BUCKETS;
 const OBSERVED: [f64; 3] = [0.003, 0.04, 1.5];
 
 /// Live heap bytes per series that `create` left behind; what it returns is

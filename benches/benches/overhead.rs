@@ -210,7 +210,7 @@ fn pc_err() -> Result<(), BenchError> {
 
 fn install_metrics_recorder() {
     metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(telltale::DEFAULT_BUCKETS)
+        .set_buckets(telltale::FUNCTION_CALL_BUCKETS)
         .expect("buckets")
         .install_recorder()
         .expect("install the metrics recorder");

@@ -28,7 +28,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use telltale::{Counter, Family, Histogram, LabelSet};
 
 const SERIES_PER_FAMILY: usize = 1_000;
-const BUCKETS: &[f64] = telltale::DEFAULT_BUCKETS;
+const BUCKETS: &[f64] = telltale::FUNCTION_CALL_BUCKETS;
 
 #[derive(LabelSet)]
 struct Id {

@@ -111,17 +111,19 @@ pub use metric::{dynamic, family, labels};
 #[cfg_attr(docsrs, doc(cfg(feature = "stream")))]
 pub use query::stream;
 pub use query::{timer, tracker, window};
-#[doc(hidden)]
-pub use store::histogram;
 
 pub use collect::snapshot::Snapshot;
 pub use encode::{render, Format};
 pub use error::Error;
 pub use metric::build_info::{set_build_info, BuildInfo};
-pub use metric::callsite::DEFAULT_BUCKETS;
 pub use metric::family::{set_default_cardinality_cap, Family};
 pub use metric::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
-pub use metric::standalone::{
-    Counter, Gauge, Histogram, HistogramTimer, IntGauge, DEFAULT_HISTOGRAM_BUCKETS,
-};
+pub use metric::standalone::{Counter, Gauge, Histogram, HistogramTimer, IntGauge};
+/// The old name of [`FUNCTION_CALL_BUCKETS`].
+#[doc(hidden)]
+pub use store::histogram::FUNCTION_CALL_BUCKETS as DEFAULT_BUCKETS;
+/// The old name of [`HISTOGRAM_BUCKETS`].
+#[doc(hidden)]
+pub use store::histogram::HISTOGRAM_BUCKETS as DEFAULT_HISTOGRAM_BUCKETS;
+pub use store::histogram::{FUNCTION_CALL_BUCKETS, HISTOGRAM_BUCKETS};
 pub use telltale_macros::{skip, timed, tracked, LabelSet, LabelValue};

@@ -8,6 +8,8 @@ pub use crate::collect::registry::Registration;
 pub use crate::metric::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
 pub use crate::metric::labels::derive_support::{product, radix, value_cardinality};
 pub use crate::metric::labels::{BoundedLabelValue, LabelSet, LabelStr, LabelValue};
+/// Histogram storage, for telltale's own tests and benches.
+pub use crate::store::histogram;
 
 /// Wraps a call's result for outcome classification by autoref specialization.
 #[derive(Debug)]

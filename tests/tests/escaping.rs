@@ -11,8 +11,8 @@
 use std::borrow::Cow;
 
 use proptest::prelude::*;
+use telltale::__private::histogram::ExpBuckets;
 use telltale::encode::encode;
-use telltale::histogram::ExpBuckets;
 use telltale::parse::{self, FamilyKind, ParsedFamily};
 use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use telltale::Format;

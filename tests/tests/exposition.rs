@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use telltale::histogram::ExpBuckets;
+use telltale::__private::histogram::ExpBuckets;
 use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use telltale::{Counter, Format, Gauge, Histogram};
 

@@ -19,8 +19,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use serde_json::Value as Json;
+use telltale::__private::histogram::ExpBuckets;
 use telltale::encode::encode;
-use telltale::histogram::ExpBuckets;
 use telltale::parse::{self, ParsedFamily};
 use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use telltale::Format;

@@ -16,12 +16,25 @@ use std::sync::Mutex;
 use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
 use crate::collect::visit::{SeriesWriter, TextFormat};
 
+/// What a series' family is: the descriptor every series is pushed with.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Desc<'a> {
+    /// The family's name (a counter's without `_total`).
+    pub(crate) name: &'a str,
+    /// Its help text.
+    pub(crate) help: &'a str,
+    /// Its unit, if it has one.
+    pub(crate) unit: Option<&'static str>,
+    /// Its type.
+    pub(crate) kind: MetricKind,
+}
+
 /// Something that writes series into a snapshot: every metric type and
 /// callsite. Not meant to be implemented outside telltale.
 pub trait Collect: Sync + 'static {
     /// Writes this metric's series.
     #[doc(hidden)]
-    fn collect(&'static self, out: &mut Builder);
+    fn collect(&'static self, out: &mut Sink);
 }
 
 /// An entry of the static registry, submitted with `inventory`.
@@ -101,7 +114,7 @@ impl Snapshot {
 
 /// Reads every registered metric.
 pub(crate) fn collect() -> Snapshot {
-    let mut builder = Builder::default();
+    let mut builder = Sink::default();
     each_metric(|metric| metric.collect(&mut builder));
     builder.finish()
 }
@@ -109,11 +122,11 @@ pub(crate) fn collect() -> Snapshot {
 /// Reads every registered metric and appends it to `out` in a text `format`
 /// (Prometheus or OpenMetrics), without building a [`Snapshot`]: a family
 /// that one metric writes alone goes straight into text (see
-/// [`Builder::text_family`]); the others are merged as [`collect`] merges
+/// [`Sink::text_family`]); the others are merged as [`collect`] merges
 /// them. Families come in name order and clashing ones are left out, as in
 /// a snapshot.
 pub(crate) fn render(format: &'static dyn TextFormat, out: &mut String) {
-    let mut builder = Builder::for_render(format);
+    let mut builder = Sink::for_render(format);
     each_metric(|metric| builder.collect_one(metric));
     builder.write_text(out);
 }
@@ -181,15 +194,15 @@ struct PendingSeries {
 /// Collects series into families, merging series with the same name and
 /// labels; in a render, takes the text of families one metric writes alone.
 #[derive(Default, Debug)]
-pub struct Builder {
+pub struct Sink {
     families: BTreeMap<String, FamilyBuilder>,
     render: Option<Render>,
 }
 
-impl Builder {
+impl Sink {
     /// A builder for a render in a text `format`.
-    pub(crate) fn for_render(format: &'static dyn TextFormat) -> Builder {
-        Builder {
+    pub(crate) fn for_render(format: &'static dyn TextFormat) -> Sink {
+        Sink {
             families: BTreeMap::new(),
             render: Some(Render {
                 format,
@@ -260,16 +273,10 @@ impl Builder {
         true
     }
 
-    /// Declares a family, so that it is exported (with its metadata) even
-    /// before it has a series.
-    pub(crate) fn declare(
-        &mut self,
-        family: &str,
-        help: &str,
-        unit: Option<&'static str>,
-        kind: MetricKind,
-    ) {
-        self.family(family, help, unit, kind);
+    /// Declares the family `desc` describes, so that it is exported (with
+    /// its metadata) even before it has a series.
+    pub(crate) fn declare(&mut self, desc: &Desc<'_>) {
+        self.family(desc.name, desc.help, desc.unit, desc.kind);
     }
 
     /// The family named `family`, added with this metadata if it is new;
@@ -338,21 +345,17 @@ impl Builder {
         owner.is(current)
     }
 
-    /// Adds one series. A series whose family exists with another type is
-    /// dropped (the first registered type wins); a series with the same labels
-    /// as an existing one is added to it.
-    #[allow(clippy::too_many_arguments)]
+    /// Adds one series of the family `desc` describes. A series whose family
+    /// exists with another type is dropped (the first registered type wins);
+    /// a series with the same labels as an existing one is added to it.
     pub(crate) fn push(
         &mut self,
-        family: &str,
-        help: &str,
-        unit: Option<&'static str>,
-        kind: MetricKind,
+        desc: &Desc<'_>,
         labels: Vec<(String, String)>,
         value: Value,
         created: Option<f64>,
     ) {
-        let Some(f) = self.family(family, help, unit, kind) else {
+        let Some(f) = self.family(desc.name, desc.help, desc.unit, desc.kind) else {
             return;
         };
         let labels: Labels = labels
@@ -552,7 +555,7 @@ mod tests {
 
     #[test]
     fn one_label_set_in_two_orders_is_one_series() {
-        let mut b = Builder::default();
+        let mut b = Sink::default();
         let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
         for labels in [
             vec![pair("a", "1"), pair("b", "2")],
@@ -560,10 +563,12 @@ mod tests {
             vec![pair("a", "2"), pair("b", "1")],
         ] {
             b.push(
-                "m",
-                "",
-                None,
-                MetricKind::Counter,
+                &Desc {
+                    name: "m",
+                    help: "",
+                    unit: None,
+                    kind: MetricKind::Counter,
+                },
                 labels,
                 Value::Counter(1.0),
                 None,
@@ -579,7 +584,7 @@ mod tests {
 
     #[test]
     fn a_series_keeps_the_label_order_it_was_first_pushed_in() {
-        let mut b = Builder::default();
+        let mut b = Sink::default();
         let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
         for labels in [
             vec![pair("b", "2"), pair("a", "1")],
@@ -587,10 +592,12 @@ mod tests {
             vec![pair("a", "0"), pair("c", "3")],
         ] {
             b.push(
-                "m",
-                "",
-                None,
-                MetricKind::Counter,
+                &Desc {
+                    name: "m",
+                    help: "",
+                    unit: None,
+                    kind: MetricKind::Counter,
+                },
                 labels,
                 Value::Counter(1.0),
                 None,
@@ -611,12 +618,18 @@ mod tests {
 
     #[test]
     fn a_family_left_out_takes_no_names() {
-        let mut b = Builder::default();
+        let mut b = Sink::default();
         // `a_total` clashes with the counter `a` and is left out; the gauge
         // `a_total_count` clashes only with it, so it stays.
-        b.declare("a", "", None, MetricKind::Counter);
-        b.declare("a_total", "", None, MetricKind::Histogram);
-        b.declare("a_total_count", "", None, MetricKind::Gauge);
+        let desc = |name, kind| Desc {
+            name,
+            help: "",
+            unit: None,
+            kind,
+        };
+        b.declare(&desc("a", MetricKind::Counter));
+        b.declare(&desc("a_total", MetricKind::Histogram));
+        b.declare(&desc("a_total_count", MetricKind::Gauge));
         let names: Vec<String> = b
             .finish()
             .families
@@ -628,30 +641,36 @@ mod tests {
 
     #[test]
     fn the_later_of_two_clashing_families_is_left_out() {
-        let mut b = Builder::default();
+        let mut b = Sink::default();
         b.push(
-            "x",
-            "",
-            None,
-            MetricKind::Counter,
+            &Desc {
+                name: "x",
+                help: "",
+                unit: None,
+                kind: MetricKind::Counter,
+            },
             vec![],
             Value::Counter(1.0),
             None,
         );
         b.push(
-            "x_total",
-            "",
-            None,
-            MetricKind::Gauge,
+            &Desc {
+                name: "x_total",
+                help: "",
+                unit: None,
+                kind: MetricKind::Gauge,
+            },
             vec![],
             Value::Gauge(2.0),
             None,
         );
         b.push(
-            "y",
-            "",
-            None,
-            MetricKind::Gauge,
+            &Desc {
+                name: "y",
+                help: "",
+                unit: None,
+                kind: MetricKind::Gauge,
+            },
             vec![],
             Value::Gauge(3.0),
             None,

@@ -2,7 +2,7 @@
 
 use std::sync::RwLock;
 
-use crate::collect::registry::{Builder, Collect, Registration};
+use crate::collect::registry::{Collect, Desc, Registration, Sink};
 use crate::collect::snapshot::{MetricKind, Value};
 
 /// What the `build_info` series says about the running program.
@@ -80,7 +80,7 @@ fn default_service_name() -> String {
 }
 
 impl Collect for BuildInfoMetric {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         let info = INFO.read().ok().and_then(|i| i.clone()).unwrap_or_default();
         let service_name = if info.service_name.is_empty() {
             default_service_name()
@@ -88,10 +88,12 @@ impl Collect for BuildInfoMetric {
             info.service_name
         };
         out.push(
-            "build_info",
-            "Information about the running program; always 1.",
-            None,
-            MetricKind::Gauge,
+            &Desc {
+                name: "build_info",
+                help: "Information about the running program; always 1.",
+                unit: None,
+                kind: MetricKind::Gauge,
+            },
             vec![
                 ("version".into(), info.version),
                 ("commit".into(), info.commit),

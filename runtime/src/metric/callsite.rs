@@ -10,11 +10,11 @@
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use crate::collect::registry::{Builder, Collect, Registration};
+use crate::collect::registry::{Collect, Desc, Registration, Sink};
 use crate::collect::snapshot::{MetricKind, Value};
 use crate::metric::family::{SeriesIndex, Visit};
 use crate::metric::labels::LabelSet;
-use crate::store::histogram::HistogramCells;
+use crate::store::histogram::{HistogramCells, FUNCTION_CALL_BUCKETS};
 use crate::{store::clock, store::shard};
 
 impl Registration {
@@ -28,12 +28,6 @@ impl Registration {
 const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
 const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";
 const CONCURRENT_HELP: &str = "Calls of instrumented functions in flight.";
-
-/// Default buckets of `function_calls_duration_seconds`, in seconds (the
-/// autometrics defaults, so existing dashboards keep working).
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
 
 /// Constant metadata of one instrumented function.
 #[derive(Debug)]
@@ -50,7 +44,7 @@ pub struct CallsiteMeta {
     pub tracked: bool,
     /// Keep an in-flight gauge.
     pub concurrency: bool,
-    /// Classic buckets (`le`), empty for [`DEFAULT_BUCKETS`].
+    /// Classic buckets (`le`), empty for [`FUNCTION_CALL_BUCKETS`].
     pub buckets: &'static [f64],
     /// Names of the per-call labels, in order (`labels(key = ...)`).
     pub label_names: &'static [&'static str],
@@ -515,7 +509,7 @@ static NEVER_CALLED: std::sync::LazyLock<CallsiteCells> =
     });
 
 impl Collect for Callsite {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         let meta = self.meta;
         let cells = match self.cells.load(Ordering::Acquire) {
             p if p.is_null() => &*NEVER_CALLED,
@@ -546,28 +540,33 @@ impl Collect for Callsite {
             }
         };
         let buckets = if meta.buckets.is_empty() {
-            DEFAULT_BUCKETS
+            FUNCTION_CALL_BUCKETS
         } else {
             meta.buckets
         };
         // The families exist before any series does (a labeled function has
         // none until its first call).
         if meta.tracked {
-            out.declare(meta.name, &help(CALLS_HELP), None, MetricKind::Counter);
+            out.declare(&Desc {
+                name: meta.name,
+                help: &help(CALLS_HELP),
+                unit: None,
+                kind: MetricKind::Counter,
+            });
         }
-        out.declare(
-            &format!("{}_duration_seconds", meta.name),
-            &help(DURATION_HELP),
-            Some("seconds"),
-            MetricKind::Histogram,
-        );
+        out.declare(&Desc {
+            name: &format!("{}_duration_seconds", meta.name),
+            help: &help(DURATION_HELP),
+            unit: Some("seconds"),
+            kind: MetricKind::Histogram,
+        });
         if meta.concurrency {
-            out.declare(
-                &format!("{}_concurrent", meta.name),
-                &help(CONCURRENT_HELP),
-                None,
-                MetricKind::Gauge,
-            );
+            out.declare(&Desc {
+                name: &format!("{}_concurrent", meta.name),
+                help: &help(CONCURRENT_HELP),
+                unit: None,
+                kind: MetricKind::Gauge,
+            });
         }
         let label_names = crate::metric::labels::export_names(
             &[
@@ -606,10 +605,12 @@ impl Collect for Callsite {
                     l.push(("result".into(), result.into()));
                     l.push(("error".into(), error.into()));
                     out.push(
-                        &family,
-                        &fhelp,
-                        None,
-                        MetricKind::Counter,
+                        &Desc {
+                            name: &family,
+                            help: &fhelp,
+                            unit: None,
+                            kind: MetricKind::Counter,
+                        },
                         l,
                         Value::Counter(n as f64),
                         Some(s.created),
@@ -627,20 +628,24 @@ impl Collect for Callsite {
                 }
             }
             out.push(
-                &format!("{}_duration_seconds", meta.name),
-                &help(DURATION_HELP),
-                Some("seconds"),
-                MetricKind::Histogram,
+                &Desc {
+                    name: &format!("{}_duration_seconds", meta.name),
+                    help: &help(DURATION_HELP),
+                    unit: Some("seconds"),
+                    kind: MetricKind::Histogram,
+                },
                 labels.clone(),
                 Value::Histogram(hist),
                 Some(s.created),
             );
             if meta.concurrency {
                 out.push(
-                    &format!("{}_concurrent", meta.name),
-                    &help(CONCURRENT_HELP),
-                    None,
-                    MetricKind::Gauge,
+                    &Desc {
+                        name: &format!("{}_concurrent", meta.name),
+                        help: &help(CONCURRENT_HELP),
+                        unit: None,
+                        kind: MetricKind::Gauge,
+                    },
                     labels,
                     // A call's +1 and -1 may land in different shards: a read
                     // between the two can sum below zero for an instant.

@@ -39,13 +39,12 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
-use crate::collect::registry::{Builder as SnapshotBuilder, Collect, Taken};
+use crate::collect::registry::{Collect, Sink, Taken};
 use crate::collect::snapshot::MetricKind;
 use crate::error::{check_label_name, check_metric_name, Error};
 use crate::metric::family::{FamilyKind, SeriesIndex, Store};
-use crate::metric::standalone::{
-    bucket_problem, family_name, Counter, Gauge, Histogram, DEFAULT_HISTOGRAM_BUCKETS,
-};
+use crate::metric::standalone::{bucket_problem, family_name, Counter, Gauge, Histogram};
+use crate::store::histogram::HISTOGRAM_BUCKETS;
 
 /// Starts declaring a dynamic counter.
 pub fn counter(name: impl Into<String>) -> Builder<Counter> {
@@ -82,7 +81,7 @@ impl<M: FamilyKind> Builder<M> {
             help: String::new(),
             required: Vec::new(),
             defaults: Vec::new(),
-            buckets: DEFAULT_HISTOGRAM_BUCKETS.to_vec(),
+            buckets: HISTOGRAM_BUCKETS.to_vec(),
             cap: None,
             _kind: PhantomData,
         }
@@ -272,7 +271,7 @@ struct Inner<M: FamilyKind> {
 }
 
 impl<M: FamilyKind> Collect for Inner<M> {
-    fn collect(&'static self, out: &mut SnapshotBuilder) {
+    fn collect(&'static self, out: &mut Sink) {
         self.store.collect(self.name, self.help, self.buckets, out);
     }
 }

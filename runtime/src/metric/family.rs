@@ -34,14 +34,14 @@ use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
-use crate::collect::registry::{Builder, Collect};
+use crate::collect::registry::{Collect, Desc, Sink};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::collect::visit::SeriesWriter;
 use crate::metric::labels::LabelSet;
 use crate::metric::standalone::{
     bucket_problem, checked, family_name, histogram_unit, Counter, Gauge, Histogram,
-    DEFAULT_HISTOGRAM_BUCKETS,
 };
+use crate::store::histogram::HISTOGRAM_BUCKETS;
 use crate::store::histogram::{ExpBuckets, HistShard};
 use crate::{store::clock, store::shard};
 
@@ -955,7 +955,7 @@ impl<M: FamilyKind> Store<M> {
     }
 
     /// Writes the family's series.
-    pub(crate) fn collect(&self, name: &str, help: &str, buckets: &[f64], out: &mut Builder) {
+    pub(crate) fn collect(&self, name: &str, help: &str, buckets: &[f64], out: &mut Sink) {
         let unit = (M::KIND == MetricKind::Histogram)
             .then(|| histogram_unit(name))
             .flatten();
@@ -981,13 +981,28 @@ impl<M: FamilyKind> Store<M> {
                 return;
             }
         }
-        out.declare(family, help, unit, M::KIND);
+        out.declare(&Desc {
+            name: family,
+            help,
+            unit,
+            kind: M::KIND,
+        });
         let series = self.index.series(
             |id| M::read(self.cells, id, buckets),
             || zero(M::KIND, buckets),
         );
         for (labels, value) in series {
-            out.push(family, help, unit, M::KIND, labels, value, created);
+            out.push(
+                &Desc {
+                    name: family,
+                    help,
+                    unit,
+                    kind: M::KIND,
+                },
+                labels,
+                value,
+                created,
+            );
         }
         push_overflowed(out, name, self.index.overflowed());
     }
@@ -995,13 +1010,15 @@ impl<M: FamilyKind> Store<M> {
 
 /// Writes `telltale_cardinality_overflow_total{metric}` when the cap of
 /// `metric` refused lookups.
-pub(crate) fn push_overflowed(out: &mut Builder, metric: &str, overflowed: u64) {
+pub(crate) fn push_overflowed(out: &mut Sink, metric: &str, overflowed: u64) {
     if overflowed > 0 {
         out.push(
-            "telltale_cardinality_overflow",
-            "Label-set lookups refused by a family's cardinality cap, by family.",
-            None,
-            MetricKind::Counter,
+            &Desc {
+                name: "telltale_cardinality_overflow",
+                help: "Label-set lookups refused by a family's cardinality cap, by family.",
+                unit: None,
+                kind: MetricKind::Counter,
+            },
             vec![("metric".to_owned(), metric.to_owned())],
             Value::Counter(overflowed as f64),
             None,
@@ -1035,7 +1052,7 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
         Family {
             name: checked(name),
             help,
-            buckets: DEFAULT_HISTOGRAM_BUCKETS,
+            buckets: HISTOGRAM_BUCKETS,
             cap: 0,
             ready: AtomicBool::new(false),
             cells: M::CELLS,
@@ -1135,7 +1152,7 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
 }
 
 impl<L: LabelSet + 'static, M: FamilyKind> Collect for Family<L, M> {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         self.store()
             .collect(self.name, self.help, self.buckets, out);
     }
@@ -1349,7 +1366,7 @@ mod tests {
         SELF_JOINED.labels(Hashed("x".into())).inc();
         SELF_JOINED.labels(Hashed("y".into())).inc();
 
-        let mut b = Builder::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
+        let mut b = Sink::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
         let metrics: [&'static dyn Collect; 4] = [&ALONE, &A, &B, &SELF_JOINED];
         for metric in metrics {
             b.collect_one(metric);
@@ -1401,7 +1418,7 @@ mod tests {
         static F: Family<Repeats, Counter> = Family::new("test_render_repeats_total", "t");
         F.labels(Repeats(0)).inc();
         F.labels(Repeats(1)).inc_by(2);
-        let mut b = Builder::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
+        let mut b = Sink::for_render(crate::encode::text_format(Format::Prometheus).unwrap());
         b.collect_one(&F);
         assert_eq!(b.text("test_render_repeats"), None);
         let mut out = String::new();

@@ -12,17 +12,12 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Once;
 
-use crate::collect::registry::{Builder, Collect};
+use crate::collect::registry::{Collect, Desc, Sink};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::error::{check_metric_name, metric_name_problem, Error};
-use crate::store::histogram::HistogramCells;
+use crate::store::histogram::{HistogramCells, HISTOGRAM_BUCKETS};
 use crate::store::shard::ShardedU64;
 use crate::{collect::registry, store::clock};
-
-/// Default classic buckets of a [`Histogram`] (Prometheus' defaults).
-pub const DEFAULT_HISTOGRAM_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
 
 /// The family of a metric named `name`: for a counter, the name without
 /// `_total`.
@@ -185,12 +180,14 @@ impl Counter {
 }
 
 impl Collect for Counter {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         out.push(
-            family_name(&self.header.name, MetricKind::Counter),
-            &self.header.help,
-            None,
-            MetricKind::Counter,
+            &Desc {
+                name: family_name(&self.header.name, MetricKind::Counter),
+                help: &self.header.help,
+                unit: None,
+                kind: MetricKind::Counter,
+            },
             Vec::new(),
             Value::Counter(self.get() as f64),
             Some(self.header.created_at()),
@@ -285,12 +282,14 @@ impl Gauge {
 }
 
 impl Collect for Gauge {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         out.push(
-            &self.header.name,
-            &self.header.help,
-            None,
-            MetricKind::Gauge,
+            &Desc {
+                name: &self.header.name,
+                help: &self.header.help,
+                unit: None,
+                kind: MetricKind::Gauge,
+            },
             Vec::new(),
             Value::Gauge(self.get()),
             None,
@@ -374,12 +373,14 @@ impl IntGauge {
 }
 
 impl Collect for IntGauge {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         out.push(
-            &self.header.name,
-            &self.header.help,
-            None,
-            MetricKind::Gauge,
+            &Desc {
+                name: &self.header.name,
+                help: &self.header.help,
+                unit: None,
+                kind: MetricKind::Gauge,
+            },
             Vec::new(),
             Value::Gauge(self.get() as f64),
             None,
@@ -409,11 +410,11 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    /// A histogram named `name` with [`DEFAULT_HISTOGRAM_BUCKETS`].
+    /// A histogram named `name` with [`HISTOGRAM_BUCKETS`].
     pub const fn new(name: &'static str, help: &'static str) -> Histogram {
         Histogram {
             header: Header::new(name, help),
-            buckets: DEFAULT_HISTOGRAM_BUCKETS,
+            buckets: HISTOGRAM_BUCKETS,
             cells: HistogramCells::new(),
         }
     }
@@ -493,12 +494,14 @@ pub(crate) fn histogram_value(cells: &HistogramCells, bounds: &[f64]) -> Histogr
 }
 
 impl Collect for Histogram {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         out.push(
-            &self.header.name,
-            &self.header.help,
-            histogram_unit(&self.header.name),
-            MetricKind::Histogram,
+            &Desc {
+                name: &self.header.name,
+                help: &self.header.help,
+                unit: histogram_unit(&self.header.name),
+                kind: MetricKind::Histogram,
+            },
             Vec::new(),
             Value::Histogram(self.value()),
             Some(self.header.created_at()),

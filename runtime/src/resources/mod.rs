@@ -60,7 +60,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collect::registry::{Builder, Collect, Registration};
+use crate::collect::registry::{Collect, Desc, Registration, Sink};
 use crate::collect::snapshot::{MetricKind, Value};
 use crate::error::Error;
 
@@ -610,7 +610,7 @@ static METRICS: ResourceMetrics = ResourceMetrics(0);
 inventory::submit! { Registration::of(&METRICS) }
 
 impl Collect for ResourceMetrics {
-    fn collect(&'static self, out: &mut Builder) {
+    fn collect(&'static self, out: &mut Sink) {
         let errors = sample_errors();
         let Some(s) = last() else {
             if errors > 0 {
@@ -623,39 +623,45 @@ impl Collect for ResourceMetrics {
     }
 }
 
-fn push_errors(out: &mut Builder, errors: u64) {
+fn push_errors(out: &mut Sink, errors: u64) {
     out.push(
-        "telltale_resource_sample_errors",
-        "Resource samples that failed.",
-        None,
-        MetricKind::Counter,
+        &Desc {
+            name: "telltale_resource_sample_errors",
+            help: "Resource samples that failed.",
+            unit: None,
+            kind: MetricKind::Counter,
+        },
         vec![],
         Value::Counter(errors as f64),
         None,
     );
 }
 
-fn gauge(out: &mut Builder, name: &str, help: &str, unit: Option<&'static str>, value: f64) {
+fn gauge(out: &mut Sink, name: &str, help: &str, unit: Option<&'static str>, value: f64) {
     out.push(
-        name,
-        help,
-        unit,
-        MetricKind::Gauge,
+        &Desc {
+            name,
+            help,
+            unit,
+            kind: MetricKind::Gauge,
+        },
         vec![],
         Value::Gauge(value),
         None,
     );
 }
 
-fn export(s: &Sample, out: &mut Builder) {
+fn export(s: &Sample, out: &mut Sink) {
     let p = &s.process;
     let created = Some(p.start_time_seconds);
-    let counter = |out: &mut Builder, name: &str, help: &str, unit, value: f64| {
+    let counter = |out: &mut Sink, name: &str, help: &str, unit, value: f64| {
         out.push(
-            name,
-            help,
-            unit,
-            MetricKind::Counter,
+            &Desc {
+                name,
+                help,
+                unit,
+                kind: MetricKind::Counter,
+            },
             vec![],
             Value::Counter(value),
             created,
@@ -842,10 +848,12 @@ fn export(s: &Sample, out: &mut Builder) {
         ];
         for (name, help, unit, value) in figures {
             out.push(
-                name,
-                help,
-                unit,
-                MetricKind::Gauge,
+                &Desc {
+                    name,
+                    help,
+                    unit,
+                    kind: MetricKind::Gauge,
+                },
                 vec![("path".into(), d.path.clone())],
                 Value::Gauge(value),
                 None,
@@ -881,10 +889,12 @@ fn export(s: &Sample, out: &mut Builder) {
         ];
         for (name, help, unit, value) in figures {
             out.push(
-                name,
-                help,
-                unit,
-                MetricKind::Counter,
+                &Desc {
+                    name,
+                    help,
+                    unit,
+                    kind: MetricKind::Counter,
+                },
                 vec![("interface".into(), i.name.clone())],
                 Value::Counter(value as f64),
                 None,

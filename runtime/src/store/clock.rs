@@ -73,7 +73,7 @@ pub(crate) fn unix_seconds(at: std::time::SystemTime) -> f64 {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "push"))]
 mod tests {
     use std::time::UNIX_EPOCH;
 

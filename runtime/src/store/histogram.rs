@@ -18,6 +18,20 @@ use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering::Relaxed};
 
 use crate::store::shard;
 
+/// Default classic (`le`) buckets of `function_calls_duration_seconds`, the
+/// series of `#[timed]` and `#[tracked]`, in seconds: the autometrics
+/// defaults, so existing dashboards keep working.
+pub const FUNCTION_CALL_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+/// Default classic (`le`) buckets of a [`Histogram`](crate::Histogram) and of
+/// histogram families and dynamic histograms: the Prometheus client
+/// libraries' defaults.
+pub const HISTOGRAM_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
 /// Buckets per octave (`2^scale`, scale 5).
 pub const BUCKETS_PER_OCTAVE: usize = 32;
 /// The smallest exponent with its own buckets.
@@ -799,7 +813,7 @@ mod tests {
         values.extend([0.005, 0.0049, 0.0051, 1.0, f64::INFINITY]);
         let mut store = from_values(values);
         let boundses: [&[f64]; 5] = [
-            crate::metric::callsite::DEFAULT_BUCKETS,
+            FUNCTION_CALL_BUCKETS,
             &[],
             &[-1.0, 0.0, 1e-9, 0.005, 0.005, 2.5, 1e6, f64::INFINITY],
             // Not increasing: each bound out of order is counted on its own.
@@ -824,9 +838,7 @@ mod tests {
         store.clear();
         assert_eq!((store.count(), store.sum), (0, 0.0));
         assert_eq!(store.buckets.capacity(), capacity);
-        assert!(store
-            .cumulative(crate::metric::callsite::DEFAULT_BUCKETS)
-            .all(|(_, n)| n == 0));
+        assert!(store.cumulative(FUNCTION_CALL_BUCKETS).all(|(_, n)| n == 0));
     }
 
     #[test]
