@@ -388,8 +388,9 @@ impl Collect for IntGauge {
     }
 }
 
-/// A distribution of observations in exponential buckets (see
-/// [`crate::histogram`]), exported with classic `le` buckets.
+/// A distribution of observations in base-2 exponential buckets (fine
+/// enough for quantiles within 2 % relative error), exported with classic
+/// `le` buckets.
 ///
 /// ```
 /// static SIZES: telltale::Histogram =

@@ -42,7 +42,7 @@ pub struct Config {
     /// The path metrics are served on; must start with `/`. Default
     /// `"/metrics"`. `<path>.json` and `<path>.csv` serve JSON and CSV.
     pub path: String,
-    /// Whether to serve at all. Default `true`; when `false`, [`start`]
+    /// Whether to serve at all. Default `true`; when `false`, [`start`](super::start)
     /// binds nothing and returns a handle that does nothing.
     pub enabled: bool,
     /// The path of the health check, answered `200 ok` without credentials.
@@ -226,7 +226,7 @@ impl Config {
         Ok(())
     }
 
-    /// Checks the fields [`start`] would refuse.
+    /// Checks the fields [`start`](super::start) would refuse.
     ///
     /// # Errors
     ///

@@ -15,7 +15,7 @@
 //! | path (defaults) | answers |
 //! |---|---|
 //! | `/metrics` | every registered metric, in the negotiated format |
-//! | `/metrics.json`, `/metrics.csv` | the same as [`Format::Json`] / [`Format::Csv`] |
+//! | `/metrics.json`, `/metrics.csv` | the same as [`Format::Json`](crate::Format::Json) / [`Format::Csv`](crate::Format::Csv) |
 //! | `/health` | `200 ok`: the server is up (never needs credentials) |
 //! | `/api/...` | the JSON API of a running [`System`](crate::system::System) |
 //! | `/dashboard` | a page showing that API: health, operations with their latency percentiles and success rates, recent failures, exporters |
@@ -33,7 +33,7 @@
 //!    cannot choose its `Accept` header picks a format this way; Prometheus
 //!    2.x, which always prefers OpenMetrics, reads the 0.0.4 text with
 //!    `params: { format: [prometheus] }` in its scrape config;
-//! 2. the `Accept` header, as [`Format::negotiate`] reads it: OpenMetrics
+//! 2. the `Accept` header, as [`Format::negotiate`](crate::Format::negotiate) reads it: OpenMetrics
 //!    when asked for, JSON or CSV when named explicitly and preferred, else
 //!    the Prometheus text 0.0.4.
 //!
