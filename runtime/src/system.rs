@@ -52,6 +52,7 @@ use crate::config::duration;
 pub use crate::export::push::EndpointStatus;
 #[cfg(feature = "push")]
 use crate::export::push::{self, PushConfig, Pusher};
+use crate::metric::callsite::{CALLS_FAMILY, DURATION_FAMILY, FUNCTION_LABEL, RESULT_LABEL};
 use crate::query::window::{Ticker, WindowConfig, Windows};
 #[cfg(feature = "resources")]
 use crate::resources::{self, Monitor};
@@ -397,7 +398,7 @@ impl System {
         let view = self.windows.last(cfg.window);
         let count = |result: &str| {
             view.as_ref()
-                .and_then(|v| v.increase("function_calls", &[("result", result)]))
+                .and_then(|v| v.increase(CALLS_FAMILY, &[(RESULT_LABEL, result)]))
                 .map_or(0, |n| n.round() as u64)
         };
         let (ok, errors) = (count("ok"), count("error"));
@@ -444,15 +445,15 @@ impl System {
         let mut ops: Vec<OperationStats> = operations(latest.as_deref())
             .into_iter()
             .map(|op| {
-                let f = [("function", op.as_str())];
+                let f = [(FUNCTION_LABEL, op.as_str())];
                 let inc = |result: &str| {
                     view.increase(
-                        "function_calls",
-                        &[("function", op.as_str()), ("result", result)],
+                        CALLS_FAMILY,
+                        &[(FUNCTION_LABEL, op.as_str()), (RESULT_LABEL, result)],
                     )
                     .map_or(0, |n| n.round() as u64)
                 };
-                let hist = view.histogram("function_calls_duration_seconds", &f);
+                let hist = view.histogram(DURATION_FAMILY, &f);
                 let q = |q: f64| hist.as_ref().and_then(|h| h.quantile(q));
                 let (ok, errors) = (inc("ok"), inc("error"));
                 let span = view.span().as_secs_f64();
@@ -544,10 +545,10 @@ impl System {
 /// The distinct `function` labels of the instrumented functions and operations.
 fn operations(snapshot: Option<&Snapshot>) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for name in ["function_calls", "function_calls_duration_seconds"] {
+    for name in [CALLS_FAMILY, DURATION_FAMILY] {
         if let Some(f) = snapshot.and_then(|s| s.family(name)) {
             for s in &f.series {
-                if let Some(op) = s.label("function") {
+                if let Some(op) = s.label(FUNCTION_LABEL) {
                     out.insert(op.to_owned());
                 }
             }

@@ -9,7 +9,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use proptest::prelude::*;
 use serde_json::Value as Json;
-use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+use telltale::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 use telltale::Format;
 
 const AT_MS: u64 = 1_700_000_000_123;
@@ -140,7 +140,7 @@ fn close(a: f64, b: f64) -> bool {
 /// Gauges named `g`, one series per `(labels, value)`, with `help`.
 fn gauges(help: String, series: Vec<(Vec<(String, String)>, f64)>) -> Snapshot {
     Snapshot {
-        families: vec![Family {
+        families: vec![MetricFamily {
             name: Cow::Borrowed("g"),
             help: Cow::Owned(help),
             unit: None,

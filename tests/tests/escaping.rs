@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use telltale::__private::histogram::ExpBuckets;
 use telltale::encode::encode;
 use telltale::parse::{self, FamilyKind, ParsedFamily};
-use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use telltale::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 use telltale::Format;
 
 /// The characters escaping is about, and their neighbours: separators of
@@ -178,7 +178,7 @@ fn generated() -> impl Strategy<Value = Generated> {
 
 fn snapshot(generated: &Generated) -> Snapshot {
     let [counter_help, gauge_help, histogram_help] = generated.helps.clone();
-    let family = |name: &'static str, help: String, kind, series| Family {
+    let family = |name: &'static str, help: String, kind, series| MetricFamily {
         name: name.into(),
         help: help.into(),
         unit: None,

@@ -7,14 +7,19 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use telltale::__private::histogram::ExpBuckets;
-use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use telltale::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 use telltale::{Counter, Format, Gauge, Histogram};
 
 // ---------------------------------------------------------------------------
 // Hand-built snapshots.
 
-fn family(name: &'static str, help: &'static str, kind: MetricKind, series: Vec<Series>) -> Family {
-    Family {
+fn family(
+    name: &'static str,
+    help: &'static str,
+    kind: MetricKind,
+    series: Vec<Series>,
+) -> MetricFamily {
+    MetricFamily {
         name: Cow::Borrowed(name),
         help: Cow::Borrowed(help),
         unit: None,
@@ -43,14 +48,14 @@ fn histogram(count: u64, sum: f64, buckets: &[(f64, u64)]) -> Value {
     })
 }
 
-fn encode(families: Vec<Family>, format: Format) -> String {
+fn encode(families: Vec<MetricFamily>, format: Format) -> String {
     let mut out = String::new();
     telltale::encode::encode(&Snapshot { families }, format, &mut out);
     out
 }
 
 /// A counter family `name` with one unlabelled series.
-fn counter(name: &'static str, help: &'static str, total: f64) -> Family {
+fn counter(name: &'static str, help: &'static str, total: f64) -> MetricFamily {
     family(
         name,
         help,

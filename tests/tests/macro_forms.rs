@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::task::{Context, Poll};
 
 use async_trait::async_trait;
-use telltale::snapshot::{Family, Value};
+use telltale::snapshot::{MetricFamily, Value};
 use telltale::{timed, tracked, LabelValue, Snapshot};
 
 // ----- reading the snapshot -------------------------------------------------------
@@ -62,7 +62,7 @@ fn e(result: &str, error: &str, n: u64) -> (String, String, u64) {
 }
 
 fn series<'a>(
-    family: Option<&'a Family>,
+    family: Option<&'a MetricFamily>,
     function: &str,
 ) -> Option<&'a telltale::snapshot::Series> {
     family?

@@ -22,7 +22,7 @@ use serde_json::Value as Json;
 use telltale::__private::histogram::ExpBuckets;
 use telltale::encode::encode;
 use telltale::parse::{self, ParsedFamily};
-use telltale::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use telltale::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 use telltale::Format;
 use telltale_tests::{describe_output, peer_scripts_dir, python_binary, run_with_stdin};
 
@@ -172,7 +172,7 @@ fn snapshot(strings: &[String]) -> Snapshot {
             })
             .collect()
     };
-    let family = |name: String, help: String, kind, series| Family {
+    let family = |name: String, help: String, kind, series| MetricFamily {
         name: name.into(),
         help: help.into(),
         unit: None,

@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::time::Duration;
 
-use telltale::snapshot::{Family, MetricKind, Series, Value};
+use telltale::snapshot::{MetricFamily, MetricKind, Series, Value};
 use telltale::window::{select, Clock, MockClock, WindowConfig, Windows};
 use telltale::{tracked, Counter, Format, Gauge, Histogram, LabelValue, Snapshot};
 
@@ -27,7 +27,7 @@ fn snapshot(
     series: &[(&[(&'static str, &'static str)], Value)],
 ) -> Snapshot {
     Snapshot {
-        families: vec![Family {
+        families: vec![MetricFamily {
             name: Cow::Borrowed(name),
             help: Cow::Borrowed("test"),
             unit: None,

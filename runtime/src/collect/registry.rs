@@ -13,7 +13,7 @@ use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
 
-use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 use crate::collect::visit::{SeriesWriter, TextFormat};
 
 /// What a series' family is: the descriptor every series is pushed with.
@@ -450,8 +450,8 @@ impl Sink {
 }
 
 impl FamilyBuilder {
-    fn into_family(self, name: String) -> Family {
-        Family {
+    fn into_family(self, name: String) -> MetricFamily {
+        MetricFamily {
             name: Cow::Owned(name),
             help: Cow::Owned(self.help),
             unit: self.unit,

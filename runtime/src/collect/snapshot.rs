@@ -28,9 +28,14 @@ impl MetricKind {
     }
 }
 
-/// One metric family: a name, a type, a help text and its series.
+/// The old name of [`MetricFamily`].
+#[doc(hidden)]
+pub use MetricFamily as Family;
+
+/// One metric family as read at collection time: a name, a type, a help
+/// text and its series (the live, recording side is [`crate::Family`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Family {
+pub struct MetricFamily {
     /// The family name. For counters this is the name without the `_total`
     /// suffix (`function_calls`); encoders add the suffixes each format wants.
     pub name: Cow<'static, str>,
@@ -120,12 +125,12 @@ impl HistogramValue {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
     /// The families, sorted by name; no two share a name.
-    pub families: Vec<Family>,
+    pub families: Vec<MetricFamily>,
 }
 
 impl Snapshot {
     /// The family with this name (counters without `_total`), if any.
-    pub fn family(&self, name: &str) -> Option<&Family> {
+    pub fn family(&self, name: &str) -> Option<&MetricFamily> {
         self.families.iter().find(|f| f.name == name)
     }
 }

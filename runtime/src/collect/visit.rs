@@ -4,7 +4,7 @@
 //! metric gives the writer its series as it reads them from the live cells.
 //! The text encoders (`crate::encode`) implement both traits.
 
-use crate::collect::snapshot::{Family, MetricKind};
+use crate::collect::snapshot::{MetricFamily, MetricKind};
 
 /// The series of one family, written as a render reads them: each series'
 /// labels one by one ([`start`](Self::start), [`label`](Self::label)), then
@@ -40,7 +40,7 @@ pub(crate) trait TextFormat: Sync {
         kind: MetricKind,
     );
     /// Appends a whole family, metadata and series.
-    fn family(&self, family: &Family, out: &mut String);
+    fn family(&self, family: &MetricFamily, out: &mut String);
     /// Appends what the format writes after the last family.
     fn end(&self, out: &mut String);
     /// A writer of the series of the family `name`, appending to `out`.

@@ -58,7 +58,7 @@
 use std::fmt::Write as _;
 
 use super::text::{write_float, write_labels, FloatStyle, QUANTILES};
-use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 
 /// The header row, without its line end.
 pub const HEADER: &str =
@@ -78,7 +78,7 @@ pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
 }
 
 fn encode_series(
-    family: &Family,
+    family: &MetricFamily,
     series: &Series,
     timestamp_ms: i64,
     field: &mut String,
@@ -167,12 +167,12 @@ fn write_field(out: &mut String, text: &str) {
 mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
+    use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode_at, Format};
     use crate::store::histogram::from_values;
 
-    fn csv(families: Vec<Family>) -> String {
+    fn csv(families: Vec<MetricFamily>) -> String {
         let mut out = String::new();
         let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         encode_at(&Snapshot { families }, Format::Csv, at, &mut out);

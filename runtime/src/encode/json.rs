@@ -86,7 +86,7 @@
 use std::fmt::Write as _;
 
 use super::text::{buckets, write_float, FloatStyle, QUANTILES};
-use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 
 /// Appends `snapshot` as a schema-1 JSON document stamped `timestamp_ms` to `out`.
 pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
@@ -104,7 +104,7 @@ pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
     out.push_str("]}\n");
 }
 
-fn encode_family(family: &Family, out: &mut String) {
+fn encode_family(family: &MetricFamily, out: &mut String) {
     out.push_str("{\"name\":");
     write_string(out, &family.name);
     out.push_str(",\"type\":\"");
@@ -246,12 +246,12 @@ mod tests {
     use std::borrow::Cow;
     use std::time::{Duration, UNIX_EPOCH};
 
-    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Snapshot, Value};
+    use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode_at, Format};
     use crate::store::histogram::from_values;
 
-    fn json(families: Vec<Family>) -> String {
+    fn json(families: Vec<MetricFamily>) -> String {
         let mut out = String::new();
         let at = UNIX_EPOCH + Duration::from_millis(1_700_000_000_123);
         encode_at(&Snapshot { families }, Format::Json, at, &mut out);
@@ -366,7 +366,7 @@ mod tests {
             all.push(c);
         }
         all.push_str("ü☃\u{2028}\u{2029}\u{10FFFF}\u{FEFF}");
-        let out = json(vec![Family {
+        let out = json(vec![MetricFamily {
             name: Cow::Borrowed("x"),
             help: Cow::Owned(all.clone()),
             unit: None,

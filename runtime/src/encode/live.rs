@@ -4,7 +4,7 @@
 
 use super::text::{exported_bounds, gauge_lines, write_escaped, Escape, Repeated};
 use super::{openmetrics, prometheus};
-use crate::collect::snapshot::{Family, MetricKind};
+use crate::collect::snapshot::{MetricFamily, MetricKind};
 use crate::collect::visit::{SeriesWriter, TextFormat};
 
 /// One of the two text formats.
@@ -34,7 +34,7 @@ impl TextFormat for Text {
         }
     }
 
-    fn family(&self, family: &Family, out: &mut String) {
+    fn family(&self, family: &MetricFamily, out: &mut String) {
         if self.openmetrics {
             openmetrics::encode_family(family, out);
         } else {

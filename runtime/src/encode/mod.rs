@@ -67,10 +67,10 @@ pub use otlp::{HistogramFlavour, OtlpOptions};
 /// `le` label on histograms); the encoder does not re-check them.
 ///
 /// ```
-/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+/// use telltale::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 ///
 /// let snapshot = Snapshot {
-///     families: vec![Family {
+///     families: vec![MetricFamily {
 ///         name: "jobs".into(),
 ///         help: "Jobs run.".into(),
 ///         unit: None,
@@ -98,10 +98,10 @@ pub fn encode(snapshot: &Snapshot, format: Format, out: &mut String) {
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+/// use telltale::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 ///
 /// let snapshot = Snapshot {
-///     families: vec![Family {
+///     families: vec![MetricFamily {
 ///         name: "jobs".into(),
 ///         help: "Jobs run.".into(),
 ///         unit: None,
@@ -141,10 +141,10 @@ pub fn encode_at(snapshot: &Snapshot, format: Format, at: SystemTime, out: &mut 
 ///
 /// ```
 /// use telltale::encode::{encode_otlp, OtlpOptions};
-/// use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+/// use telltale::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 ///
 /// let snapshot = Snapshot {
-///     families: vec![Family {
+///     families: vec![MetricFamily {
 ///         name: "jobs".into(),
 ///         help: "Jobs run.".into(),
 ///         unit: None,
@@ -180,7 +180,7 @@ pub fn render(format: Format) -> String {
 ///
 /// The two text formats are written straight from the live metrics, without
 /// an intermediate [`Snapshot`]: a family that one metric holds alone (a
-/// [`Family`](crate::Family), for one) writes its series as it reads them, in
+/// [`MetricFamily`](crate::Family), for one) writes its series as it reads them, in
 /// the family's internal order (not sorted); families that several metrics share
 /// (the series of instrumented functions) are merged first, as
 /// [`Snapshot::collect`] merges them, and written sorted by their labels.
@@ -223,7 +223,7 @@ pub(crate) fn text_format(format: Format) -> Option<&'static dyn TextFormat> {
 mod fixture {
     use std::borrow::Cow;
 
-    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Value};
+    use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Value};
     use crate::store::histogram::ExpBuckets;
 
     pub(super) fn family(
@@ -231,8 +231,8 @@ mod fixture {
         help: &'static str,
         kind: MetricKind,
         series: Vec<Series>,
-    ) -> Family {
-        Family {
+    ) -> MetricFamily {
+        MetricFamily {
             name: Cow::Borrowed(name),
             help: Cow::Borrowed(help),
             unit: None,

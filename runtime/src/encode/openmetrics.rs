@@ -19,7 +19,7 @@ use super::text::{
     bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
     write_value_line, Escape, Repeated,
 };
-use crate::collect::snapshot::{Family, MetricKind, Snapshot, Value};
+use crate::collect::snapshot::{MetricFamily, MetricKind, Snapshot, Value};
 
 /// Appends `snapshot` as OpenMetrics 1.0 text to `out`.
 pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
@@ -30,7 +30,7 @@ pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
 }
 
 /// Appends one family: its metadata, then its series.
-pub(super) fn encode_family(family: &Family, out: &mut String) {
+pub(super) fn encode_family(family: &MetricFamily, out: &mut String) {
     let name: &str = &family.name;
     header(out, name, &family.help, family.unit, family.kind);
     // Every line of a series has the same labels and the series of a
@@ -167,11 +167,11 @@ fn unit_fits(name: &str, unit: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+    use crate::collect::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode, Format};
 
-    fn text(families: Vec<Family>) -> String {
+    fn text(families: Vec<MetricFamily>) -> String {
         let mut out = String::new();
         encode(&Snapshot { families }, Format::OpenMetrics, &mut out);
         out

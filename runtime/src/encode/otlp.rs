@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 use prost::Message as _;
 
-use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value};
 use crate::encode::text;
 use crate::store::clock::unix_nanos;
 use crate::store::histogram::MIN_VALUE;
@@ -304,7 +304,7 @@ struct Points {
 
 impl Points {
     /// The metric of `family`, or `None` when it has no series to send.
-    fn metric(&self, family: &Family) -> Option<proto::Metric> {
+    fn metric(&self, family: &MetricFamily) -> Option<proto::Metric> {
         let data = match family.kind {
             MetricKind::Counter | MetricKind::Gauge => {
                 let data_points: Vec<_> = family
@@ -364,7 +364,7 @@ impl Points {
         })
     }
 
-    fn histograms(&self, family: &Family) -> Option<proto::metric::Data> {
+    fn histograms(&self, family: &MetricFamily) -> Option<proto::metric::Data> {
         let series = family
             .series
             .iter()
@@ -761,7 +761,9 @@ mod tests {
 
     use super::proto::{self, metric::Data, number_data_point, AggregationTemporality};
     use super::{encode, otlp_index, HistogramFlavour, OtlpOptions};
-    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series, Snapshot, Value};
+    use crate::collect::snapshot::{
+        HistogramValue, MetricFamily, MetricKind, Series, Snapshot, Value,
+    };
     use crate::store::histogram::{from_values, ExpBuckets, HistogramCells};
 
     const TIME: u64 = 1_700_000_000_000_000_000;
@@ -783,8 +785,8 @@ mod tests {
         kind: MetricKind,
         unit: Option<&'static str>,
         series: Vec<Series>,
-    ) -> Family {
-        Family {
+    ) -> MetricFamily {
+        MetricFamily {
             name: Cow::Borrowed(name),
             help: Cow::Borrowed("Help."),
             unit,

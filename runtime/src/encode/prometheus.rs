@@ -16,7 +16,7 @@ use super::text::{
     bucket_lines, gauge_lines, labels_text, write_count_line, write_escaped, write_sample_start,
     write_value_line, Escape, Repeated,
 };
-use crate::collect::snapshot::{Family, MetricKind, Snapshot, Value};
+use crate::collect::snapshot::{MetricFamily, MetricKind, Snapshot, Value};
 
 /// Appends `snapshot` as Prometheus 0.0.4 text to `out`.
 pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
@@ -26,7 +26,7 @@ pub(super) fn encode(snapshot: &Snapshot, out: &mut String) {
 }
 
 /// Appends one family: its metadata, then its series.
-pub(super) fn encode_family(family: &Family, out: &mut String) {
+pub(super) fn encode_family(family: &MetricFamily, out: &mut String) {
     header(out, &family.name, &family.help, family.kind);
     // Every line of a histogram series has the same labels and the series
     // of a family mostly the same bounds: both are written once and copied.
@@ -111,11 +111,11 @@ pub(super) fn histogram_lines(
 
 #[cfg(test)]
 mod tests {
-    use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+    use crate::collect::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
     use crate::encode::fixture::{family, histogram, series};
     use crate::encode::{encode, Format};
 
-    fn text(families: Vec<Family>) -> String {
+    fn text(families: Vec<MetricFamily>) -> String {
         let mut out = String::new();
         encode(&Snapshot { families }, Format::Prometheus, &mut out);
         out

@@ -25,6 +25,17 @@ impl Registration {
     }
 }
 
+/// The family of `#[tracked]` calls by outcome, shared by every function
+/// without its own `name` (the autometrics name); timers, the tracker, the
+/// windows' queries and the system read it under this name.
+pub(crate) const CALLS_FAMILY: &str = "function_calls";
+/// The shared duration family of `#[timed]` and `#[tracked]`.
+pub(crate) const DURATION_FAMILY: &str = "function_calls_duration_seconds";
+/// The label naming an instrumented function (or timer operation).
+pub(crate) const FUNCTION_LABEL: &str = "function";
+/// The label of a call's outcome in [`CALLS_FAMILY`].
+pub(crate) const RESULT_LABEL: &str = "result";
+
 const CALLS_HELP: &str = "Calls of instrumented functions, by result and error kind.";
 const DURATION_HELP: &str = "Duration of instrumented function calls, in seconds.";
 const CONCURRENT_HELP: &str = "Calls of instrumented functions in flight.";
@@ -450,6 +461,33 @@ impl Guard {
 
 // ----- read side ----------------------------------------------------------------
 
+/// Writes the calls of one series by outcome: `ok`, each error kind, `panic`
+/// and `cancelled` (the last two only once they happened).
+fn push_outcomes(
+    out: &mut Sink,
+    calls: &Desc<'_>,
+    labels: &[(String, String)],
+    outcomes: &OutcomeCounts,
+    created: f64,
+) {
+    let mut push = |result: &str, error: &str, n: u64| {
+        let mut l = labels.to_vec();
+        l.push((RESULT_LABEL.into(), result.into()));
+        l.push(("error".into(), error.into()));
+        out.push(calls, l, Value::Counter(n as f64), Some(created));
+    };
+    push("ok", "", outcomes.ok);
+    for (label, n) in &outcomes.errors {
+        push("error", label, *n);
+    }
+    if outcomes.panicked > 0 {
+        push("error", "panic", outcomes.panicked);
+    }
+    if outcomes.cancelled > 0 {
+        push("cancelled", "", outcomes.cancelled);
+    }
+}
+
 struct OutcomeCounts {
     ok: u64,
     cancelled: u64,
@@ -531,7 +569,7 @@ impl Collect for Callsite {
             };
             crate::metric::family::push_overflowed(out, &metric, labeled.index.overflowed());
         }
-        let own = meta.name != "function_calls";
+        let own = meta.name != CALLS_FAMILY;
         let help = |default: &'static str| -> String {
             if own && !meta.help.is_empty() {
                 meta.help.to_owned()
@@ -544,35 +582,42 @@ impl Collect for Callsite {
         } else {
             meta.buckets
         };
+        let (calls_help, duration_help, concurrent_help) =
+            (help(CALLS_HELP), help(DURATION_HELP), help(CONCURRENT_HELP));
+        let duration_name = format!("{}_duration_seconds", meta.name);
+        let concurrent_name = format!("{}_concurrent", meta.name);
+        let calls = Desc {
+            name: meta.name,
+            help: &calls_help,
+            unit: None,
+            kind: MetricKind::Counter,
+        };
+        let duration = Desc {
+            name: &duration_name,
+            help: &duration_help,
+            unit: Some("seconds"),
+            kind: MetricKind::Histogram,
+        };
+        let concurrent = Desc {
+            name: &concurrent_name,
+            help: &concurrent_help,
+            unit: None,
+            kind: MetricKind::Gauge,
+        };
         // The families exist before any series does (a labeled function has
         // none until its first call).
         if meta.tracked {
-            out.declare(&Desc {
-                name: meta.name,
-                help: &help(CALLS_HELP),
-                unit: None,
-                kind: MetricKind::Counter,
-            });
+            out.declare(&calls);
         }
-        out.declare(&Desc {
-            name: &format!("{}_duration_seconds", meta.name),
-            help: &help(DURATION_HELP),
-            unit: Some("seconds"),
-            kind: MetricKind::Histogram,
-        });
+        out.declare(&duration);
         if meta.concurrency {
-            out.declare(&Desc {
-                name: &format!("{}_concurrent", meta.name),
-                help: &help(CONCURRENT_HELP),
-                unit: None,
-                kind: MetricKind::Gauge,
-            });
+            out.declare(&concurrent);
         }
         let label_names = crate::metric::labels::export_names(
             &[
-                "function",
+                FUNCTION_LABEL,
                 "module",
-                "result",
+                RESULT_LABEL,
                 "error",
                 "le",
                 "quantile",
@@ -582,7 +627,7 @@ impl Collect for Callsite {
         );
         for (values, s, overflow) in series {
             let mut labels: Vec<(String, String)> = vec![
-                ("function".into(), meta.function.into()),
+                (FUNCTION_LABEL.into(), meta.function.into()),
                 ("module".into(), meta.module.into()),
             ];
             if overflow {
@@ -598,54 +643,17 @@ impl Collect for Callsite {
             );
             let outcomes = s.read_outcomes();
             if meta.tracked {
-                let family = meta.name.to_owned();
-                let fhelp = help(CALLS_HELP);
-                let mut push = |result: &str, error: &str, n: u64| {
-                    let mut l = labels.clone();
-                    l.push(("result".into(), result.into()));
-                    l.push(("error".into(), error.into()));
-                    out.push(
-                        &Desc {
-                            name: &family,
-                            help: &fhelp,
-                            unit: None,
-                            kind: MetricKind::Counter,
-                        },
-                        l,
-                        Value::Counter(n as f64),
-                        Some(s.created),
-                    );
-                };
-                push("ok", "", outcomes.ok);
-                for (label, n) in &outcomes.errors {
-                    push("error", label, *n);
-                }
-                if outcomes.panicked > 0 {
-                    push("error", "panic", outcomes.panicked);
-                }
-                if outcomes.cancelled > 0 {
-                    push("cancelled", "", outcomes.cancelled);
-                }
+                push_outcomes(out, &calls, &labels, &outcomes, s.created);
             }
             out.push(
-                &Desc {
-                    name: &format!("{}_duration_seconds", meta.name),
-                    help: &help(DURATION_HELP),
-                    unit: Some("seconds"),
-                    kind: MetricKind::Histogram,
-                },
+                &duration,
                 labels.clone(),
                 Value::Histogram(hist),
                 Some(s.created),
             );
             if meta.concurrency {
                 out.push(
-                    &Desc {
-                        name: &format!("{}_concurrent", meta.name),
-                        help: &help(CONCURRENT_HELP),
-                        unit: None,
-                        kind: MetricKind::Gauge,
-                    },
+                    &concurrent,
                     labels,
                     // A call's +1 and -1 may land in different shards: a read
                     // between the two can sum below zero for an instant.

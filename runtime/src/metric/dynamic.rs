@@ -42,7 +42,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use crate::collect::registry::{Collect, Sink, Taken};
 use crate::collect::snapshot::MetricKind;
 use crate::error::{check_label_name, check_metric_name, Error};
-use crate::metric::family::{FamilyKind, SeriesIndex, Store};
+use crate::metric::family::{FamilyMetric, SeriesIndex, Store};
 use crate::metric::standalone::{bucket_problem, family_name, Counter, Gauge, Histogram};
 use crate::store::histogram::HISTOGRAM_BUCKETS;
 
@@ -74,7 +74,7 @@ pub struct Builder<M> {
     _kind: PhantomData<fn() -> M>,
 }
 
-impl<M: FamilyKind> Builder<M> {
+impl<M: FamilyMetric> Builder<M> {
     fn new(name: String) -> Self {
         Builder {
             name,
@@ -262,7 +262,7 @@ struct Registered {
 static REGISTERED: LazyLock<Mutex<HashMap<String, Registered>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
-struct Inner<M: FamilyKind> {
+struct Inner<M: FamilyMetric> {
     name: &'static str,
     help: &'static str,
     buckets: &'static [f64],
@@ -270,21 +270,21 @@ struct Inner<M: FamilyKind> {
     store: Store<M>,
 }
 
-impl<M: FamilyKind> Collect for Inner<M> {
+impl<M: FamilyMetric> Collect for Inner<M> {
     fn collect(&'static self, out: &mut Sink) {
         self.store.collect(self.name, self.help, self.buckets, out);
     }
 }
 
 /// A dynamic metric, or a view of one with some labels bound.
-pub struct Metric<M: FamilyKind> {
+pub struct Metric<M: FamilyMetric> {
     inner: &'static Inner<M>,
     bound: Arc<[Option<Box<str>>]>,
     unknown: Option<Arc<str>>,
     handle: OnceLock<M::Handle>,
 }
 
-impl<M: FamilyKind> Clone for Metric<M> {
+impl<M: FamilyMetric> Clone for Metric<M> {
     fn clone(&self) -> Self {
         Metric {
             inner: self.inner,
@@ -295,7 +295,7 @@ impl<M: FamilyKind> Clone for Metric<M> {
     }
 }
 
-impl<M: FamilyKind> std::fmt::Debug for Metric<M> {
+impl<M: FamilyMetric> std::fmt::Debug for Metric<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metric")
             .field("name", &self.inner.name)
@@ -305,7 +305,7 @@ impl<M: FamilyKind> std::fmt::Debug for Metric<M> {
     }
 }
 
-impl<M: FamilyKind> Metric<M> {
+impl<M: FamilyMetric> Metric<M> {
     fn root(inner: &'static Inner<M>) -> Self {
         Metric {
             inner,

@@ -514,8 +514,13 @@ impl ShardedArrays {
     }
 }
 
-/// What a family stores per series, by metric type.
-pub trait FamilyKind: sealed::Sealed + Sized + 'static {
+/// The old name of [`FamilyMetric`].
+#[doc(hidden)]
+pub use FamilyMetric as FamilyKind;
+
+/// The metric type a [`Family`] holds ([`Counter`], [`Gauge`] or
+/// [`Histogram`]), and what it stores per series.
+pub trait FamilyMetric: sealed::Sealed + Sized + 'static {
     /// The cells of all series of a family.
     #[doc(hidden)]
     type Cells: Send + Sync + std::fmt::Debug + 'static;
@@ -566,7 +571,7 @@ mod sealed {
     impl Sealed for crate::metric::standalone::Histogram {}
 }
 
-impl FamilyKind for Counter {
+impl FamilyMetric for Counter {
     type Cells = ShardedArrays;
     type Handle = CounterHandle;
     const KIND: MetricKind = MetricKind::Counter;
@@ -647,7 +652,7 @@ impl GaugeCells {
 /// A gauge that was never set (a NaN payload no arithmetic produces).
 const UNSET: u64 = 0x7ff8_0000_7e11_7a1e;
 
-impl FamilyKind for Gauge {
+impl FamilyMetric for Gauge {
     type Cells = GaugeCells;
     type Handle = GaugeHandle;
     const KIND: MetricKind = MetricKind::Gauge;
@@ -804,7 +809,7 @@ impl HistogramFamilyCells {
     }
 }
 
-impl FamilyKind for Histogram {
+impl FamilyMetric for Histogram {
     type Cells = HistogramFamilyCells;
     type Handle = HistogramHandle;
     const KIND: MetricKind = MetricKind::Histogram;
@@ -909,7 +914,7 @@ impl Drop for FamilyTimer {
 
 /// A metric with one series per label set `L`: a counter, gauge or
 /// histogram family (see the [module docs](crate::family)).
-pub struct Family<L, M: FamilyKind = Counter> {
+pub struct Family<L, M: FamilyMetric = Counter> {
     name: &'static str,
     help: &'static str,
     buckets: &'static [f64],
@@ -924,13 +929,13 @@ pub struct Family<L, M: FamilyKind = Counter> {
 }
 
 /// The index and the cells of a family, created on first use.
-pub(crate) struct Store<M: FamilyKind> {
+pub(crate) struct Store<M: FamilyMetric> {
     pub(crate) index: SeriesIndex,
     pub(crate) cells: &'static M::Cells,
     created: f64,
 }
 
-impl<M: FamilyKind> std::fmt::Debug for Store<M> {
+impl<M: FamilyMetric> std::fmt::Debug for Store<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
             .field("index", &self.index)
@@ -938,7 +943,7 @@ impl<M: FamilyKind> std::fmt::Debug for Store<M> {
     }
 }
 
-impl<M: FamilyKind> Store<M> {
+impl<M: FamilyMetric> Store<M> {
     /// A store with its own (leaked) cells, for metrics built at run time.
     pub(crate) fn new(index: SeriesIndex) -> Self {
         Self::with_cells(index, Box::leak(Box::new(M::CELLS)))
@@ -1037,7 +1042,7 @@ fn zero(kind: MetricKind, buckets: &[f64]) -> Value {
     }
 }
 
-impl<L, M: FamilyKind> std::fmt::Debug for Family<L, M> {
+impl<L, M: FamilyMetric> std::fmt::Debug for Family<L, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Family")
             .field("name", &self.name)
@@ -1046,7 +1051,7 @@ impl<L, M: FamilyKind> std::fmt::Debug for Family<L, M> {
     }
 }
 
-impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
+impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
     /// A family named `name`. An invalid name fails to compile in a `static`.
     pub const fn new(name: &'static str, help: &'static str) -> Self {
         Family {
@@ -1151,7 +1156,7 @@ impl<L: LabelSet + 'static, M: FamilyKind> Family<L, M> {
     }
 }
 
-impl<L: LabelSet + 'static, M: FamilyKind> Collect for Family<L, M> {
+impl<L: LabelSet + 'static, M: FamilyMetric> Collect for Family<L, M> {
     fn collect(&'static self, out: &mut Sink) {
         self.store()
             .collect(self.name, self.help, self.buckets, out);
@@ -1432,13 +1437,13 @@ mod tests {
     #[test]
     fn cell_capacity_is_set_once() {
         let cells: &'static ShardedArrays = Box::leak(Box::new(ShardedArrays::new()));
-        <Counter as FamilyKind>::init(cells, 32);
-        <Counter as FamilyKind>::handle(cells, 20).inc();
-        <Counter as FamilyKind>::init(cells, 100_000);
-        let far = <Counter as FamilyKind>::handle(cells, 99_999);
+        <Counter as FamilyMetric>::init(cells, 32);
+        <Counter as FamilyMetric>::handle(cells, 20).inc();
+        <Counter as FamilyMetric>::init(cells, 100_000);
+        let far = <Counter as FamilyMetric>::handle(cells, 99_999);
         far.inc();
         assert_eq!(far.get(), 0, "an id past the first capacity is refused");
-        assert_eq!(<Counter as FamilyKind>::handle(cells, 20).get(), 1);
+        assert_eq!(<Counter as FamilyMetric>::handle(cells, 20).get(), 1);
     }
 
     #[test]

@@ -35,7 +35,9 @@ use std::time::{Duration, SystemTime};
 use dashmap::DashMap;
 
 use crate::collect::snapshot::{Snapshot, Value};
-use crate::metric::callsite::{Callsite, CallsiteMeta, ErrorKind, Guard, Outcome};
+use crate::metric::callsite::{
+    Callsite, CallsiteMeta, ErrorKind, Guard, Outcome, CALLS_FAMILY, DURATION_FAMILY,
+};
 use crate::store::histogram::ExpBuckets;
 
 /// Most distinct operation names and error kinds the API keeps; later ones
@@ -69,7 +71,7 @@ pub(crate) fn callsite(name: &str) -> &'static Callsite {
     *OPERATIONS.entry(name.into()).or_insert_with(|| {
         OPERATION_COUNT.fetch_add(1, Ordering::Relaxed);
         let meta: &'static CallsiteMeta = Box::leak(Box::new(CallsiteMeta {
-            name: "function_calls",
+            name: CALLS_FAMILY,
             help: "",
             function: leak(name),
             module: "",
@@ -390,7 +392,7 @@ pub fn stats(name: &str) -> Option<TimingStats> {
 
 /// [`stats`] from a given snapshot.
 pub fn stats_in(snapshot: &Snapshot, name: &str) -> Option<TimingStats> {
-    let family = snapshot.family("function_calls_duration_seconds")?;
+    let family = snapshot.family(DURATION_FAMILY)?;
     let mut merged = ExpBuckets::default();
     for s in family
         .series

@@ -69,9 +69,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collect::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 #[cfg(feature = "json")]
 use crate::config::duration;
+use crate::metric::callsite::{CALLS_FAMILY, FUNCTION_LABEL};
 use crate::store::histogram::ExpBuckets;
 
 type Labels = Arc<
@@ -630,7 +631,7 @@ fn newest_at_or_before(timeline: &[Arc<Frame>], t: Duration) -> Option<usize> {
 /// assert!(text.contains("window_doc_hits_total 1"));
 /// ```
 pub fn select(snapshot: &Snapshot, name: Option<&str>, filter: &[(&str, &str)]) -> Snapshot {
-    let wanted = |f: &Family| {
+    let wanted = |f: &MetricFamily| {
         name.is_none_or(|n| f.name == n || n.strip_suffix("_total").is_some_and(|m| f.name == m))
     };
     retain(snapshot, |f, s| wanted(f) && matches(&s.labels, filter))
@@ -638,13 +639,13 @@ pub fn select(snapshot: &Snapshot, name: Option<&str>, filter: &[(&str, &str)]) 
 
 /// `snapshot` with only the series `keep` accepts; families left without
 /// series are dropped.
-fn retain(snapshot: &Snapshot, keep: impl Fn(&Family, &Series) -> bool) -> Snapshot {
+fn retain(snapshot: &Snapshot, keep: impl Fn(&MetricFamily, &Series) -> bool) -> Snapshot {
     let families = snapshot
         .families
         .iter()
         .filter_map(|f| {
             let series: Vec<Series> = f.series.iter().filter(|s| keep(f, s)).cloned().collect();
-            (!series.is_empty()).then(|| Family {
+            (!series.is_empty()).then(|| MetricFamily {
                 name: f.name.clone(),
                 help: f.help.clone(),
                 unit: f.unit,
@@ -877,9 +878,9 @@ impl View {
         let (mut ok, mut error) = (0.0, 0.0);
         let mut kinds = BTreeMap::new();
         for p in self.paths(
-            Some("function_calls"),
+            Some(CALLS_FAMILY),
             MetricKind::Counter,
-            &[("function", op)],
+            &[(FUNCTION_LABEL, op)],
         ) {
             let n: f64 = p.counter_steps().iter().sum();
             let label = |k: &str| {
@@ -1207,7 +1208,7 @@ mod tests {
     /// A snapshot of one counter family with `n` series, each at `value`.
     fn counters(n: usize, value: f64) -> Snapshot {
         Snapshot {
-            families: vec![Family {
+            families: vec![MetricFamily {
                 name: "window_unit_total".into(),
                 help: "t".into(),
                 unit: None,

@@ -185,118 +185,12 @@ impl Target {
                 "credentials in the URL are not sent; give an Authorization header instead".into(),
             ));
         }
-        let retry = &config.retry;
-        for (field, duration, zero_allowed) in [
-            ("interval", config.interval, false),
-            ("timeout", config.timeout, false),
-            ("retry.initial_backoff", retry.initial_backoff, true),
-            ("retry.max_backoff", retry.max_backoff, true),
-        ] {
-            if duration.is_zero() && !zero_allowed {
-                return Err(err(field, "must be above zero".into()));
-            }
-            if duration > MAX_DURATION {
-                return Err(err(
-                    field,
-                    format!("{duration:?} is more than the limit of one day"),
-                ));
-            }
-        }
-        if config.queue_size == 0 {
-            return Err(err("queue_size", "must be at least 1".into()));
-        }
-        if retry.max_attempts == 0 {
-            return Err(err("retry.max_attempts", "must be at least 1".into()));
-        }
-        if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
-            return Err(err(
-                "retry.multiplier",
-                format!("{} is not a number of at least 1", retry.multiplier),
-            ));
-        }
-        if !(0.0..=1.0).contains(&retry.jitter) {
-            return Err(err(
-                "retry.jitter",
-                format!("{} is not within 0 ..= 1", retry.jitter),
-            ));
-        }
-        let mut headers = HeaderMap::new();
-        for (key, value) in &config.headers {
-            let header = HeaderName::from_bytes(key.as_bytes())
-                .map_err(|e| err(&format!("headers.{key}"), format!("not a header name: {e}")))?;
-            let mut value = HeaderValue::from_str(value).map_err(|e| {
-                err(
-                    &format!("headers.{key}"),
-                    format!("not a header value: {e}"),
-                )
-            })?;
-            // Credentials often: never shown by `Debug`.
-            value.set_sensitive(true);
-            headers.append(header, value);
-        }
-        let user_agent = concat!("telltale/", env!("CARGO_PKG_VERSION"));
-        headers
-            .entry(USER_AGENT)
-            .or_insert(HeaderValue::from_static(user_agent));
-        let path = uri.path().trim_end_matches('/');
-        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-        let build = |path_and_query: &str| -> Result<Uri, Error> {
-            format!("{scheme}://{authority}{path_and_query}")
-                .parse()
-                .map_err(|e| err("url", format!("{shown:?}: {e}")))
-        };
-        let (method, uri, delete_uri) = match config.protocol {
-            Protocol::Pushgateway => {
-                grouping::check(&config.pushgateway)
-                    .map_err(|(field, reason)| err(&field, reason))?;
-                if !query.is_empty() {
-                    return Err(err("url", "a Pushgateway URL takes no query".into()));
-                }
-                let group = format!("{path}{}", grouping::group_path(&config.pushgateway));
-                let method = match config.pushgateway.method {
-                    PushMethod::Put => Method::PUT,
-                    PushMethod::Post => Method::POST,
-                };
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static(Format::Prometheus.content_type()),
-                );
-                let uri = build(&group)?;
-                let delete = config.pushgateway.delete_on_shutdown.then(|| uri.clone());
-                (method, uri, delete)
-            }
-            Protocol::RemoteWrite => {
-                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-protobuf"),
-                );
-                headers.insert(
-                    HeaderName::from_static("x-prometheus-remote-write-version"),
-                    HeaderValue::from_static("0.1.0"),
-                );
-                (
-                    Method::POST,
-                    build(&format!("{}{query}", uri.path()))?,
-                    None,
-                )
-            }
-            Protocol::Otlp => {
-                headers.insert(
-                    CONTENT_TYPE,
-                    HeaderValue::from_static("application/x-protobuf"),
-                );
-                if config.otlp.gzip {
-                    headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                }
-                let full = if path.is_empty() {
-                    format!("/v1/metrics{query}")
-                } else {
-                    format!("{}{query}", uri.path())
-                };
-                (Method::POST, build(&full)?, None)
-            }
-        };
+        check_limits(config).map_err(|(field, reason)| err(&field, reason))?;
+        let mut headers =
+            configured_headers(config).map_err(|(field, reason)| err(&field, reason))?;
+        let (method, uri, delete_uri) =
+            request_target(config, &uri, &scheme, &authority, &shown, &mut headers)
+                .map_err(|(field, reason)| err(&field, reason))?;
         Ok(Target {
             name,
             url: config.url.clone(),
@@ -311,6 +205,148 @@ impl Target {
             tls,
         })
     }
+}
+
+/// Why a field of an endpoint's configuration is refused: the field and the
+/// reason.
+type Problem = (String, String);
+
+/// Checks the durations, the queue size and the retry policy of `config`.
+fn check_limits(config: &EndpointConfig) -> Result<(), Problem> {
+    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
+    let retry = &config.retry;
+    for (field, duration, zero_allowed) in [
+        ("interval", config.interval, false),
+        ("timeout", config.timeout, false),
+        ("retry.initial_backoff", retry.initial_backoff, true),
+        ("retry.max_backoff", retry.max_backoff, true),
+    ] {
+        if duration.is_zero() && !zero_allowed {
+            return Err(err(field, "must be above zero".into()));
+        }
+        if duration > MAX_DURATION {
+            return Err(err(
+                field,
+                format!("{duration:?} is more than the limit of one day"),
+            ));
+        }
+    }
+    if config.queue_size == 0 {
+        return Err(err("queue_size", "must be at least 1".into()));
+    }
+    if retry.max_attempts == 0 {
+        return Err(err("retry.max_attempts", "must be at least 1".into()));
+    }
+    if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
+        return Err(err(
+            "retry.multiplier",
+            format!("{} is not a number of at least 1", retry.multiplier),
+        ));
+    }
+    if !(0.0..=1.0).contains(&retry.jitter) {
+        return Err(err(
+            "retry.jitter",
+            format!("{} is not within 0 ..= 1", retry.jitter),
+        ));
+    }
+    Ok(())
+}
+
+/// The configured headers (marked sensitive, so `Debug` never shows them)
+/// and the `User-Agent`.
+fn configured_headers(config: &EndpointConfig) -> Result<HeaderMap, Problem> {
+    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
+    let mut headers = HeaderMap::new();
+    for (key, value) in &config.headers {
+        let header = HeaderName::from_bytes(key.as_bytes())
+            .map_err(|e| err(&format!("headers.{key}"), format!("not a header name: {e}")))?;
+        let mut value = HeaderValue::from_str(value).map_err(|e| {
+            err(
+                &format!("headers.{key}"),
+                format!("not a header value: {e}"),
+            )
+        })?;
+        // Credentials often: never shown by `Debug`.
+        value.set_sensitive(true);
+        headers.append(header, value);
+    }
+    let user_agent = concat!("telltale/", env!("CARGO_PKG_VERSION"));
+    headers
+        .entry(USER_AGENT)
+        .or_insert(HeaderValue::from_static(user_agent));
+    Ok(headers)
+}
+
+/// The method, the request URI and the URI a shutdown deletes (a
+/// Pushgateway group), by protocol; adds the protocol's headers.
+fn request_target(
+    config: &EndpointConfig,
+    uri: &Uri,
+    scheme: &str,
+    authority: &str,
+    shown: &str,
+    headers: &mut HeaderMap,
+) -> Result<(Method, Uri, Option<Uri>), Problem> {
+    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
+    let path = uri.path().trim_end_matches('/');
+    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let build = |path_and_query: &str| -> Result<Uri, Problem> {
+        format!("{scheme}://{authority}{path_and_query}")
+            .parse()
+            .map_err(|e| err("url", format!("{shown:?}: {e}")))
+    };
+    let target = match config.protocol {
+        Protocol::Pushgateway => {
+            grouping::check(&config.pushgateway).map_err(|(field, reason)| err(&field, reason))?;
+            if !query.is_empty() {
+                return Err(err("url", "a Pushgateway URL takes no query".into()));
+            }
+            let group = format!("{path}{}", grouping::group_path(&config.pushgateway));
+            let method = match config.pushgateway.method {
+                PushMethod::Put => Method::PUT,
+                PushMethod::Post => Method::POST,
+            };
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(Format::Prometheus.content_type()),
+            );
+            let uri = build(&group)?;
+            let delete = config.pushgateway.delete_on_shutdown.then(|| uri.clone());
+            (method, uri, delete)
+        }
+        Protocol::RemoteWrite => {
+            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            );
+            headers.insert(
+                HeaderName::from_static("x-prometheus-remote-write-version"),
+                HeaderValue::from_static("0.1.0"),
+            );
+            (
+                Method::POST,
+                build(&format!("{}{query}", uri.path()))?,
+                None,
+            )
+        }
+        Protocol::Otlp => {
+            headers.insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-protobuf"),
+            );
+            if config.otlp.gzip {
+                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+            let full = if path.is_empty() {
+                format!("/v1/metrics{query}")
+            } else {
+                format!("{}{query}", uri.path())
+            };
+            (Method::POST, build(&full)?, None)
+        }
+    };
+    Ok(target)
 }
 
 fn otlp_options(config: &EndpointConfig) -> OtlpOptions {

@@ -15,10 +15,10 @@
 //!
 //! ```
 //! use telltale::push::remote_write::{decode, encode};
-//! use telltale::snapshot::{Family, MetricKind, Series, Snapshot, Value};
+//! use telltale::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
 //!
 //! let snapshot = Snapshot {
-//!     families: vec![Family {
+//!     families: vec![MetricFamily {
 //!         name: "jobs".into(),
 //!         help: "Jobs run.".into(),
 //!         unit: None,
@@ -193,7 +193,7 @@ pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collect::snapshot::{Family, HistogramValue, MetricKind, Series};
+    use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series};
     use crate::store::histogram::ExpBuckets;
 
     fn series(labels: &[(&'static str, &'static str)], value: Value) -> Series {
@@ -207,8 +207,8 @@ mod tests {
         }
     }
 
-    fn family(name: &'static str, kind: MetricKind, series: Vec<Series>) -> Family {
-        Family {
+    fn family(name: &'static str, kind: MetricKind, series: Vec<Series>) -> MetricFamily {
+        MetricFamily {
             name: Cow::Borrowed(name),
             help: Cow::Borrowed("help"),
             unit: None,

@@ -17,7 +17,7 @@ use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::request::Endpoint;
+use super::request::Handler;
 use super::self_metrics::{count_rejection, Rejection};
 
 /// How long [`Server::stop`] lets requests in flight finish before it closes
@@ -51,7 +51,7 @@ pub(super) async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
 
 /// What every connection of one server shares.
 pub(super) struct Shared {
-    pub(super) endpoint: Endpoint,
+    pub(super) endpoint: Handler,
     pub(super) header_read_timeout: Duration,
     pub(super) idle_timeout: Duration,
 }

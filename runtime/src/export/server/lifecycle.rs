@@ -10,7 +10,7 @@ use crate::error::Error;
 
 use super::config::Config;
 use super::connection::{accept_loop, Limits, Shared, MAX_TURNING_AWAY};
-use super::request::Endpoint;
+use super::request::Handler;
 
 /// Starts serving metrics as `config` says; call it inside a Tokio runtime.
 ///
@@ -47,7 +47,7 @@ pub async fn start(config: Config) -> Result<Server, Error> {
     let url = format!("http://{bracketed}:{}{}", local_addr.port(), config.path);
 
     let shared = Arc::new(Shared {
-        endpoint: Endpoint::new(&config),
+        endpoint: Handler::new(&config),
         header_read_timeout: config.header_read_timeout,
         idle_timeout: config.idle_timeout,
     });

@@ -115,7 +115,7 @@ mod tests {
     use hyper::{Method, Request, Response, StatusCode};
 
     use super::config::{BasicAuth, Config};
-    use super::request::{accepts_gzip, constant_time_eq, format_parameter, Endpoint, Route};
+    use super::request::{accepts_gzip, constant_time_eq, format_parameter, Handler, Route};
     use super::self_metrics::{EncodingLabel, FormatLabel, ScrapeLabels, SCRAPES};
     use crate::config::env::Env;
     use crate::encode::Format;
@@ -139,8 +139,8 @@ mod tests {
         assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
     }
 
-    fn endpoint() -> Endpoint {
-        Endpoint::new(&Config::default())
+    fn endpoint() -> Handler {
+        Handler::new(&Config::default())
     }
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
@@ -367,7 +367,7 @@ mod tests {
             &[("accept-encoding", "gzip")],
         ));
         assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
-        let off = Endpoint::new(&Config {
+        let off = Handler::new(&Config {
             gzip: false,
             ..Config::default()
         });
@@ -399,7 +399,7 @@ mod tests {
         // secret holds 0xff.
         assert!(!constant_time_eq(b"", b"\xff"));
 
-        let endpoint = Endpoint::new(&Config {
+        let endpoint = Handler::new(&Config {
             bearer_token: Some("tok".to_owned()),
             basic_auth: Some(BasicAuth {
                 username: "user".to_owned(),
@@ -532,7 +532,7 @@ mod tests {
         };
         assert!(empty_health.validate().is_ok());
         assert!(matches!(
-            Endpoint::new(&empty_health).route("/health"),
+            Handler::new(&empty_health).route("/health"),
             Route::NotFound
         ));
     }

@@ -33,7 +33,7 @@ pub(super) enum Route<'a> {
 }
 
 /// What a request is answered from.
-pub(super) struct Endpoint {
+pub(super) struct Handler {
     pub(super) path: String,
     pub(super) json_path: String,
     pub(super) csv_path: String,
@@ -122,9 +122,9 @@ pub(super) fn constant_time_eq(given: &[u8], secret: &[u8]) -> bool {
     difference == 0
 }
 
-impl Endpoint {
-    pub(super) fn new(config: &Config) -> Endpoint {
-        Endpoint {
+impl Handler {
+    pub(super) fn new(config: &Config) -> Handler {
+        Handler {
             path: config.path.clone(),
             json_path: config.json_path(),
             csv_path: config.csv_path(),
