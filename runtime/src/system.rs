@@ -731,3 +731,29 @@ pub(crate) fn api(path: &str) -> (u16, String) {
     };
     (200, json.unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::SystemConfig;
+
+    /// Without the `push` feature an `exporters` section is an error that
+    /// names the feature, not silently ignored.
+    #[cfg(not(feature = "push"))]
+    #[test]
+    fn exporters_need_the_push_feature() {
+        let error = serde_json::from_str::<SystemConfig>(r#"{"exporters": {"endpoints": []}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`push` feature"), "{error}");
+        assert!(serde_json::from_str::<SystemConfig>("{}").is_ok());
+    }
+
+    /// With it, the section is read.
+    #[cfg(feature = "push")]
+    #[test]
+    fn exporters_are_read() {
+        let config: SystemConfig =
+            serde_json::from_str(r#"{"exporters": {"endpoints": []}}"#).unwrap();
+        assert!(config.exporters.is_some());
+    }
+}

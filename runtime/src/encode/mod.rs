@@ -541,6 +541,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(any(feature = "server", feature = "push"))]
     fn gzip_round_trips() {
         use super::gzip::gzip;
         use std::io::Read as _;

@@ -111,3 +111,30 @@ fn config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> 
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::settings;
+
+    /// Without the `tls` feature an `https://` endpoint is refused with the
+    /// feature's name, and `http://` needs nothing.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn https_needs_the_tls_feature() {
+        let (field, reason) = settings("https", None).unwrap_err();
+        assert_eq!(field, "url");
+        assert!(reason.contains("`tls` feature"), "{reason}");
+        assert!(settings("http", None).is_ok());
+    }
+
+    /// With it, `https://` and `http://` both get settings, and an
+    /// unreadable CA file is the `ca_file` field's fault.
+    #[cfg(feature = "tls")]
+    #[test]
+    fn https_reads_the_ca_file() {
+        assert!(settings("https", None).is_ok());
+        let missing = std::path::Path::new("/nonexistent/ca.pem");
+        assert_eq!(settings("https", Some(missing)).unwrap_err().0, "ca_file");
+        assert!(settings("http", None).is_ok());
+    }
+}
