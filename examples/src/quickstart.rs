@@ -118,7 +118,7 @@ async fn main() -> ExitCode {
     // dashboards, served as JSON under /api next to /metrics.
     let system = telltale::system::System::start(telltale::system::SystemConfig::default());
 
-    let config = telltale::server::Config {
+    let config = telltale::server::ServerConfig {
         port: options.port,
         ..Default::default()
     };

@@ -94,138 +94,70 @@ impl Predicate {
 const ARGUMENTS: &str =
     "`name`, `help`, `buckets`, `concurrency`, `labels`, `ok_if`, `error_if`, `crate`";
 
+/// The arguments an attribute knows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Key {
+    Name,
+    Help,
+    Buckets,
+    Concurrency,
+    Labels,
+    OkIf,
+    ErrorIf,
+    Crate,
+}
+
+impl Key {
+    fn text(self) -> &'static str {
+        match self {
+            Key::Name => "name",
+            Key::Help => "help",
+            Key::Buckets => "buckets",
+            Key::Concurrency => "concurrency",
+            Key::Labels => "labels",
+            Key::OkIf => "ok_if",
+            Key::ErrorIf => "error_if",
+            Key::Crate => "crate",
+        }
+    }
+
+    fn of(text: &str) -> Option<Key> {
+        Some(match text {
+            "name" => Key::Name,
+            "help" => Key::Help,
+            "buckets" => Key::Buckets,
+            "concurrency" => Key::Concurrency,
+            "labels" => Key::Labels,
+            "ok_if" => Key::OkIf,
+            "error_if" => Key::ErrorIf,
+            "crate" => Key::Crate,
+            _ => return None,
+        })
+    }
+}
+
 /// Parses the attribute's argument tokens. A syntax error is returned at
 /// once; every other problem is recorded in `cx` and the argument skipped.
 pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Result<Args> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens)?;
     let mut args = Args::default();
-    let mut seen: Vec<String> = Vec::new();
+    let mut seen: Vec<Key> = Vec::new();
     // An unknown argument may be a misspelt `name`.
     let mut unknown = false;
     for meta in metas {
-        let path = meta.path();
-        let Some(key) = path.get_ident().map(|ident| ident.unraw().to_string()) else {
+        let Some(key) = known_key(cx, &meta) else {
             unknown = true;
-            cx.error_spanned_by(
-                path,
-                format!(
-                    "unknown argument `{}`; expected one of {ARGUMENTS}",
-                    path_text(path)
-                ),
-            );
             continue;
         };
-        let known = matches!(
-            key.as_str(),
-            "name" | "help" | "buckets" | "concurrency" | "labels" | "ok_if" | "error_if" | "crate"
-        );
-        if !known {
-            unknown = true;
-            cx.error_spanned_by(
-                path,
-                format!("unknown argument `{key}`; expected one of {ARGUMENTS}"),
-            );
-            continue;
-        }
         if seen.contains(&key) {
-            let mixed = key == "labels"
-                && match &meta {
-                    Meta::NameValue(_) => !args.labels.is_empty(),
-                    Meta::List(_) => args.label_set.is_some(),
-                    Meta::Path(_) => false,
-                };
-            let message = if mixed {
-                "`labels = expr` and `labels(key = expr, ...)` cannot be used together: put every label in the label set, or list them all in `labels(..)`"
-                    .to_owned()
-            } else {
-                format!("duplicate argument `{key}`: each argument may appear once")
-            };
-            cx.error_spanned_by(path, message);
+            duplicate(cx, key, &meta, &args);
             continue;
         }
-        seen.push(key.clone());
-        match key.as_str() {
-            "name" => {
-                if let Some(lit) = string_value(cx, &meta, "name = \"my_series\"") {
-                    match names::check_series_name(&lit.value()) {
-                        Ok(()) => args.name = Some(lit),
-                        Err(message) => cx.error_spanned_by(&lit, message),
-                    }
-                }
-            }
-            "help" => args.help = string_value(cx, &meta, "help = \"what the function does\""),
-            "buckets" => {
-                if let Some(value) = name_value(cx, &meta, "buckets = [0.005, 0.05, 0.5]") {
-                    args.buckets = buckets(cx, value);
-                }
-            }
-            "concurrency" => {
-                if let Meta::Path(_) = meta {
-                    args.concurrency = true;
-                } else {
-                    cx.error_spanned_by(
-                        &meta,
-                        "`concurrency` is a flag and takes no value: write `concurrency`",
-                    );
-                }
-            }
-            "labels" => match &meta {
-                Meta::List(list) => args.labels = labels(cx, list),
-                Meta::NameValue(nv) => args.label_set = Some(nv.value.clone()),
-                Meta::Path(_) => cx.error_spanned_by(
-                    &meta,
-                    "`labels` needs a value: `labels = expr` with a label set, or `labels(key = expr, ...)`",
-                ),
-            },
-            "ok_if" | "error_if" => {
-                if kind == Kind::Timed {
-                    cx.error_spanned_by(
-                        path,
-                        format!("`{key}` only applies to #[tracked]: #[timed] records durations, not outcomes"),
-                    );
-                    continue;
-                }
-                let example = format!("{key} = Option::is_some");
-                let Some(value) = name_value(cx, &meta, &example) else {
-                    continue;
-                };
-                let Some(pred_path) = expr_path(value) else {
-                    cx.error_spanned_by(
-                        value,
-                        format!("`{key}` expects the path of a function `fn(&R) -> bool`, for example `{example}`"),
-                    );
-                    continue;
-                };
-                if args.predicate.is_some() {
-                    cx.error_spanned_by(
-                        path,
-                        "`ok_if` and `error_if` cannot be used together: give one of them",
-                    );
-                    continue;
-                }
-                args.predicate = Some(if key == "ok_if" {
-                    Predicate::OkIf(pred_path)
-                } else {
-                    Predicate::ErrorIf(pred_path)
-                });
-            }
-            "crate" => {
-                let Some(value) = name_value(cx, &meta, "crate = path::to::telltale") else {
-                    continue;
-                };
-                match expr_path(value) {
-                    Some(krate) => args.krate = Some(krate),
-                    None => cx.error_spanned_by(
-                        value,
-                        "`crate` expects the path of the telltale crate, for example `crate = my_metrics::telltale`",
-                    ),
-                }
-            }
-            _ => unreachable!("checked above"),
-        }
+        seen.push(key);
+        apply(cx, kind, key, &meta, &mut args);
     }
     // Only when `name` is absent: an invalid or misspelt one has its own error.
-    let name_absent = !unknown && !seen.iter().any(|key| key == "name");
+    let name_absent = !unknown && !seen.contains(&Key::Name);
     if let (Some(help), true) = (&args.help, name_absent) {
         cx.error_spanned_by(
             help,
@@ -234,6 +166,135 @@ pub(crate) fn parse(cx: &mut Ctxt, kind: Kind, tokens: TokenStream) -> syn::Resu
         );
     }
     Ok(args)
+}
+
+/// The argument `meta` gives, or `None` (an error recorded) for one the
+/// attribute does not know.
+fn known_key(cx: &mut Ctxt, meta: &Meta) -> Option<Key> {
+    let path = meta.path();
+    let text = match path.get_ident() {
+        Some(ident) => ident.unraw().to_string(),
+        None => path_text(path),
+    };
+    let key = path.get_ident().and(Key::of(&text));
+    if key.is_none() {
+        cx.error_spanned_by(
+            path,
+            format!("unknown argument `{text}`; expected one of {ARGUMENTS}"),
+        );
+    }
+    key
+}
+
+/// Records the error of an argument given twice (or of both forms of
+/// `labels`).
+fn duplicate(cx: &mut Ctxt, key: Key, meta: &Meta, args: &Args) {
+    let mixed = key == Key::Labels
+        && match meta {
+            Meta::NameValue(_) => !args.labels.is_empty(),
+            Meta::List(_) => args.label_set.is_some(),
+            Meta::Path(_) => false,
+        };
+    let message = if mixed {
+        "`labels = expr` and `labels(key = expr, ...)` cannot be used together: put every label in the label set, or list them all in `labels(..)`"
+            .to_owned()
+    } else {
+        format!(
+            "duplicate argument `{}`: each argument may appear once",
+            key.text()
+        )
+    };
+    cx.error_spanned_by(meta.path(), message);
+}
+
+/// Checks the argument `meta` (of key `key`) and sets it in `args`.
+fn apply(cx: &mut Ctxt, kind: Kind, key: Key, meta: &Meta, args: &mut Args) {
+    match key {
+        Key::Name => {
+            if let Some(lit) = string_value(cx, meta, "name = \"my_series\"") {
+                match names::check_series_name(&lit.value()) {
+                    Ok(()) => args.name = Some(lit),
+                    Err(message) => cx.error_spanned_by(&lit, message),
+                }
+            }
+        }
+        Key::Help => args.help = string_value(cx, meta, "help = \"what the function does\""),
+        Key::Buckets => {
+            if let Some(value) = name_value(cx, meta, "buckets = [0.005, 0.05, 0.5]") {
+                args.buckets = buckets(cx, value);
+            }
+        }
+        Key::Concurrency => {
+            if let Meta::Path(_) = meta {
+                args.concurrency = true;
+            } else {
+                cx.error_spanned_by(
+                    meta,
+                    "`concurrency` is a flag and takes no value: write `concurrency`",
+                );
+            }
+        }
+        Key::Labels => match meta {
+            Meta::List(list) => args.labels = labels(cx, list),
+            Meta::NameValue(nv) => args.label_set = Some(nv.value.clone()),
+            Meta::Path(_) => cx.error_spanned_by(
+                meta,
+                "`labels` needs a value: `labels = expr` with a label set, or `labels(key = expr, ...)`",
+            ),
+        },
+        Key::OkIf | Key::ErrorIf => predicate(cx, kind, key, meta, args),
+        Key::Crate => {
+            let Some(value) = name_value(cx, meta, "crate = path::to::telltale") else {
+                return;
+            };
+            match expr_path(value) {
+                Some(krate) => args.krate = Some(krate),
+                None => cx.error_spanned_by(
+                    value,
+                    "`crate` expects the path of the telltale crate, for example `crate = my_metrics::telltale`",
+                ),
+            }
+        }
+    }
+}
+
+/// Checks `ok_if = path` or `error_if = path` and sets it.
+fn predicate(cx: &mut Ctxt, kind: Kind, key: Key, meta: &Meta, args: &mut Args) {
+    let ok_if = key == Key::OkIf;
+    let key = key.text();
+    let path = meta.path();
+    if kind == Kind::Timed {
+        cx.error_spanned_by(
+            path,
+            format!("`{key}` only applies to #[tracked]: #[timed] records durations, not outcomes"),
+        );
+        return;
+    }
+    let example = format!("{key} = Option::is_some");
+    let Some(value) = name_value(cx, meta, &example) else {
+        return;
+    };
+    let Some(pred_path) = expr_path(value) else {
+        cx.error_spanned_by(
+            value,
+            format!(
+                "`{key}` expects the path of a function `fn(&R) -> bool`, for example `{example}`"
+            ),
+        );
+        return;
+    };
+    if args.predicate.is_some() {
+        cx.error_spanned_by(
+            path,
+            "`ok_if` and `error_if` cannot be used together: give one of them",
+        );
+        return;
+    }
+    args.predicate = Some(if ok_if {
+        Predicate::OkIf(pred_path)
+    } else {
+        Predicate::ErrorIf(pred_path)
+    });
 }
 
 fn path_text(path: &Path) -> String {

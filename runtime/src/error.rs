@@ -60,6 +60,14 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A payload that cannot be encoded, or a body that does not decode as
+    /// the format it should be in.
+    Payload {
+        /// The payload's format: `remote-write`, `OTLP`.
+        format: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -97,6 +105,7 @@ impl fmt::Display for Error {
                 }
                 write!(f, ": {reason}")
             }
+            Error::Payload { format, reason } => write!(f, "{format} payload: {reason}"),
         }
     }
 }

@@ -71,9 +71,36 @@
 //! layer it needs (sources above query, backends beside store), and a line in
 //! `LAYERS`. Each optional dependency sits behind a cargo feature named
 //! after what it adds (see the README's feature table); the core needs none.
+//! A new push protocol is a file in `export/push/protocol/` implementing
+//! the one `Wire` trait (route, headers, body, which statuses to retry, how
+//! much backlog to keep); the endpoint does the rest alike for all.
+//!
+//! Names keep one meaning: each `*Config` is the settings of one thing
+//! ([`ServerConfig`](crate::server::ServerConfig),
+//! [`PushConfig`](crate::push::PushConfig),
+//! [`SystemConfig`](crate::system::SystemConfig), and
+//! [`config::Config`], the file that holds them);
+//! a `start` function launches something that runs until it is stopped (a
+//! server, a pusher, a system, a window ticker, a [`Timer`](crate::timer::Timer)).
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// Docs link to items of every feature; a build without some of them has
+// nothing to link to. The links are checked by the documentation build
+// with every feature on (`.ci/run`, and docs.rs).
+#![cfg_attr(
+    not(all(
+        feature = "server",
+        feature = "json",
+        feature = "resources",
+        feature = "push",
+        feature = "tls",
+        feature = "config",
+        feature = "stream",
+        feature = "service"
+    )),
+    allow(rustdoc::broken_intra_doc_links)
+)]
 
 mod collect;
 pub mod config;

@@ -756,4 +756,34 @@ mod tests {
             serde_json::from_str(r#"{"exporters": {"endpoints": []}}"#).unwrap();
         assert!(config.exporters.is_some());
     }
+
+    /// Resources asked for are sampled with the `resources` feature, and
+    /// without it the system runs the rest and exports no resource series.
+    #[test]
+    fn resources_follow_the_feature() {
+        use crate::encode::{render_into, Format};
+        let system = super::System::start(SystemConfig {
+            resources: Some(std::time::Duration::from_millis(10)),
+            ..SystemConfig::default()
+        });
+        assert!(system.is_running());
+        // Ten intervals: time enough to have sampled, feature or not.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut text = String::new();
+        for _ in 0..200 {
+            text.clear();
+            render_into(Format::Prometheus, &mut text);
+            if text.contains("process_resident_memory_bytes") || !cfg!(feature = "resources") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        system.shutdown();
+        assert!(!system.is_running());
+        assert_eq!(
+            text.contains("process_resident_memory_bytes"),
+            cfg!(feature = "resources"),
+            "{text}"
+        );
+    }
 }

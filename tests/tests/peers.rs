@@ -389,7 +389,7 @@ fn prometheus_scrapes_the_demo_and_counts_every_call() {
     let _serial = serial();
     telltale_examples::quiet_demo_panics();
     let rt = runtime();
-    let config = telltale::server::Config {
+    let config = telltale::server::ServerConfig {
         port: 0,
         ..Default::default()
     };

@@ -37,7 +37,7 @@ fn prometheus_scrapes_both_formats_with_gzip_and_reads_exact_values() {
         LATENCY.observe(seconds);
     }
     let server = runtime
-        .block_on(telltale::server::start(telltale::server::Config {
+        .block_on(telltale::server::start(telltale::server::ServerConfig {
             port: 0,
             ..Default::default()
         }))

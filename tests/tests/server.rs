@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use telltale::config::{self as telltale_config, Env};
-use telltale::server::{self, BasicAuth, Config, Server};
+use telltale::server::{self, BasicAuth, Server, ServerConfig};
 use telltale::{Counter, Format};
 use telltale_tests::{run_with_stdin, TempDir};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,10 +61,10 @@ impl Response {
     }
 }
 
-fn config_on_any_port() -> Config {
-    Config {
+fn config_on_any_port() -> ServerConfig {
+    ServerConfig {
         port: 0,
-        ..Config::default()
+        ..ServerConfig::default()
     }
 }
 
@@ -72,7 +72,7 @@ async fn start() -> Server {
     start_with(config_on_any_port()).await
 }
 
-async fn start_with(config: Config) -> Server {
+async fn start_with(config: ServerConfig) -> Server {
     static FIX: std::sync::Once = std::sync::Once::new();
     SCRAPED.inc();
     FIX.call_once(|| FIXED.inc_by(42));
@@ -363,7 +363,7 @@ async fn keep_alive_serves_several_requests_on_one_connection() {
 
 #[tokio::test]
 async fn custom_path_and_host() {
-    let server = server::start(Config {
+    let server = server::start(ServerConfig {
         host: "localhost".to_owned(),
         path: "/custom/metrics".to_owned(),
         ..config_on_any_port()
@@ -382,7 +382,7 @@ async fn custom_path_and_host() {
 
 #[tokio::test]
 async fn a_path_without_leading_slash_is_a_config_error() {
-    let error = server::start(Config {
+    let error = server::start(ServerConfig {
         path: "metrics".to_owned(),
         ..config_on_any_port()
     })
@@ -396,9 +396,9 @@ async fn a_path_without_leading_slash_is_a_config_error() {
 async fn a_taken_port_is_an_error_naming_the_address() {
     let holder = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = holder.local_addr().unwrap().port();
-    let error = server::start(Config {
+    let error = server::start(ServerConfig {
         port,
-        ..Config::default()
+        ..ServerConfig::default()
     })
     .await
     .unwrap_err();
@@ -416,9 +416,9 @@ async fn a_taken_port_is_an_error_naming_the_address() {
     // Same when the port is held by another telltale server.
     let first = start().await;
     let taken = addr(&first).port();
-    let error = server::start(Config {
+    let error = server::start(ServerConfig {
         port: taken,
-        ..Config::default()
+        ..ServerConfig::default()
     })
     .await
     .unwrap_err();
@@ -437,9 +437,9 @@ async fn stop_frees_the_port_and_is_idempotent() {
     server.stop().await;
     server.stop().await;
     // The port can be bound again at once.
-    let again = server::start(Config {
+    let again = server::start(ServerConfig {
         port: addr.port(),
-        ..Config::default()
+        ..ServerConfig::default()
     })
     .await
     .expect("port is free after stop");
@@ -543,10 +543,10 @@ async fn disabled_server_binds_nothing() {
     let probe = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = probe.local_addr().unwrap().port();
     drop(probe);
-    let server = server::start(Config {
+    let server = server::start(ServerConfig {
         port,
         enabled: false,
-        ..Config::default()
+        ..ServerConfig::default()
     })
     .await
     .expect("a disabled server always starts");
@@ -564,7 +564,7 @@ async fn disabled_server_binds_nothing() {
 
 #[tokio::test]
 async fn default_config_is_loopback_9464_metrics_enabled() {
-    let config = Config::default();
+    let config = ServerConfig::default();
     assert_eq!(config.host, "127.0.0.1");
     assert_eq!(config.port, 9464);
     assert_eq!(config.path, "/metrics");
@@ -718,7 +718,7 @@ async fn gzip_only_when_accepted_and_enabled() {
     assert!(head.raw.is_empty());
     server.stop().await;
 
-    let off = start_with(Config {
+    let off = start_with(ServerConfig {
         gzip: false,
         ..config_on_any_port()
     })
@@ -817,7 +817,7 @@ async fn json_and_csv_paths_and_the_format_parameter() {
     }
     // The suffixed paths follow a custom path, and HEAD works on them.
     server.stop().await;
-    let custom = start_with(Config {
+    let custom = start_with(ServerConfig {
         path: "/m".to_owned(),
         ..config_on_any_port()
     })
@@ -858,7 +858,7 @@ async fn health_answers_ok() {
     assert_eq!(post.status, 405);
     server.stop().await;
 
-    let moved = start_with(Config {
+    let moved = start_with(ServerConfig {
         health_path: "/healthz".to_owned(),
         ..config_on_any_port()
     })
@@ -877,7 +877,7 @@ async fn health_answers_ok() {
     );
     moved.stop().await;
 
-    let none = start_with(Config {
+    let none = start_with(ServerConfig {
         health_path: String::new(),
         ..config_on_any_port()
     })
@@ -918,7 +918,7 @@ fn basic(user_password: &str) -> String {
 
 #[tokio::test]
 async fn a_bearer_token_is_required_when_configured() {
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         bearer_token: Some("t0k3n-with-some-length".to_owned()),
         ..config_on_any_port()
     })
@@ -974,7 +974,7 @@ async fn a_bearer_token_is_required_when_configured() {
 
 #[tokio::test]
 async fn basic_auth_is_required_when_configured() {
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         basic_auth: Some(BasicAuth {
             username: "prometheus".to_owned(),
             password: "pa:ss wörd".to_owned(),
@@ -1008,7 +1008,7 @@ async fn basic_auth_is_required_when_configured() {
     server.stop().await;
 
     // Both configured: either is accepted.
-    let both = start_with(Config {
+    let both = start_with(ServerConfig {
         bearer_token: Some("tok".to_owned()),
         basic_auth: Some(BasicAuth {
             username: "u".to_owned(),
@@ -1039,7 +1039,7 @@ async fn basic_auth_is_required_when_configured() {
 
 #[tokio::test]
 async fn half_a_header_is_cut_off_after_the_header_timeout() {
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         header_read_timeout: Duration::from_millis(200),
         idle_timeout: Duration::from_secs(30),
         ..config_on_any_port()
@@ -1101,8 +1101,8 @@ async fn half_a_header_is_cut_off_after_the_header_timeout() {
 
 /// A header timeout far below an idle timeout, for the tests that tell
 /// which of the two closed a connection.
-fn short_header_long_idle() -> Config {
-    Config {
+fn short_header_long_idle() -> ServerConfig {
+    ServerConfig {
         header_read_timeout: Duration::from_millis(200),
         idle_timeout: Duration::from_secs(10),
         ..config_on_any_port()
@@ -1150,7 +1150,7 @@ async fn a_second_request_head_on_a_kept_connection_has_the_header_timeout() {
 
 #[tokio::test]
 async fn idle_connections_are_closed_after_the_idle_timeout() {
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         header_read_timeout: Duration::from_secs(30),
         idle_timeout: Duration::from_millis(300),
         ..config_on_any_port()
@@ -1178,7 +1178,7 @@ async fn idle_connections_are_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn busy_keep_alive_connections_are_not_closed() {
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         idle_timeout: Duration::from_millis(300),
         header_read_timeout: Duration::from_millis(300),
         ..config_on_any_port()
@@ -1203,7 +1203,7 @@ async fn busy_keep_alive_connections_are_not_closed() {
 #[tokio::test]
 async fn connections_over_the_cap_get_503_and_the_server_recovers() {
     const CAP: usize = 4;
-    let server = start_with(Config {
+    let server = start_with(ServerConfig {
         max_connections: CAP,
         ..config_on_any_port()
     })
@@ -1296,7 +1296,7 @@ async fn a_server_configured_from_toml_serves_as_configured() {
         telltale_config::Config::default()
     );
     let section = telltale_config::Config::from_toml_str("[server]\n", "s.toml").unwrap();
-    assert_eq!(section.server, Config::default());
+    assert_eq!(section.server, ServerConfig::default());
     let basic = telltale_config::Config::from_toml_str(
         "[server.basic_auth]\nusername = \"u\"\npassword = \"p\"\n",
         "b.toml",
@@ -1408,7 +1408,7 @@ fn environment_variables_override_the_file() {
             ("TELLTALE_PROMETHEUS", "/usr/bin/prometheus"),
         ]))
         .expect("valid variables");
-    let expected = Config {
+    let expected = ServerConfig {
         host: "0.0.0.0".to_owned(),
         port: 9100,
         path: "/m".to_owned(),
@@ -1489,28 +1489,28 @@ fn environment_variables_override_the_file() {
 async fn invalid_settings_are_config_errors_at_start() {
     for (config, needle) in [
         (
-            Config {
+            ServerConfig {
                 max_connections: 0,
                 ..config_on_any_port()
             },
             "max_connections",
         ),
         (
-            Config {
+            ServerConfig {
                 bearer_token: Some(String::new()),
                 ..config_on_any_port()
             },
             "bearer_token",
         ),
         (
-            Config {
+            ServerConfig {
                 health_path: "/metrics".to_owned(),
                 ..config_on_any_port()
             },
             "health_path",
         ),
         (
-            Config {
+            ServerConfig {
                 idle_timeout: Duration::ZERO,
                 ..config_on_any_port()
             },

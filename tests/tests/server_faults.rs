@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use telltale::server::{self, Config, Server};
+use telltale::server::{self, Server, ServerConfig};
 use telltale::Counter;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,11 +21,11 @@ static MARKER: Counter = Counter::new(
 
 async fn start() -> (Server, SocketAddr) {
     MARKER.inc();
-    let server = server::start(Config {
+    let server = server::start(ServerConfig {
         port: 0,
         header_read_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),
-        ..Config::default()
+        ..ServerConfig::default()
     })
     .await
     .expect("server starts");

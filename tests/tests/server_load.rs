@@ -145,7 +145,7 @@ fn wrk_scrapes_while_threads_record_without_errors_or_growth() {
         .build()
         .expect("tokio runtime");
     let server = runtime
-        .block_on(telltale::server::start(telltale::server::Config {
+        .block_on(telltale::server::start(telltale::server::ServerConfig {
             port: 0,
             ..Default::default()
         }))

@@ -92,9 +92,9 @@ fn health_stats_dashboards_and_the_json_api() {
     // The same over HTTP.
     let rt = tokio::runtime::Runtime::new().unwrap();
     let server = rt
-        .block_on(telltale::server::start(telltale::server::Config {
+        .block_on(telltale::server::start(telltale::server::ServerConfig {
             port: 0,
-            ..telltale::server::Config::default()
+            ..telltale::server::ServerConfig::default()
         }))
         .unwrap();
     let addr = server.local_addr().unwrap();

@@ -83,7 +83,7 @@ fn counter_increase_and_rate_over_sliding_windows() {
     // The window is the last 60 s ending at the latest tick.
     let view = windows.last(MIN).unwrap();
     assert_eq!(view.span(), MIN);
-    assert_eq!(view.end(), clock.now());
+    assert_eq!(view.last_tick(), clock.now());
     assert_eq!(windows.increase("window_no_such_metric", &[], MIN), None);
 }
 
@@ -333,7 +333,7 @@ fn tumbling_buckets_are_aligned_and_sliding_windows_are_not() {
     assert_eq!(per_minute, vec![60.0, 120.0, 180.0]);
     for (i, v) in minutes.iter().enumerate() {
         assert_eq!(v.span(), MIN);
-        assert_eq!(v.start().as_secs() % 60, 0);
+        assert_eq!(v.first_tick().as_secs() % 60, 0);
         assert_eq!(v.rate("window_events", &[]), Some((i + 1) as f64));
     }
     // The sliding minute ends now: 30 s at 4/s and 30 s at 3/s.

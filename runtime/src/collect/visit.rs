@@ -7,11 +7,11 @@
 use crate::collect::snapshot::{MetricFamily, MetricKind};
 
 /// The series of one family, written as a render reads them: each series'
-/// labels one by one ([`start`](Self::start), [`label`](Self::label)), then
+/// labels one by one ([`begin_series`](Self::begin_series), [`label`](Self::label)), then
 /// its value.
 pub trait SeriesWriter {
     /// Starts a series: forgets the labels of the one before.
-    fn start(&mut self);
+    fn begin_series(&mut self);
     /// Adds a label of the series being started (the writer escapes it).
     fn label(&mut self, name: &str, value: &str);
     /// Writes the series as a counter.

@@ -46,7 +46,7 @@ pub const CONFIG_FILE_VAR: &str = "TELLTALE_CONFIG";
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The HTTP endpoint scrapers read: `[server]`, `TELLTALE_SERVER_*`.
-    pub server: server::Config,
+    pub server: server::ServerConfig,
     /// Windows, resource monitoring, health thresholds and push endpoints:
     /// `[system]`, with the tables `[system.window]`, `[system.health]` and
     /// `[system.exporters]` (push endpoints as `[[system.exporters.endpoints]]`);

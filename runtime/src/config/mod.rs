@@ -47,7 +47,7 @@
 //! parse is an [`Error::Config`](crate::Error::Config) naming the variable and the value, and so is
 //! a `TELLTALE_SERVER_*` variable that names no key (a typo would otherwise
 //! be ignored silently). The variables of each section are listed on its
-//! `apply_env` ([`server::Config::apply_env`](crate::server::Config::apply_env)).
+//! `apply_env` ([`server::ServerConfig::apply_env`](crate::server::ServerConfig::apply_env)).
 //!
 //! [`Env`] takes the variables as pairs, so tests and embedders can pass
 //! their own; [`Env::from_process`] reads the process environment.

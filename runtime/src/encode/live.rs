@@ -71,7 +71,7 @@ struct SeriesText<'a> {
 
 impl SeriesWriter for SeriesText<'_> {
     #[inline]
-    fn start(&mut self) {
+    fn begin_series(&mut self) {
         self.labels.clear();
     }
 

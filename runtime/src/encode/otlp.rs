@@ -343,7 +343,7 @@ impl Points {
             .collect()
     }
 
-    fn start(&self, series: &Series) -> u64 {
+    fn start_time(&self, series: &Series) -> u64 {
         series
             .created
             .and_then(seconds_to_nanos)
@@ -357,7 +357,7 @@ impl Points {
         };
         Some(proto::NumberDataPoint {
             attributes: Self::attributes(series),
-            start_time_unix_nano: self.start(series),
+            start_time_unix_nano: self.start_time(series),
             time_unix_nano: self.time,
             value: Some(proto::number_data_point::Value::AsDouble(value)),
             flags: 0,
@@ -413,7 +413,7 @@ impl Points {
         bucket_counts.push(histogram.count.saturating_sub(below));
         proto::HistogramDataPoint {
             attributes: Self::attributes(series),
-            start_time_unix_nano: self.start(series),
+            start_time_unix_nano: self.start_time(series),
             time_unix_nano: self.time,
             count: histogram.count,
             sum: Some(histogram.sum),
@@ -462,7 +462,7 @@ impl Points {
         };
         proto::ExponentialHistogramDataPoint {
             attributes: Self::attributes(series),
-            start_time_unix_nano: self.start(series),
+            start_time_unix_nano: self.start_time(series),
             time_unix_nano: self.time,
             count: histogram.count,
             sum: Some(histogram.sum),

@@ -289,7 +289,7 @@ impl Callsite {
     #[inline]
     pub fn enter(&'static self) -> Guard {
         let series = &self.cells().base;
-        Guard::start(self.meta, series)
+        Guard::enter(self.meta, series)
     }
 
     /// Starts a call with per-call label values, in the order of
@@ -299,7 +299,7 @@ impl Callsite {
             .cells()
             .labeled(|| self.meta.label_names.to_vec())
             .series(&|f| values.iter().for_each(|v| f(v)));
-        Guard::start(self.meta, series)
+        Guard::enter(self.meta, series)
     }
 
     /// Starts a call whose series carries the labels of a [`LabelSet`]
@@ -313,7 +313,7 @@ impl Callsite {
                 names
             })
             .series(&|f| labels.visit(f));
-        Guard::start(self.meta, series)
+        Guard::enter(self.meta, series)
     }
 }
 
@@ -404,7 +404,7 @@ pub struct Guard {
 
 impl Guard {
     #[inline]
-    fn start(meta: &'static CallsiteMeta, series: &'static SeriesCells) -> Guard {
+    fn enter(meta: &'static CallsiteMeta, series: &'static SeriesCells) -> Guard {
         if meta.concurrency {
             let shard = shard::current();
             if let Some(o) = series.outcomes.get(shard) {

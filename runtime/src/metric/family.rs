@@ -362,7 +362,7 @@ impl SeriesIndex {
         mut value: impl FnMut(&mut dyn SeriesWriter, usize, bool),
     ) {
         self.each_series(|labels, id, always| {
-            out.start();
+            out.begin_series();
             labels(&mut |name, v| out.label(name, v));
             value(out, id, always);
         });

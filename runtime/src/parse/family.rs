@@ -117,7 +117,7 @@ impl Assembler {
             .as_ref()
             .is_none_or(|family| family.parsed.name != name)
         {
-            self.start(name, line)?;
+            self.begin_family(name, line)?;
         }
         let Some(family) = self.current.as_mut() else {
             unreachable!("a family was just started");
@@ -167,7 +167,7 @@ impl Assembler {
             .as_ref()
             .is_some_and(|family| family.owns(dialect, &sample.name))
         {
-            self.start(&sample.name, line)?;
+            self.begin_family(&sample.name, line)?;
         }
         let Some(family) = self.current.as_mut() else {
             unreachable!("a family was just started");
@@ -189,7 +189,7 @@ impl Assembler {
     }
 
     /// Ends the current family and begins the family `name` on `line`.
-    fn start(&mut self, name: &str, line: usize) -> Result<(), ParseError> {
+    fn begin_family(&mut self, name: &str, line: usize) -> Result<(), ParseError> {
         self.finish_current()?;
         self.claim(name, name, line)?;
         self.current = Some(Family::new(name));

@@ -679,19 +679,31 @@ pub struct Ranked {
 }
 
 impl View {
-    /// When the window starts (the tick it starts from), since the clock's epoch.
-    pub fn start(&self) -> Duration {
+    /// The tick the window starts from, since the clock's epoch.
+    pub fn first_tick(&self) -> Duration {
         self.frames[0].at
     }
 
-    /// When the window ends (its latest tick), since the clock's epoch.
-    pub fn end(&self) -> Duration {
+    /// The window's latest tick, since the clock's epoch.
+    pub fn last_tick(&self) -> Duration {
         self.frames[self.frames.len() - 1].at
     }
 
-    /// The time the window covers: `end - start`.
+    /// The time the window covers: `last_tick - first_tick`.
     pub fn span(&self) -> Duration {
-        self.end().saturating_sub(self.start())
+        self.last_tick().saturating_sub(self.first_tick())
+    }
+
+    /// The old name of [`first_tick`](Self::first_tick).
+    #[doc(hidden)]
+    pub fn start(&self) -> Duration {
+        self.first_tick()
+    }
+
+    /// The old name of [`last_tick`](Self::last_tick).
+    #[doc(hidden)]
+    pub fn end(&self) -> Duration {
+        self.last_tick()
     }
 
     /// Each frame's summed value of the matched scalar series of `name`

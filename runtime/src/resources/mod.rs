@@ -652,7 +652,18 @@ fn gauge(out: &mut Sink, name: &str, help: &str, unit: Option<&'static str>, val
 }
 
 fn export(s: &Sample, out: &mut Sink) {
-    let p = &s.process;
+    export_process(&s.process, out);
+    export_system(&s.system, out);
+    for disk in &s.system.disks {
+        export_disk(disk, out);
+    }
+    for interface in &s.system.interfaces {
+        export_interface(interface, out);
+    }
+}
+
+/// The `process_*` series.
+fn export_process(p: &ProcessSample, out: &mut Sink) {
     let created = Some(p.start_time_seconds);
     let counter = |out: &mut Sink, name: &str, help: &str, unit, value: f64| {
         out.push(
@@ -770,8 +781,11 @@ fn export(s: &Sample, out: &mut Sink) {
             counter(out, name, help, bytes, v as f64);
         }
     }
+}
 
-    let sys = &s.system;
+/// The `system_*` series of the whole machine.
+fn export_system(sys: &SystemSample, out: &mut Sink) {
+    let bytes = Some("bytes");
     if let Some(pct) = sys.cpu_percent {
         gauge(
             out,
@@ -813,93 +827,99 @@ fn export(s: &Sample, out: &mut Sink) {
         bytes,
         sys.memory_available_bytes as f64,
     );
-    for d in &sys.disks {
-        let figures = [
-            (
-                "system_filesystem_size_bytes",
-                "Size of the file system holding the path, in bytes.",
-                bytes,
-                d.total_bytes as f64,
-            ),
-            (
-                "system_filesystem_free_bytes",
-                "Free bytes of the file system holding the path, reserved blocks included.",
-                bytes,
-                d.free_bytes as f64,
-            ),
-            (
-                "system_filesystem_avail_bytes",
-                "Bytes of the file system holding the path available to unprivileged users.",
-                bytes,
-                d.available_bytes as f64,
-            ),
-            (
-                "system_filesystem_used_bytes",
-                "Bytes in use on the file system holding the path.",
-                bytes,
-                d.used_bytes as f64,
-            ),
-            (
-                "system_filesystem_used_ratio",
-                "Used share of the file system holding the path, as df shows it, 0 to 1.",
-                Some("ratio"),
-                d.used_percent / 100.0,
-            ),
-        ];
-        for (name, help, unit, value) in figures {
-            out.push(
-                &Desc {
-                    name,
-                    help,
-                    unit,
-                    kind: MetricKind::Gauge,
-                },
-                vec![("path".into(), d.path.clone())],
-                Value::Gauge(value),
-                None,
-            );
-        }
+}
+
+/// The `system_filesystem_*` series of one watched path.
+fn export_disk(d: &DiskSample, out: &mut Sink) {
+    let bytes = Some("bytes");
+    let figures = [
+        (
+            "system_filesystem_size_bytes",
+            "Size of the file system holding the path, in bytes.",
+            bytes,
+            d.total_bytes as f64,
+        ),
+        (
+            "system_filesystem_free_bytes",
+            "Free bytes of the file system holding the path, reserved blocks included.",
+            bytes,
+            d.free_bytes as f64,
+        ),
+        (
+            "system_filesystem_avail_bytes",
+            "Bytes of the file system holding the path available to unprivileged users.",
+            bytes,
+            d.available_bytes as f64,
+        ),
+        (
+            "system_filesystem_used_bytes",
+            "Bytes in use on the file system holding the path.",
+            bytes,
+            d.used_bytes as f64,
+        ),
+        (
+            "system_filesystem_used_ratio",
+            "Used share of the file system holding the path, as df shows it, 0 to 1.",
+            Some("ratio"),
+            d.used_percent / 100.0,
+        ),
+    ];
+    for (name, help, unit, value) in figures {
+        out.push(
+            &Desc {
+                name,
+                help,
+                unit,
+                kind: MetricKind::Gauge,
+            },
+            vec![("path".into(), d.path.clone())],
+            Value::Gauge(value),
+            None,
+        );
     }
-    for i in &sys.interfaces {
-        let figures = [
-            (
-                "system_network_receive_bytes",
-                "Bytes received on the interface.",
-                bytes,
-                i.received_bytes,
-            ),
-            (
-                "system_network_transmit_bytes",
-                "Bytes sent on the interface.",
-                bytes,
-                i.transmitted_bytes,
-            ),
-            (
-                "system_network_receive_packets",
-                "Packets received on the interface.",
-                None,
-                i.received_packets,
-            ),
-            (
-                "system_network_transmit_packets",
-                "Packets sent on the interface.",
-                None,
-                i.transmitted_packets,
-            ),
-        ];
-        for (name, help, unit, value) in figures {
-            out.push(
-                &Desc {
-                    name,
-                    help,
-                    unit,
-                    kind: MetricKind::Counter,
-                },
-                vec![("interface".into(), i.name.clone())],
-                Value::Counter(value as f64),
-                None,
-            );
-        }
+}
+
+/// The `system_network_*` series of one interface.
+fn export_interface(i: &InterfaceSample, out: &mut Sink) {
+    let bytes = Some("bytes");
+    let figures = [
+        (
+            "system_network_receive_bytes",
+            "Bytes received on the interface.",
+            bytes,
+            i.received_bytes,
+        ),
+        (
+            "system_network_transmit_bytes",
+            "Bytes sent on the interface.",
+            bytes,
+            i.transmitted_bytes,
+        ),
+        (
+            "system_network_receive_packets",
+            "Packets received on the interface.",
+            None,
+            i.received_packets,
+        ),
+        (
+            "system_network_transmit_packets",
+            "Packets sent on the interface.",
+            None,
+            i.transmitted_packets,
+        ),
+    ];
+    for (name, help, unit, value) in figures {
+        out.push(
+            &Desc {
+                name,
+                help,
+                unit,
+                kind: MetricKind::Counter,
+            },
+            vec![("interface".into(), i.name.clone())],
+            Value::Counter(value as f64),
+            None,
+        );
     }
 }
 

@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::config::duration;
+use crate::error::Error;
 use serde::Deserialize;
 
 /// Every endpoint the [`Pusher`](super::Pusher) pushes to, and how long its
@@ -646,5 +647,33 @@ mod tests {
             config.endpoints[0].ca_file.as_deref(),
             Some(std::path::Path::new("/etc/ssl/private-ca.pem"))
         );
+    }
+}
+
+/// A field of an endpoint's configuration that is refused, and why; an
+/// [`Error::Push`] once the endpoint is named ([`at`](Self::at)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    /// The field: `url`, `retry.jitter`, `pushgateway.grouping.zone`.
+    pub(crate) field: String,
+    /// What is wrong with it.
+    pub(crate) reason: String,
+}
+
+impl FieldError {
+    pub(crate) fn new(field: impl Into<String>, reason: impl Into<String>) -> FieldError {
+        FieldError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The error of endpoint `endpoint` (its display name).
+    pub(crate) fn at(self, endpoint: &str) -> Error {
+        Error::Push {
+            endpoint: endpoint.to_owned(),
+            field: Some(self.field),
+            reason: self.reason,
+        }
     }
 }

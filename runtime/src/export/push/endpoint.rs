@@ -8,23 +8,19 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::header::{
-    HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
-};
-use hyper::{Method, Request, StatusCode, Uri};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, RETRY_AFTER, USER_AGENT};
+use hyper::{Method, Request, Uri};
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 use tokio::task::JoinHandle;
 
 use serde::Serialize;
 
-use super::config::{redact_url, EndpointConfig, Protocol, PushMethod, RetryPolicy};
+use super::config::{redact_url, EndpointConfig, FieldError, Protocol, RetryPolicy};
+use super::protocol;
 use super::tls::{self, Tls};
-use super::{grouping, remote_write};
-use crate::collect::snapshot::Snapshot;
-use crate::encode::otlp::{self, HistogramFlavour, OtlpOptions};
-use crate::encode::{self, gzip::gzip, Format};
+use super::wire::{BaseUrl, Wire};
 use crate::metric::dynamic::{self, Metric};
-use crate::store::clock::{unix_millis, unix_seconds};
+use crate::store::clock::unix_seconds;
 use crate::{error::Error, metric::standalone::Counter, metric::standalone::Gauge};
 pub(crate) use tls::{client, Client};
 
@@ -87,15 +83,14 @@ pub(crate) struct Target {
     pub(crate) name: String,
     pub(crate) url: String,
     pub(crate) protocol: Protocol,
+    /// What the protocol does on the wire.
+    pub(crate) wire: Arc<dyn Wire>,
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
     pub(crate) timeout: Duration,
     /// Where `DELETE` goes on shutdown (Pushgateway with `delete_on_shutdown`).
     pub(crate) delete_uri: Option<Uri>,
-    /// What an OTLP request says besides the metrics.
-    pub(crate) otlp: Option<OtlpOptions>,
-    pub(crate) gzip: bool,
     /// The TLS settings of an `https://` endpoint (unused for `http://`).
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) tls: Tls,
@@ -107,19 +102,19 @@ impl std::fmt::Debug for Target {
             name,
             url,
             protocol,
+            wire,
             method,
             uri,
             headers,
             timeout,
             delete_uri,
-            otlp,
-            gzip,
             tls: _,
         } = self;
         f.debug_struct("Target")
             .field("name", name)
             .field("url", &redact_url(url))
             .field("protocol", protocol)
+            .field("wire", wire)
             .field("method", method)
             .field("uri", &redact_url(&uri.to_string()))
             .field("headers", headers)
@@ -130,17 +125,7 @@ impl std::fmt::Debug for Target {
                     .as_ref()
                     .map(|u| redact_url(&u.to_string()).into_owned()),
             )
-            .field("otlp", otlp)
-            .field("gzip", gzip)
             .finish()
-    }
-}
-
-fn config_error(name: &str, field: &str, reason: impl Into<String>) -> Error {
-    Error::Push {
-        endpoint: name.to_owned(),
-        field: Some(field.to_owned()),
-        reason: reason.into(),
     }
 }
 
@@ -148,72 +133,73 @@ impl Target {
     /// Checks `config` and prepares its requests.
     pub(crate) fn new(config: &EndpointConfig) -> Result<Target, Error> {
         let name = config.display_name().into_owned();
-        let err = |field: &str, reason: String| config_error(&name, field, reason);
+        Target::checked(config, name.clone()).map_err(|e| e.at(&name))
+    }
+
+    fn checked(config: &EndpointConfig, name: String) -> Result<Target, FieldError> {
+        let err = |reason: String| FieldError::new("url", reason);
         // Quoted in errors with its secrets hidden.
         let shown = redact_url(&config.url);
         if config.url.is_empty() {
-            return Err(err("url", "no URL given".into()));
+            return Err(err("no URL given".into()));
         }
         let uri: Uri = config
             .url
             .parse()
-            .map_err(|e| err("url", format!("{shown:?} is not a URL: {e}")))?;
+            .map_err(|e| err(format!("{shown:?} is not a URL: {e}")))?;
         let scheme = match uri.scheme_str() {
             Some(scheme @ ("http" | "https")) => scheme.to_owned(),
             _ => {
-                return Err(err(
-                    "url",
-                    format!("{shown:?} must start with http:// or https://"),
-                ))
+                return Err(err(format!(
+                    "{shown:?} must start with http:// or https://"
+                )))
             }
         };
         if config.ca_file.is_some() && scheme == "http" {
-            return Err(err(
+            return Err(FieldError::new(
                 "ca_file",
                 format!("{shown:?} is not https://: a CA file is for TLS"),
             ));
         }
-        let tls = tls::settings(&scheme, config.ca_file.as_deref())
-            .map_err(|(field, e)| err(field, e))?;
+        let tls = tls::settings(&scheme, config.ca_file.as_deref())?;
         let authority = match uri.authority() {
             Some(a) if !a.host().is_empty() => a.as_str().to_owned(),
-            _ => return Err(err("url", format!("{shown:?} names no host"))),
+            _ => return Err(err(format!("{shown:?} names no host"))),
         };
         if authority.contains('@') {
             return Err(err(
-                "url",
                 "credentials in the URL are not sent; give an Authorization header instead".into(),
             ));
         }
-        check_limits(config).map_err(|(field, reason)| err(&field, reason))?;
-        let mut headers =
-            configured_headers(config).map_err(|(field, reason)| err(&field, reason))?;
-        let (method, uri, delete_uri) =
-            request_target(config, &uri, &scheme, &authority, &shown, &mut headers)
-                .map_err(|(field, reason)| err(&field, reason))?;
+        check_limits(config)?;
+        let mut headers = configured_headers(config)?;
+        let wire: Arc<dyn Wire> = Arc::from(protocol::wire(config)?);
+        wire.headers(&mut headers);
+        let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+        let route = wire.route(BaseUrl {
+            path: uri.path(),
+            query: &query,
+        })?;
+        let uri: Uri = format!("{scheme}://{authority}{}", route.path_and_query)
+            .parse()
+            .map_err(|e| err(format!("{shown:?}: {e}")))?;
         Ok(Target {
             name,
             url: config.url.clone(),
             protocol: config.protocol,
-            method,
+            wire,
+            method: route.method,
+            delete_uri: route.delete_on_shutdown.then(|| uri.clone()),
             uri,
             headers,
             timeout: config.timeout,
-            delete_uri,
-            otlp: (config.protocol == Protocol::Otlp).then(|| otlp_options(config)),
-            gzip: config.otlp.gzip,
             tls,
         })
     }
 }
 
-/// Why a field of an endpoint's configuration is refused: the field and the
-/// reason.
-type Problem = (String, String);
-
 /// Checks the durations, the queue size and the retry policy of `config`.
-fn check_limits(config: &EndpointConfig) -> Result<(), Problem> {
-    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
+fn check_limits(config: &EndpointConfig) -> Result<(), FieldError> {
     let retry = &config.retry;
     for (field, duration, zero_allowed) in [
         ("interval", config.interval, false),
@@ -222,29 +208,29 @@ fn check_limits(config: &EndpointConfig) -> Result<(), Problem> {
         ("retry.max_backoff", retry.max_backoff, true),
     ] {
         if duration.is_zero() && !zero_allowed {
-            return Err(err(field, "must be above zero".into()));
+            return Err(FieldError::new(field, "must be above zero"));
         }
         if duration > MAX_DURATION {
-            return Err(err(
+            return Err(FieldError::new(
                 field,
                 format!("{duration:?} is more than the limit of one day"),
             ));
         }
     }
     if config.queue_size == 0 {
-        return Err(err("queue_size", "must be at least 1".into()));
+        return Err(FieldError::new("queue_size", "must be at least 1"));
     }
     if retry.max_attempts == 0 {
-        return Err(err("retry.max_attempts", "must be at least 1".into()));
+        return Err(FieldError::new("retry.max_attempts", "must be at least 1"));
     }
     if !(retry.multiplier.is_finite() && retry.multiplier >= 1.0) {
-        return Err(err(
+        return Err(FieldError::new(
             "retry.multiplier",
             format!("{} is not a number of at least 1", retry.multiplier),
         ));
     }
     if !(0.0..=1.0).contains(&retry.jitter) {
-        return Err(err(
+        return Err(FieldError::new(
             "retry.jitter",
             format!("{} is not within 0 ..= 1", retry.jitter),
         ));
@@ -254,18 +240,14 @@ fn check_limits(config: &EndpointConfig) -> Result<(), Problem> {
 
 /// The configured headers (marked sensitive, so `Debug` never shows them)
 /// and the `User-Agent`.
-fn configured_headers(config: &EndpointConfig) -> Result<HeaderMap, Problem> {
-    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
+fn configured_headers(config: &EndpointConfig) -> Result<HeaderMap, FieldError> {
     let mut headers = HeaderMap::new();
     for (key, value) in &config.headers {
+        let field = || format!("headers.{key}");
         let header = HeaderName::from_bytes(key.as_bytes())
-            .map_err(|e| err(&format!("headers.{key}"), format!("not a header name: {e}")))?;
-        let mut value = HeaderValue::from_str(value).map_err(|e| {
-            err(
-                &format!("headers.{key}"),
-                format!("not a header value: {e}"),
-            )
-        })?;
+            .map_err(|e| FieldError::new(field(), format!("not a header name: {e}")))?;
+        let mut value = HeaderValue::from_str(value)
+            .map_err(|e| FieldError::new(field(), format!("not a header value: {e}")))?;
         // Credentials often: never shown by `Debug`.
         value.set_sensitive(true);
         headers.append(header, value);
@@ -275,117 +257,6 @@ fn configured_headers(config: &EndpointConfig) -> Result<HeaderMap, Problem> {
         .entry(USER_AGENT)
         .or_insert(HeaderValue::from_static(user_agent));
     Ok(headers)
-}
-
-/// The method, the request URI and the URI a shutdown deletes (a
-/// Pushgateway group), by protocol; adds the protocol's headers.
-fn request_target(
-    config: &EndpointConfig,
-    uri: &Uri,
-    scheme: &str,
-    authority: &str,
-    shown: &str,
-    headers: &mut HeaderMap,
-) -> Result<(Method, Uri, Option<Uri>), Problem> {
-    let err = |field: &str, reason: String| -> Problem { (field.to_owned(), reason) };
-    let path = uri.path().trim_end_matches('/');
-    let query = uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let build = |path_and_query: &str| -> Result<Uri, Problem> {
-        format!("{scheme}://{authority}{path_and_query}")
-            .parse()
-            .map_err(|e| err("url", format!("{shown:?}: {e}")))
-    };
-    let target = match config.protocol {
-        Protocol::Pushgateway => {
-            grouping::check(&config.pushgateway).map_err(|(field, reason)| err(&field, reason))?;
-            if !query.is_empty() {
-                return Err(err("url", "a Pushgateway URL takes no query".into()));
-            }
-            let group = format!("{path}{}", grouping::group_path(&config.pushgateway));
-            let method = match config.pushgateway.method {
-                PushMethod::Put => Method::PUT,
-                PushMethod::Post => Method::POST,
-            };
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static(Format::Prometheus.content_type()),
-            );
-            let uri = build(&group)?;
-            let delete = config.pushgateway.delete_on_shutdown.then(|| uri.clone());
-            (method, uri, delete)
-        }
-        Protocol::RemoteWrite => {
-            headers.insert(CONTENT_ENCODING, HeaderValue::from_static("snappy"));
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-protobuf"),
-            );
-            headers.insert(
-                HeaderName::from_static("x-prometheus-remote-write-version"),
-                HeaderValue::from_static("0.1.0"),
-            );
-            (
-                Method::POST,
-                build(&format!("{}{query}", uri.path()))?,
-                None,
-            )
-        }
-        Protocol::Otlp => {
-            headers.insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static("application/x-protobuf"),
-            );
-            if config.otlp.gzip {
-                headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            }
-            let full = if path.is_empty() {
-                format!("/v1/metrics{query}")
-            } else {
-                format!("{}{query}", uri.path())
-            };
-            (Method::POST, build(&full)?, None)
-        }
-    };
-    Ok(target)
-}
-
-fn otlp_options(config: &EndpointConfig) -> OtlpOptions {
-    let mut options = OtlpOptions::default();
-    for (key, value) in &config.otlp.resource_attributes {
-        options = options.with_resource_attribute(key, value);
-    }
-    if config.otlp.exponential_histograms {
-        options = options.with_histograms(HistogramFlavour::Exponential);
-    }
-    options
-}
-
-/// The request body for `target`'s protocol of every registered metric,
-/// read now.
-pub(crate) fn build_body(target: &Target) -> Result<Vec<u8>, String> {
-    match target.protocol {
-        // Text straight from the live metrics, without a snapshot.
-        Protocol::Pushgateway => {
-            let mut text = String::new();
-            encode::render_into(Format::Prometheus, &mut text);
-            Ok(text.into_bytes())
-        }
-        Protocol::RemoteWrite => {
-            remote_write::encode(&Snapshot::collect(), unix_millis(SystemTime::now()))
-        }
-        Protocol::Otlp => Ok(otlp_body(target, &Snapshot::collect(), SystemTime::now())),
-    }
-}
-
-/// The OTLP body of `snapshot` as of `at`, gzipped when the endpoint asks.
-fn otlp_body(target: &Target, snapshot: &Snapshot, at: SystemTime) -> Vec<u8> {
-    let options = target.otlp.clone().unwrap_or_default().at(at);
-    let body = otlp::encode(snapshot, &options);
-    if target.gzip {
-        gzip(&body)
-    } else {
-        body
-    }
 }
 
 /// Why a request did not succeed, and whether trying again could help.
@@ -403,21 +274,6 @@ fn transient(message: String) -> SendError {
         message,
         permanent: false,
         retry_after: None,
-    }
-}
-
-/// Whether an answer with `status` (not a success) is worth retrying.
-///
-/// OTLP/HTTP retries only 429, 502, 503 and 504, as its specification says;
-/// remote-write and the Pushgateway retry 408, 429 and every 5xx.
-pub(crate) fn retryable(protocol: Protocol, status: StatusCode) -> bool {
-    match protocol {
-        Protocol::Otlp => matches!(status.as_u16(), 429 | 502 | 503 | 504),
-        Protocol::RemoteWrite | Protocol::Pushgateway => {
-            status.is_server_error()
-                || status == StatusCode::TOO_MANY_REQUESTS
-                || status == StatusCode::REQUEST_TIMEOUT
-        }
     }
 }
 
@@ -513,7 +369,7 @@ pub(crate) async fn send_once(
     if status.is_success() {
         return Ok(());
     }
-    let retryable = retryable(target.protocol, status);
+    let retryable = target.wire.retryable(status);
     Err(SendError {
         message: if text.is_empty() {
             format!("{method} {uri}: {status}")
@@ -785,7 +641,7 @@ impl Queue {
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Send everything queued now and answer how it went.
-    Flush(oneshot::Sender<Result<(), String>>),
+    Flush(oneshot::Sender<Result<(), Error>>),
 }
 
 /// One endpoint's shared state.
@@ -805,7 +661,7 @@ pub(crate) struct Endpoint {
 
 impl Endpoint {
     pub(crate) fn new(config: &EndpointConfig, target: Target) -> Endpoint {
-        let latest_only = config.protocol == Protocol::Pushgateway;
+        let latest_only = target.wire.latest_only();
         let client = client(&target.tls);
         Endpoint {
             stats: Stats {
@@ -835,7 +691,7 @@ impl Endpoint {
     /// Collects a snapshot, encodes it and queues it.
     pub(crate) fn collect(&self) {
         let _order = self.build.lock().unwrap_or_else(PoisonError::into_inner);
-        match build_body(&self.target) {
+        match self.target.wire.body() {
             Ok(body) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
                 let (dropped, len) = {
@@ -852,7 +708,7 @@ impl Endpoint {
 
     /// Sends the queue's payloads in order until it is empty (`Ok`) or one
     /// fails in a way worth retrying later (`Err`, the payload stays first).
-    async fn round(&self) -> Result<(), String> {
+    async fn round(&self) -> Result<(), Error> {
         loop {
             let Some((seq, body)) = self.queue().front() else {
                 return Ok(());
@@ -866,8 +722,12 @@ impl Endpoint {
                 }
                 Err(e) => Some(e.message),
             };
-            if let Some(message) = outcome {
-                return Err(message);
+            if let Some(reason) = outcome {
+                return Err(Error::Push {
+                    endpoint: self.target.name.clone(),
+                    field: None,
+                    reason,
+                });
             }
             let len = {
                 let mut queue = self.queue();
@@ -980,13 +840,16 @@ impl Endpoint {
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
-
     use super::*;
+    use hyper::StatusCode;
 
     fn bytes(n: u8) -> Bytes {
         Bytes::from(vec![n])
     }
+
+    use hyper::header::{CONTENT_ENCODING, CONTENT_TYPE};
+
+    use crate::encode::Format;
 
     #[test]
     fn a_full_queue_drops_its_oldest_and_counts() {
@@ -1038,38 +901,6 @@ mod tests {
     }
 
     #[test]
-    fn otlp_bodies_are_gzipped_when_asked() {
-        use std::io::Read as _;
-        let mut config = EndpointConfig::otlp("http://h:4318");
-        config
-            .otlp
-            .resource_attributes
-            .insert("service.name".into(), "checkout".into());
-        let plain = Target::new(&config).unwrap();
-        config.otlp.gzip = true;
-        let zipped = Target::new(&config).unwrap();
-        assert_eq!(zipped.headers[CONTENT_ENCODING], "gzip");
-        assert!(!plain.headers.contains_key(CONTENT_ENCODING));
-        let snapshot = Snapshot::default();
-        let at = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        let body = otlp_body(&plain, &snapshot, at);
-        let compressed = otlp_body(&zipped, &snapshot, at);
-        let mut unzipped = Vec::new();
-        flate2::read::GzDecoder::new(compressed.as_slice())
-            .read_to_end(&mut unzipped)
-            .unwrap();
-        assert_eq!(unzipped, body);
-        let expected = otlp::encode(
-            &snapshot,
-            &OtlpOptions::default()
-                .with_resource_attribute("service.name", "checkout")
-                .at(at),
-        );
-        assert_eq!(body, expected);
-        assert!(body.windows(8).any(|w| w == b"checkout"));
-    }
-
-    #[test]
     fn absurd_durations_are_refused() {
         let day = Duration::from_hours(24);
         for field in [
@@ -1113,18 +944,28 @@ mod tests {
     }
 
     #[test]
-    fn retry_rules_depend_on_the_protocol() {
-        let codes = |protocol: Protocol| -> Vec<u16> {
+    fn retry_rules_and_queues_depend_on_the_protocol() {
+        let codes = |config: EndpointConfig| -> Vec<u16> {
+            let wire = Target::new(&config).unwrap().wire;
             (400..600)
-                .filter(|&code| retryable(protocol, StatusCode::from_u16(code).unwrap()))
+                .filter(|&code| wire.retryable(StatusCode::from_u16(code).unwrap()))
                 .collect()
         };
-        assert_eq!(codes(Protocol::Otlp), [429, 502, 503, 504]);
-        for protocol in [Protocol::RemoteWrite, Protocol::Pushgateway] {
-            let mut expected = vec![408, 429];
-            expected.extend(500..600);
-            assert_eq!(codes(protocol), expected, "{protocol}");
-        }
+        assert_eq!(
+            codes(EndpointConfig::otlp("http://h")),
+            [429, 502, 503, 504]
+        );
+        let mut expected = vec![408, 429];
+        expected.extend(500..600);
+        assert_eq!(codes(EndpointConfig::remote_write("http://h")), expected);
+        assert_eq!(
+            codes(EndpointConfig::pushgateway("http://h", "j")),
+            expected
+        );
+        let latest_only = |config: EndpointConfig| Target::new(&config).unwrap().wire.latest_only();
+        assert!(latest_only(EndpointConfig::pushgateway("http://h", "j")));
+        assert!(!latest_only(EndpointConfig::remote_write("http://h")));
+        assert!(!latest_only(EndpointConfig::otlp("http://h")));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use base64::Engine as _;
 
-use super::config::PushgatewayOptions;
+use super::config::{FieldError, PushgatewayOptions};
 
 /// The path, below the gateway's base URL, of the group that `options`
 /// names: `/metrics/job/<job>{/<label>/<value>}`.
@@ -60,18 +60,24 @@ fn push_pair(path: &mut String, name: &str, value: &str) {
 }
 
 /// Checks the job and grouping labels of a Pushgateway endpoint.
-pub(crate) fn check(options: &PushgatewayOptions) -> Result<(), (String, String)> {
+pub(crate) fn check(options: &PushgatewayOptions) -> Result<(), FieldError> {
     if options.job.is_empty() {
-        return Err(("pushgateway.job".into(), "the job must not be empty".into()));
+        return Err(FieldError::new(
+            "pushgateway.job",
+            "the job must not be empty",
+        ));
     }
     for name in options.grouping.keys() {
         if let Err(e) = crate::error::check_label_name(name) {
-            return Err((format!("pushgateway.grouping.{name}"), e.to_string()));
+            return Err(FieldError::new(
+                format!("pushgateway.grouping.{name}"),
+                e.to_string(),
+            ));
         }
         if name == "job" {
-            return Err((
-                "pushgateway.grouping.job".into(),
-                "the job is set by `pushgateway.job`".into(),
+            return Err(FieldError::new(
+                "pushgateway.grouping.job",
+                "the job is set by `pushgateway.job`",
             ));
         }
     }

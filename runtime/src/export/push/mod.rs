@@ -67,9 +67,11 @@ use tokio::task::JoinHandle;
 mod config;
 mod endpoint;
 mod grouping;
+mod protocol;
 pub mod pushgateway;
 pub mod remote_write;
 mod tls;
+mod wire;
 
 pub use crate::encode::otlp::{HistogramFlavour, OtlpOptions};
 
@@ -235,7 +237,7 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
 /// task is gone.
 async fn request_flush(
     commands: &mpsc::Sender<Command>,
-) -> Option<oneshot::Receiver<Result<(), String>>> {
+) -> Option<oneshot::Receiver<Result<(), Error>>> {
     let (reply, answer) = oneshot::channel();
     commands
         .send(Command::Flush(reply))
@@ -245,12 +247,18 @@ async fn request_flush(
 }
 
 /// How the flush [`request_flush`] asked for went.
-async fn flushed(answer: Option<oneshot::Receiver<Result<(), String>>>) -> Result<(), String> {
+async fn flushed(
+    endpoint: &Endpoint,
+    answer: Option<oneshot::Receiver<Result<(), Error>>>,
+) -> Result<(), Error> {
+    let stopped = || Error::Push {
+        endpoint: endpoint.target.name.clone(),
+        field: None,
+        reason: "the pusher was stopped".to_owned(),
+    };
     match answer {
-        Some(answer) => answer
-            .await
-            .unwrap_or_else(|_| Err("the pusher was stopped".to_owned())),
-        None => Err("the pusher was stopped".to_owned()),
+        Some(answer) => answer.await.unwrap_or_else(|_| Err(stopped())),
+        None => Err(stopped()),
     }
 }
 
@@ -289,11 +297,15 @@ impl Pusher {
         }
         let mut outcomes = Vec::with_capacity(waiting.len());
         for (endpoint, answer) in waiting {
-            let result = flushed(answer).await;
+            let result = flushed(endpoint, answer).await;
             outcomes.push(FlushOutcome {
                 endpoint: endpoint.target.name.clone(),
                 delivered: result.is_ok(),
-                error: result.err(),
+                // The reason alone: the outcome names the endpoint.
+                error: result.err().map(|e| match e {
+                    Error::Push { reason, .. } => reason,
+                    other => other.to_string(),
+                }),
             });
         }
         outcomes
@@ -335,7 +347,7 @@ impl Pusher {
                     async move {
                         within(deadline, async {
                             endpoint.collect();
-                            let _ = flushed(request_flush(&commands).await).await;
+                            let _ = flushed(&endpoint, request_flush(&commands).await).await;
                             endpoint.delete_group().await;
                         })
                         .await;

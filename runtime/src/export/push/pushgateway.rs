@@ -47,11 +47,7 @@ pub async fn push_once(config: &EndpointConfig) -> Result<(), Error> {
     }
     let target = Target::new(config)?;
     let client = endpoint::client(&target.tls);
-    let body = endpoint::build_body(&target).map_err(|reason| Error::Push {
-        endpoint: target.name.clone(),
-        field: None,
-        reason,
-    })?;
+    let body = target.wire.body()?;
     let stats = endpoint::Stats::default();
     endpoint::deliver(&client, &target, &config.retry, body.into(), &stats)
         .await
@@ -117,9 +113,14 @@ mod tests {
     #[test]
     fn grouping_keys_are_checked() {
         assert!(check(&options("j", &[("instance", "x")])).is_ok());
-        assert_eq!(check(&options("", &[])).unwrap_err().0, "pushgateway.job");
         assert_eq!(
-            check(&options("j", &[("bad-name", "x")])).unwrap_err().0,
+            check(&options("", &[])).unwrap_err().field,
+            "pushgateway.job"
+        );
+        assert_eq!(
+            check(&options("j", &[("bad-name", "x")]))
+                .unwrap_err()
+                .field,
             "pushgateway.grouping.bad-name"
         );
         assert!(check(&options("j", &[("__x", "x")])).is_err());

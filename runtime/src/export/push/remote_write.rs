@@ -45,6 +45,7 @@ use prost::Message as _;
 
 use crate::collect::snapshot::{Snapshot, Value};
 use crate::encode::text::{self, FloatStyle};
+use crate::error::Error;
 
 /// A remote-write request: the series of one snapshot.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -169,12 +170,13 @@ pub fn write_request(snapshot: &Snapshot, timestamp_ms: i64) -> WriteRequest {
 ///
 /// # Errors
 ///
-/// When the encoded request is too large for snappy (over about 4 GiB).
-pub fn encode(snapshot: &Snapshot, timestamp_ms: i64) -> Result<Vec<u8>, String> {
+/// [`Error::Payload`] when the encoded request is too large for snappy
+/// (over about 4 GiB).
+pub fn encode(snapshot: &Snapshot, timestamp_ms: i64) -> Result<Vec<u8>, Error> {
     let raw = write_request(snapshot, timestamp_ms).encode_to_vec();
     snap::raw::Encoder::new()
         .compress_vec(&raw)
-        .map_err(|e| format!("snappy: {e}"))
+        .map_err(|e| payload(format!("snappy: {e}")))
 }
 
 /// Reads a body [`encode()`] wrote (or any remote-write 1.0 body, ignoring
@@ -182,12 +184,20 @@ pub fn encode(snapshot: &Snapshot, timestamp_ms: i64) -> Result<Vec<u8>, String>
 ///
 /// # Errors
 ///
-/// When the body is not snappy block data or not a `WriteRequest`.
-pub fn decode(body: &[u8]) -> Result<WriteRequest, String> {
+/// [`Error::Payload`] when the body is not snappy block data or not a
+/// `WriteRequest`.
+pub fn decode(body: &[u8]) -> Result<WriteRequest, Error> {
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
-        .map_err(|e| format!("snappy: {e}"))?;
-    WriteRequest::decode(raw.as_slice()).map_err(|e| format!("protobuf: {e}"))
+        .map_err(|e| payload(format!("snappy: {e}")))?;
+    WriteRequest::decode(raw.as_slice()).map_err(|e| payload(format!("protobuf: {e}")))
+}
+
+fn payload(reason: String) -> Error {
+    Error::Payload {
+        format: "remote-write",
+        reason,
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::rt::TokioExecutor;
 
+use super::config::FieldError;
+
 /// The TLS settings of an endpoint (trusting no root for `http://`, which
 /// never does a handshake).
 #[cfg(feature = "tls")]
@@ -47,28 +49,23 @@ pub(crate) fn client(tls: &Tls) -> Client {
 
 /// The TLS settings for an endpoint of `scheme` (`http` or `https`) and its
 /// `ca_file`, or the field at fault and why.
-pub(crate) fn settings(
-    scheme: &str,
-    ca_file: Option<&std::path::Path>,
-) -> Result<Tls, (&'static str, String)> {
+pub(crate) fn settings(scheme: &str, ca_file: Option<&std::path::Path>) -> Result<Tls, FieldError> {
     #[cfg(feature = "tls")]
     {
         let roots = if scheme == "https" {
-            roots(ca_file).map_err(|e| ("ca_file", e))?
+            roots(ca_file)?
         } else {
             rustls::RootCertStore::empty()
         };
-        config(roots)
-            .map(std::sync::Arc::new)
-            .map_err(|e| ("url", e))
+        config(roots).map(std::sync::Arc::new)
     }
     #[cfg(not(feature = "tls"))]
     {
         let _ = ca_file;
         if scheme == "https" {
-            return Err((
+            return Err(FieldError::new(
                 "url",
-                "https:// endpoints need telltale's `tls` feature".to_owned(),
+                "https:// endpoints need telltale's `tls` feature",
             ));
         }
         Ok(Tls)
@@ -78,7 +75,8 @@ pub(crate) fn settings(
 /// The roots an `https://` endpoint trusts: the built-in ones and the
 /// certificates of `ca_file`, if given.
 #[cfg(feature = "tls")]
-fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, String> {
+fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, FieldError> {
+    let err = |reason: String| FieldError::new("ca_file", reason);
     let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -86,16 +84,16 @@ fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, Str
         use rustls_pki_types::pem::PemObject as _;
         let shown = path.display();
         let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("cannot read {shown}: {e}"))?
+            .map_err(|e| err(format!("cannot read {shown}: {e}")))?
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| format!("{shown}: {e}"))?;
+            .map_err(|e| err(format!("{shown}: {e}")))?;
         if certs.is_empty() {
-            return Err(format!("{shown} holds no PEM certificate"));
+            return Err(err(format!("{shown} holds no PEM certificate")));
         }
         for cert in certs {
             roots
                 .add(cert)
-                .map_err(|e| format!("{shown}: a certificate is not usable: {e}"))?;
+                .map_err(|e| err(format!("{shown}: a certificate is not usable: {e}")))?;
         }
     }
     Ok(roots)
@@ -103,11 +101,11 @@ fn roots(ca_file: Option<&std::path::Path>) -> Result<rustls::RootCertStore, Str
 
 /// A client configuration trusting `roots`.
 #[cfg(feature = "tls")]
-fn config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, String> {
+fn config(roots: rustls::RootCertStore) -> Result<rustls::ClientConfig, FieldError> {
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| FieldError::new("url", e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
@@ -121,9 +119,9 @@ mod tests {
     #[cfg(not(feature = "tls"))]
     #[test]
     fn https_needs_the_tls_feature() {
-        let (field, reason) = settings("https", None).unwrap_err();
-        assert_eq!(field, "url");
-        assert!(reason.contains("`tls` feature"), "{reason}");
+        let e = settings("https", None).unwrap_err();
+        assert_eq!(e.field, "url");
+        assert!(e.reason.contains("`tls` feature"), "{e:?}");
         assert!(settings("http", None).is_ok());
     }
 
@@ -134,7 +132,10 @@ mod tests {
     fn https_reads_the_ca_file() {
         assert!(settings("https", None).is_ok());
         let missing = std::path::Path::new("/nonexistent/ca.pem");
-        assert_eq!(settings("https", Some(missing)).unwrap_err().0, "ca_file");
+        assert_eq!(
+            settings("https", Some(missing)).unwrap_err().field,
+            "ca_file"
+        );
         assert!(settings("http", None).is_ok());
     }
 }

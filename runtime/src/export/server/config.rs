@@ -1,4 +1,4 @@
-//! The server's configuration: [`Config`] and [`BasicAuth`].
+//! The server's configuration: [`ServerConfig`] and [`BasicAuth`].
 
 use std::fmt;
 use std::time::Duration;
@@ -9,17 +9,17 @@ use crate::config::duration;
 use crate::config::env::Env;
 use crate::error::Error;
 
-/// Where and how to serve metrics. [`Config::default`] serves
+/// Where and how to serve metrics. [`ServerConfig::default`] serves
 /// `http://127.0.0.1:9464/metrics`.
 ///
 /// Every field can be set in code, in the `[server]` table of a TOML file
 /// and from a `TELLTALE_SERVER_*` environment variable (see
-/// [`crate::config`] and [`Config::apply_env`]).
+/// [`crate::config`] and [`ServerConfig::apply_env`]).
 ///
 /// ```
 /// use std::time::Duration;
 ///
-/// let config = telltale::server::Config {
+/// let config = telltale::server::ServerConfig {
 ///     port: 0, // any free port; `Server::local_addr` tells which
 ///     bearer_token: Some("s3cret".to_owned()),
 ///     idle_timeout: Duration::from_secs(30),
@@ -33,7 +33,7 @@ use crate::error::Error;
 /// ```
 #[derive(Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Config {
+pub struct ServerConfig {
     /// The address or host name to listen on. Default `"127.0.0.1"`; use
     /// `"0.0.0.0"` or `"::"` to accept scrapes from other machines.
     pub host: String,
@@ -70,14 +70,14 @@ pub struct Config {
     pub bearer_token: Option<String>,
     /// A user name and password every request but the health check must
     /// present with HTTP basic authentication. Default `None`. When both
-    /// this and [`bearer_token`](Config::bearer_token) are set, either is
+    /// this and [`bearer_token`](ServerConfig::bearer_token) are set, either is
     /// accepted.
     pub basic_auth: Option<BasicAuth>,
 }
 
-impl Default for Config {
+impl Default for ServerConfig {
     fn default() -> Self {
-        Config {
+        ServerConfig {
             host: "127.0.0.1".to_owned(),
             port: 9464,
             path: "/metrics".to_owned(),
@@ -93,10 +93,10 @@ impl Default for Config {
     }
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for ServerConfig {
     /// Like a derived `Debug`, with the token and password replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("ServerConfig")
             .field("host", &self.host)
             .field("port", &self.port)
             .field("path", &self.path)
@@ -134,13 +134,13 @@ impl fmt::Debug for BasicAuth {
     }
 }
 
-impl Config {
-    /// The path JSON is served on: [`path`](Config::path) + `.json`.
+impl ServerConfig {
+    /// The path JSON is served on: [`path`](ServerConfig::path) + `.json`.
     pub fn json_path(&self) -> String {
         format!("{}.json", self.path)
     }
 
-    /// The path CSV is served on: [`path`](Config::path) + `.csv`.
+    /// The path CSV is served on: [`path`](ServerConfig::path) + `.csv`.
     pub fn csv_path(&self) -> String {
         format!("{}.csv", self.path)
     }
@@ -149,17 +149,17 @@ impl Config {
     ///
     /// | variable | field | example |
     /// |---|---|---|
-    /// | `TELLTALE_SERVER_HOST` | [`host`](Config::host) | `0.0.0.0` |
-    /// | `TELLTALE_SERVER_PORT` | [`port`](Config::port) | `9464` |
-    /// | `TELLTALE_SERVER_PATH` | [`path`](Config::path) | `/metrics` |
-    /// | `TELLTALE_SERVER_ENABLED` | [`enabled`](Config::enabled) | `false` |
-    /// | `TELLTALE_SERVER_HEALTH_PATH` | [`health_path`](Config::health_path) | `/healthz`, or empty for none |
-    /// | `TELLTALE_SERVER_HEADER_READ_TIMEOUT` | [`header_read_timeout`](Config::header_read_timeout) | `10s` |
-    /// | `TELLTALE_SERVER_IDLE_TIMEOUT` | [`idle_timeout`](Config::idle_timeout) | `90s` |
-    /// | `TELLTALE_SERVER_MAX_CONNECTIONS` | [`max_connections`](Config::max_connections) | `256` |
-    /// | `TELLTALE_SERVER_GZIP` | [`gzip`](Config::gzip) | `true` |
-    /// | `TELLTALE_SERVER_BEARER_TOKEN` | [`bearer_token`](Config::bearer_token) | a token, or empty for none |
-    /// | `TELLTALE_SERVER_BASIC_AUTH` | [`basic_auth`](Config::basic_auth) | `user:password`, or empty for none |
+    /// | `TELLTALE_SERVER_HOST` | [`host`](ServerConfig::host) | `0.0.0.0` |
+    /// | `TELLTALE_SERVER_PORT` | [`port`](ServerConfig::port) | `9464` |
+    /// | `TELLTALE_SERVER_PATH` | [`path`](ServerConfig::path) | `/metrics` |
+    /// | `TELLTALE_SERVER_ENABLED` | [`enabled`](ServerConfig::enabled) | `false` |
+    /// | `TELLTALE_SERVER_HEALTH_PATH` | [`health_path`](ServerConfig::health_path) | `/healthz`, or empty for none |
+    /// | `TELLTALE_SERVER_HEADER_READ_TIMEOUT` | [`header_read_timeout`](ServerConfig::header_read_timeout) | `10s` |
+    /// | `TELLTALE_SERVER_IDLE_TIMEOUT` | [`idle_timeout`](ServerConfig::idle_timeout) | `90s` |
+    /// | `TELLTALE_SERVER_MAX_CONNECTIONS` | [`max_connections`](ServerConfig::max_connections) | `256` |
+    /// | `TELLTALE_SERVER_GZIP` | [`gzip`](ServerConfig::gzip) | `true` |
+    /// | `TELLTALE_SERVER_BEARER_TOKEN` | [`bearer_token`](ServerConfig::bearer_token) | a token, or empty for none |
+    /// | `TELLTALE_SERVER_BASIC_AUTH` | [`basic_auth`](ServerConfig::basic_auth) | `user:password`, or empty for none |
     ///
     /// # Errors
     ///
@@ -169,7 +169,7 @@ impl Config {
     /// ```
     /// use telltale::config::Env;
     ///
-    /// let mut config = telltale::server::Config::default();
+    /// let mut config = telltale::server::ServerConfig::default();
     /// config.apply_env(&mut Env::from_pairs([
     ///     ("TELLTALE_SERVER_PORT", "9100"),
     ///     ("TELLTALE_SERVER_BASIC_AUTH", "prometheus:pa:ss"),

@@ -8,7 +8,7 @@ use tokio::sync::{watch, Semaphore};
 
 use crate::error::Error;
 
-use super::config::Config;
+use super::config::ServerConfig;
 use super::connection::{accept_loop, Limits, Shared, MAX_TURNING_AWAY};
 use super::request::Handler;
 
@@ -22,8 +22,8 @@ use super::request::Handler;
 ///
 /// [`Error::Bind`], naming the address, when the socket cannot be bound (the
 /// port is taken, the host does not resolve, ...); [`Error::Config`] when
-/// [`Config::validate`] refuses the configuration.
-pub async fn start(config: Config) -> Result<Server, Error> {
+/// [`ServerConfig::validate`] refuses the configuration.
+pub async fn start(config: ServerConfig) -> Result<Server, Error> {
     if !config.enabled {
         return Ok(Server { running: None });
     }

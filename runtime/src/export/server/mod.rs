@@ -2,7 +2,7 @@
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), telltale::Error> {
-//! let server = telltale::server::start(telltale::server::Config::default()).await?;
+//! let server = telltale::server::start(telltale::server::ServerConfig::default()).await?;
 //! println!("metrics at {}", server.url().unwrap_or("(disabled)"));
 //! // ... run the service ...
 //! server.stop().await;
@@ -20,7 +20,7 @@
 //! | `/api/...` | the JSON API of a running [`System`](crate::system::System) |
 //! | `/dashboard` | a page showing that API: health, operations with their latency percentiles and success rates, recent failures, exporters |
 //!
-//! The suffixed paths follow [`Config::path`]: with `path = "/m"` they are
+//! The suffixed paths follow [`ServerConfig::path`]: with `path = "/m"` they are
 //! `/m.json` and `/m.csv`. Only `GET` and `HEAD` are answered; other methods
 //! on these paths get `405 Method Not Allowed`, other paths `404 Not Found`.
 //!
@@ -45,19 +45,19 @@
 //!
 //! When the request's `Accept-Encoding` accepts `gzip` (or `*`) with a
 //! quality above zero, the body is gzip-compressed and sent with
-//! `Content-Encoding: gzip`; [`Config::gzip`] turns this off.
+//! `Content-Encoding: gzip`; [`ServerConfig::gzip`] turns this off.
 //!
 //! # Limits
 //!
-//! - At most [`Config::max_connections`] connections are served at once. A
+//! - At most [`ServerConfig::max_connections`] connections are served at once. A
 //!   connection beyond the cap is answered at once with `503 Service
 //!   Unavailable`, `Retry-After: 1` and `Connection: close`, then closed, so
 //!   a scraper sees a clear error instead of a hang. (At most 64 such answers
 //!   are in progress at a time; past that, extra connections are closed
 //!   without one.)
-//! - A request's headers must arrive within [`Config::header_read_timeout`]
+//! - A request's headers must arrive within [`ServerConfig::header_read_timeout`]
 //!   of its first byte, and a connection on which nothing is read or written
-//!   for [`Config::idle_timeout`] (an idle keep-alive connection, a client
+//!   for [`ServerConfig::idle_timeout`] (an idle keep-alive connection, a client
 //!   that stopped sending or reading) is closed.
 //! - A request head (request line and headers) is limited to 64 KiB and 100
 //!   headers; a longer one, however long its URI, is answered with `431
@@ -66,14 +66,14 @@
 //!
 //! # Credentials
 //!
-//! With [`Config::bearer_token`] or [`Config::basic_auth`] set, every path
+//! With [`ServerConfig::bearer_token`] or [`ServerConfig::basic_auth`] set, every path
 //! but the health path needs an `Authorization` header carrying one of them
 //! (`Bearer <token>` or `Basic <base64 of user:password>`); without it, or
 //! with a wrong one, the answer is `401 Unauthorized` with a
 //! `WWW-Authenticate` challenge for each scheme configured. Credentials are
 //! compared in constant time. The health path stays open so that load
 //! balancers and orchestrators can probe it without a secret; set
-//! [`Config::health_path`] to `""` to turn it off.
+//! [`ServerConfig::health_path`] to `""` to turn it off.
 //!
 //! # Self-metrics
 //!
@@ -96,7 +96,10 @@ mod lifecycle;
 mod request;
 mod self_metrics;
 
-pub use config::{BasicAuth, Config};
+/// The old name of [`ServerConfig`], kept for code written against it.
+#[doc(hidden)]
+pub use config::ServerConfig as Config;
+pub use config::{BasicAuth, ServerConfig};
 pub use lifecycle::{start, Server};
 pub(crate) use request::serve_api;
 
@@ -114,7 +117,7 @@ mod tests {
     };
     use hyper::{Method, Request, Response, StatusCode};
 
-    use super::config::{BasicAuth, Config};
+    use super::config::{BasicAuth, ServerConfig};
     use super::request::{accepts_gzip, constant_time_eq, format_parameter, Handler, Route};
     use super::self_metrics::{EncodingLabel, FormatLabel, ScrapeLabels, SCRAPES};
     use crate::config::env::Env;
@@ -122,7 +125,7 @@ mod tests {
 
     #[test]
     fn defaults_are_the_documented_ones() {
-        let mut config = Config::default();
+        let mut config = ServerConfig::default();
         assert_eq!(
             (config.host.as_str(), config.port, config.path.as_str()),
             ("127.0.0.1", 9464, "/metrics")
@@ -136,11 +139,14 @@ mod tests {
             ("TELLTALE_SERVER_IDLE_TIMEOUT", "90s"),
         ]);
         config.apply_env(&mut env).unwrap();
-        assert_eq!(format!("{config:?}"), format!("{:?}", Config::default()));
+        assert_eq!(
+            format!("{config:?}"),
+            format!("{:?}", ServerConfig::default())
+        );
     }
 
     fn endpoint() -> Handler {
-        Handler::new(&Config::default())
+        Handler::new(&ServerConfig::default())
     }
 
     fn request(method: Method, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
@@ -157,7 +163,7 @@ mod tests {
 
     #[test]
     fn default_config() {
-        let config = Config::default();
+        let config = ServerConfig::default();
         assert_eq!(config.host, "127.0.0.1");
         assert_eq!(config.port, 9464);
         assert_eq!(config.path, "/metrics");
@@ -367,9 +373,9 @@ mod tests {
             &[("accept-encoding", "gzip")],
         ));
         assert_eq!(response.headers()[CONTENT_ENCODING], "gzip");
-        let off = Handler::new(&Config {
+        let off = Handler::new(&ServerConfig {
             gzip: false,
-            ..Config::default()
+            ..ServerConfig::default()
         });
         let plain = off.respond(&request(
             Method::GET,
@@ -399,13 +405,13 @@ mod tests {
         // secret holds 0xff.
         assert!(!constant_time_eq(b"", b"\xff"));
 
-        let endpoint = Handler::new(&Config {
+        let endpoint = Handler::new(&ServerConfig {
             bearer_token: Some("tok".to_owned()),
             basic_auth: Some(BasicAuth {
                 username: "user".to_owned(),
                 password: "pa:ss".to_owned(),
             }),
-            ..Config::default()
+            ..ServerConfig::default()
         });
         let basic = format!(
             "Basic {}",
@@ -454,70 +460,70 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let cases: Vec<(Config, &str)> = vec![
+        let cases: Vec<(ServerConfig, &str)> = vec![
             (
-                Config {
+                ServerConfig {
                     path: "metrics".to_owned(),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "\"metrics\"",
             ),
             (
-                Config {
+                ServerConfig {
                     path: "/m?x".to_owned(),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "'?'",
             ),
             (
-                Config {
+                ServerConfig {
                     health_path: "/metrics.json".to_owned(),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "health_path",
             ),
             (
-                Config {
+                ServerConfig {
                     health_path: "health".to_owned(),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "health_path",
             ),
             (
-                Config {
+                ServerConfig {
                     max_connections: 0,
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "max_connections",
             ),
             (
-                Config {
+                ServerConfig {
                     header_read_timeout: Duration::ZERO,
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "header_read_timeout",
             ),
             (
-                Config {
+                ServerConfig {
                     idle_timeout: Duration::ZERO,
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "idle_timeout",
             ),
             (
-                Config {
+                ServerConfig {
                     bearer_token: Some(String::new()),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "bearer_token",
             ),
             (
-                Config {
+                ServerConfig {
                     basic_auth: Some(BasicAuth {
                         username: "a:b".to_owned(),
                         password: String::new(),
                     }),
-                    ..Config::default()
+                    ..ServerConfig::default()
                 },
                 "basic_auth.username",
             ),
@@ -526,9 +532,9 @@ mod tests {
             let message = config.validate().unwrap_err().to_string();
             assert!(message.contains(needle), "{message} should name {needle}");
         }
-        let empty_health = Config {
+        let empty_health = ServerConfig {
             health_path: String::new(),
-            ..Config::default()
+            ..ServerConfig::default()
         };
         assert!(empty_health.validate().is_ok());
         assert!(matches!(
@@ -547,13 +553,13 @@ mod tests {
 
     #[test]
     fn secrets_stay_out_of_debug() {
-        let config = Config {
+        let config = ServerConfig {
             bearer_token: Some("tok-123".to_owned()),
             basic_auth: Some(BasicAuth {
                 username: "scraper".to_owned(),
                 password: "pw-456".to_owned(),
             }),
-            ..Config::default()
+            ..ServerConfig::default()
         };
         let debug = format!("{config:?}");
         assert!(

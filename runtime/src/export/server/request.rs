@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use crate::encode::Format;
 
-use super::config::Config;
+use super::config::ServerConfig;
 use super::self_metrics::{
     count_rejection, EncodingLabel, FormatLabel, Rejection, ScrapeLabels, SCRAPES,
 };
@@ -53,7 +53,7 @@ pub(super) struct Auth {
 }
 
 impl Auth {
-    fn new(config: &Config) -> Auth {
+    fn new(config: &ServerConfig) -> Auth {
         let bearer = config
             .bearer_token
             .as_ref()
@@ -123,7 +123,7 @@ pub(super) fn constant_time_eq(given: &[u8], secret: &[u8]) -> bool {
 }
 
 impl Handler {
-    pub(super) fn new(config: &Config) -> Handler {
+    pub(super) fn new(config: &ServerConfig) -> Handler {
         Handler {
             path: config.path.clone(),
             json_path: config.json_path(),
