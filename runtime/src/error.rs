@@ -60,6 +60,18 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A metric source that cannot be started, or whose configuration is
+    /// invalid.
+    Source {
+        /// The source's name; empty for a problem of the sources as a
+        /// whole.
+        source: String,
+        /// The configuration field at fault (`interval`, `command`), if
+        /// the problem is one field.
+        field: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
     /// A payload that cannot be encoded, or a body that does not decode as
     /// the format it should be in.
     Payload {
@@ -99,6 +111,20 @@ impl fmt::Display for Error {
                 f.write_str("push")?;
                 if !endpoint.is_empty() {
                     write!(f, " endpoint {endpoint:?}")?;
+                }
+                if let Some(field) = field {
+                    write!(f, ", field `{field}`")?;
+                }
+                write!(f, ": {reason}")
+            }
+            Error::Source {
+                source,
+                field,
+                reason,
+            } => {
+                f.write_str("source")?;
+                if !source.is_empty() {
+                    write!(f, " {source:?}")?;
                 }
                 if let Some(field) = field {
                     write!(f, ", field `{field}`")?;

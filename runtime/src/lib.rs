@@ -59,6 +59,7 @@
 //! | metric | `metric/` | label traits, [`Counter`], [`Gauge`], [`Histogram`], [`Family`], callsites, dynamic metrics, build info: they write their series into collect's builder or visitor, never naming an encoder |
 //! | encode, parse | `encode/`, `parse/` | Prometheus, OpenMetrics, JSON, CSV and OTLP bodies (the text encoders implement collect's visitor); the strict parsers |
 //! | query | `query/`, `resources/`, `service.rs` | windows, timers, the tracker, the stream; resource sampling; the service loop |
+//! | sources | `sources/` | metrics from outside the program: the `Source` trait, the scheduler and breakers, exec sources; their last good batches published into collect's registry |
 //! | export | `export/` | `server/` (HTTP) and `push/` (transports) |
 //! | system | `system.rs` | [`System`](crate::system::System): windows, resources, exporters and the JSON API together |
 //! | config | `config/` | the file, whose sections are the structs the code above uses |
@@ -97,7 +98,8 @@
         feature = "tls",
         feature = "config",
         feature = "stream",
-        feature = "service"
+        feature = "service",
+        feature = "sources"
     )),
     allow(rustdoc::broken_intra_doc_links)
 )]
@@ -117,6 +119,9 @@ pub mod resources;
 #[cfg(feature = "service")]
 #[cfg_attr(docsrs, doc(cfg(feature = "service")))]
 pub mod service;
+#[cfg(feature = "sources")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sources")))]
+pub mod sources;
 mod store;
 #[cfg(feature = "json")]
 #[cfg_attr(docsrs, doc(cfg(feature = "json")))]
