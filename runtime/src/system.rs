@@ -724,6 +724,8 @@ pub(crate) fn api(path: &str) -> (u16, String) {
         }
         "stats" => serde_json::to_string(&system.stats()),
         "exporters" => serde_json::to_string(&system.exporters()),
+        #[cfg(feature = "sources")]
+        "sources" => serde_json::to_string(&crate::sources::status()),
         "dashboard/overview" => serde_json::to_string(&system.overview()),
         "dashboard/performance" => serde_json::to_string(&system.performance()),
         "dashboard/errors" => serde_json::to_string(&system.errors()),

@@ -54,6 +54,13 @@ pub struct Config {
     /// environment variables. To push without a [`System`](crate::system::System),
     /// give `system.exporters` to [`push::start`](crate::push::start).
     pub system: system::SystemConfig,
+    /// Metric sources and plugin directories: `[custom_metrics]`, with the
+    /// sources as `[[custom_metrics.sources]]`; see
+    /// [`sources::CustomMetricsConfig`](crate::sources::CustomMetricsConfig).
+    /// Read from the file only.
+    #[cfg(feature = "sources")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sources")))]
+    pub custom_metrics: crate::sources::CustomMetricsConfig,
     // Further sections go below, each one a field named after its TOML
     // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, and a line in
     // `apply_env` and `validate`.
@@ -65,14 +72,40 @@ const ENV_SECTIONS: &[&str] = &["TELLTALE_SERVER_"];
 
 impl Config {
     /// Reads a configuration from TOML text; `origin` (a file name, say)
-    /// names the text in error messages. See [`from_toml_str`].
+    /// names the text in error messages. See [`from_toml_str`]; besides,
+    /// every `[[custom_metrics.sources]]` entry is read and checked on its
+    /// own, so that the error lists (one a line) every wrong source, each
+    /// with its `origin:line:column` and key.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, Error> {
+        #[cfg(feature = "sources")]
+        {
+            let mut errors = sources_check::errors(text, origin);
+            match from_toml_str::<Config>(text, origin) {
+                Ok(config) if errors.is_empty() => Ok(config),
+                Ok(_) => Err(Error::Config(errors.join("\n"))),
+                Err(Error::Config(first)) => {
+                    // The whole-file pass stops at the first mistake, which
+                    // may be one a source's own pass found too.
+                    let place = first.split(": ").next().unwrap_or_default();
+                    let message = first.rsplit(": ").next().unwrap_or_default();
+                    let same =
+                        |e: &String| e.split(": ").next() == Some(place) && e.ends_with(message);
+                    if !errors.iter().any(same) {
+                        errors.insert(0, first);
+                    }
+                    Err(Error::Config(errors.join("\n")))
+                }
+                Err(other) => Err(other),
+            }
+        }
+        #[cfg(not(feature = "sources"))]
         from_toml_str(text, origin)
     }
 
     /// Reads a configuration from a TOML file. See [`from_file`].
     pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
-        from_file(path)
+        let path = path.as_ref();
+        Config::from_toml_str(&read(path)?, &path.display().to_string())
     }
 
     /// Overrides values from `TELLTALE_*` variables: for each section, the
@@ -132,6 +165,14 @@ impl Config {
         if let Some(push) = &self.system.exporters {
             push.validate()?;
         }
+        #[cfg(feature = "sources")]
+        if let Err(errors) = self.custom_metrics.build() {
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("custom_metrics: {e}"))
+                .collect();
+            return Err(Error::Config(lines.join("\n")));
+        }
         Ok(())
     }
 
@@ -185,13 +226,12 @@ impl Config {
 pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Error> {
     toml::from_str(text).map_err(|error| {
         let message = error.message().trim_end();
-        let Some(span) = error.span() else {
-            return Error::Config(format!("{origin}: {message}"));
-        };
-        let (line, column) = line_and_column(text, span.start);
-        let key = key_at(text, span.start);
-        let key = key.map_or(String::new(), |key| format!("{key}: "));
-        Error::Config(format!("{origin}:{line}:{column}: {key}{message}"))
+        Error::Config(located(
+            text,
+            origin,
+            message,
+            error.span().map(|s| s.start),
+        ))
     })
 }
 
@@ -200,13 +240,128 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T,
 /// [`Error::Config`] naming it and the reason.
 pub fn from_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|error| {
+    from_toml_str(&read(path)?, &path.display().to_string())
+}
+
+fn read(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|error| {
         Error::Config(format!(
             "cannot read the configuration file {}: {error}",
             path.display()
         ))
-    })?;
-    from_toml_str(&text, &path.display().to_string())
+    })
+}
+
+/// Where a `toml` error is: `origin:line:column: key: message`.
+fn located(text: &str, origin: &str, message: &str, offset: Option<usize>) -> String {
+    let Some(offset) = offset else {
+        return format!("{origin}: {message}");
+    };
+    let (line, column) = line_and_column(text, offset);
+    let key = key_at(text, offset);
+    let key = key.map_or(String::new(), |key| format!("{key}: "));
+    format!("{origin}:{line}:{column}: {key}{message}")
+}
+
+/// Each `[[custom_metrics.sources]]` entry read and built on its own.
+#[cfg(feature = "sources")]
+mod sources_check {
+    use serde::Deserialize as _;
+    use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+    use super::{line_and_column, located};
+    use crate::error::Error;
+    use crate::sources::SourceConfig;
+
+    /// One message per wrong source (none when the text is not TOML: the
+    /// whole-file pass reports that).
+    pub(super) fn errors(text: &str, origin: &str) -> Vec<String> {
+        let Ok(root) = DeTable::parse(text) else {
+            return Vec::new();
+        };
+        let root = DeValue::Table(root.into_inner());
+        let Some(sources) = root
+            .get("custom_metrics")
+            .and_then(|c| c.get_ref().get("sources"))
+        else {
+            return Vec::new();
+        };
+        let DeValue::Array(items) = sources.get_ref() else {
+            return Vec::new();
+        };
+        let mut errors = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let span = item.span();
+            match SourceConfig::deserialize(ValueDeserializer::from(item.clone())) {
+                Err(e) => errors.push(
+                    located(
+                        text,
+                        origin,
+                        e.message().trim_end(),
+                        e.span().map(|s| s.start),
+                    )
+                    .replacen(
+                        ": custom_metrics.sources.",
+                        &format!(": custom_metrics.sources[{i}]."),
+                        1,
+                    ),
+                ),
+                Ok(config) => {
+                    if let Err(Error::Source { field, reason, .. }) = config.build() {
+                        let field = field.unwrap_or_default();
+                        let at = key_offset(text, span.clone(), &field).unwrap_or(span.start);
+                        let (line, column) = line_and_column(text, at);
+                        errors.push(format!(
+                            "{origin}:{line}:{column}: custom_metrics.sources[{i}].{field}: source {:?}: {reason}",
+                            config.name
+                        ));
+                    }
+                }
+            }
+        }
+        errors
+    }
+
+    /// Where, within the source at `span` (an inline table, or the header
+    /// of a `[[...]]` table and the lines up to the next header), the line
+    /// assigning the last part of `field` (`failures` of
+    /// `breaker.failures`) starts its key.
+    fn key_offset(text: &str, span: std::ops::Range<usize>, field: &str) -> Option<usize> {
+        let key = field.rsplit('.').next().filter(|k| !k.is_empty())?;
+        let after = text.get(span.start..)?;
+        let header = after.starts_with("[[");
+        let end = if header {
+            let body = after.find('\n').map_or(after.len(), |i| i + 1);
+            after[body..]
+                .match_indices('\n')
+                .map(|(i, _)| body + i + 1)
+                .find(|&i| after[i..].trim_start().starts_with('['))
+                .unwrap_or(after.len())
+        } else {
+            span.len()
+        };
+        let region = after.get(..end)?;
+        let mut offset = 0;
+        for line in region.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            // `key = ...` on its own line, or `{key = ...}` inline.
+            let at =
+                if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
+                    Some(indent)
+                } else {
+                    trimmed
+                        .find(&format!(" {key} ="))
+                        .or_else(|| trimmed.find(&format!("{{{key} =")))
+                        .map(|i| indent + i + 1)
+                };
+            if let Some(at) = at {
+                return Some(span.start + offset + at);
+            }
+            offset += line.len();
+        }
+        None
+    }
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.

@@ -30,7 +30,9 @@
 //! (and [`status`], for every running set) says the same in a struct.
 //!
 //! [`ExecSource`] runs a command whose output is Prometheus text,
-//! OpenMetrics text or telltale's JSON.
+//! OpenMetrics text or telltale's JSON. [`CustomMetricsConfig`] is the
+//! `[custom_metrics]` section of the configuration file, whose sources
+//! `telltale agent` runs; its `/api/sources` answers [`status`].
 //!
 //! A source's families should not share names with the program's metrics
 //! nor with other sources': a family two sources export is merged, the
@@ -38,6 +40,7 @@
 
 mod batch;
 mod breaker;
+mod config;
 mod exec;
 mod exposition;
 mod publish;
@@ -47,6 +50,7 @@ mod source;
 
 pub use batch::{Batch, HistogramPoints};
 pub use breaker::{BreakerConfig, BreakerState};
+pub use config::{CustomMetricsConfig, SourceConfig, SourceKind};
 pub use exec::{ExecConfig, ExecSource, DEFAULT_MAX_OUTPUT_BYTES};
 pub use exposition::{read, OutputFormat};
 pub use runner::{start, status, SourceStatus, Sources};

@@ -1,0 +1,227 @@
+//! The `[custom_metrics]` section: plugin directories and sources, as the
+//! configuration file writes them, and building the sources it names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::breaker::BreakerConfig;
+use super::exec::{ExecConfig, ExecSource, DEFAULT_MAX_OUTPUT_BYTES};
+use super::exposition::OutputFormat;
+use super::source::{SourceBox, SourceOptions};
+use crate::error::Error;
+
+/// Metric sources from a configuration file: `[custom_metrics]`.
+///
+/// ```toml
+/// [custom_metrics]
+/// plugin_directories = ["./plugins"]
+///
+/// [[custom_metrics.sources]]
+/// name = "disk_check"
+/// type = "exec"
+/// command = ["./check.sh", "--fast"]
+/// interval = "10s"        # or a number of seconds
+/// timeout = "2s"
+/// format = "prometheus"   # "openmetrics", "json"
+/// labels = { site = "eu-1" }
+/// env = { MODE = "fast" }
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CustomMetricsConfig {
+    /// Folders whose executables are plugins.
+    pub plugin_directories: Vec<PathBuf>,
+    /// How often the plugin directories are scanned again (default 30 s).
+    #[serde(with = "crate::config::duration::option")]
+    pub rescan_interval: Option<Duration>,
+    /// The window of aggregation rules, which a later release evaluates;
+    /// read and checked, not used yet.
+    #[serde(with = "crate::config::duration::option")]
+    pub aggregation_window: Option<Duration>,
+    /// The sources, `[[custom_metrics.sources]]`.
+    pub sources: Vec<SourceConfig>,
+}
+
+/// What kind of source a [`SourceConfig`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A command ([`ExecSource`]).
+    Exec,
+    /// SQL queries against a database.
+    Database,
+}
+
+fn default_interval() -> Duration {
+    SourceOptions::default().interval
+}
+
+fn default_timeout() -> Duration {
+    SourceOptions::default().timeout
+}
+
+fn default_max_output() -> usize {
+    DEFAULT_MAX_OUTPUT_BYTES
+}
+
+/// One `[[custom_metrics.sources]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// The source's name (the `source` label of its self-metrics).
+    pub name: String,
+    /// `"exec"` or `"database"`.
+    #[serde(rename = "type")]
+    pub kind: SourceKind,
+    /// Time between runs (default 60 s).
+    #[serde(default = "default_interval", with = "crate::config::duration")]
+    pub interval: Duration,
+    /// The longest a run may take (default 10 s, at most the interval).
+    #[serde(default = "default_timeout", with = "crate::config::duration")]
+    pub timeout: Duration,
+    /// How long the last good values are served while runs fail (default
+    /// three intervals).
+    #[serde(default, with = "crate::config::duration::option")]
+    pub stale_after: Option<Duration>,
+    /// Labels added to every series.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// The circuit breaker.
+    #[serde(default)]
+    pub breaker: BreakerConfig,
+    /// Exec: the program and its arguments.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Exec: the environment the command gets (nothing else is set).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Exec: variables passed on from telltale's environment.
+    #[serde(default)]
+    pub inherit_env: Vec<String>,
+    /// Exec: the working directory.
+    #[serde(default)]
+    pub working_dir: Option<PathBuf>,
+    /// Exec: the output's format (default `prometheus`).
+    #[serde(default)]
+    pub format: OutputFormat,
+    /// Exec: the most bytes of output read (default 4 MiB).
+    #[serde(default = "default_max_output")]
+    pub max_output_bytes: usize,
+    /// Database: where to connect.
+    #[serde(default)]
+    pub connection_string: Option<String>,
+    /// Database: the queries, kept as written until database sources are
+    /// built.
+    #[serde(default)]
+    pub queries: Vec<serde_json::Value>,
+}
+
+impl SourceConfig {
+    fn options(&self) -> SourceOptions {
+        SourceOptions {
+            interval: self.interval,
+            timeout: self.timeout,
+            stale_after: self.stale_after,
+            breaker: self.breaker.clone(),
+            labels: self
+                .labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The source this entry describes, checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Source`] naming the source and the field at fault.
+    pub fn build(&self) -> Result<SourceBox, Error> {
+        let err = |field: &str, reason: &str| Error::Source {
+            source: self.name.clone(),
+            field: Some(field.to_owned()),
+            reason: reason.to_owned(),
+        };
+        match self.kind {
+            SourceKind::Exec => {
+                if self.connection_string.is_some() {
+                    return Err(err(
+                        "connection_string",
+                        "is for database sources, not exec",
+                    ));
+                }
+                if !self.queries.is_empty() {
+                    return Err(err("queries", "are for database sources, not exec"));
+                }
+                let config = ExecConfig {
+                    command: self.command.clone(),
+                    env: self.env.clone(),
+                    inherit_env: self.inherit_env.clone(),
+                    working_dir: self.working_dir.clone(),
+                    format: self.format,
+                    max_output_bytes: self.max_output_bytes,
+                };
+                Ok(SourceBox::new(ExecSource::new(
+                    &self.name,
+                    config,
+                    self.options(),
+                )?))
+            }
+            SourceKind::Database => Err(err(
+                "type",
+                "database sources are not in this build of telltale (no SQL driver is compiled in)",
+            )),
+        }
+    }
+}
+
+impl CustomMetricsConfig {
+    /// Every source the section names, built; the errors of all that are
+    /// wrong (each naming its source and field), not only the first.
+    ///
+    /// # Errors
+    ///
+    /// One [`Error::Source`] per source that is wrong, and for two sources
+    /// of one name.
+    pub fn build(&self) -> Result<Vec<SourceBox>, Vec<Error>> {
+        let mut built = Vec::new();
+        let mut errors = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for source in &self.sources {
+            if !names.insert(source.name.as_str()) {
+                errors.push(Error::Source {
+                    source: source.name.clone(),
+                    field: Some("name".into()),
+                    reason: "two sources have this name".into(),
+                });
+                continue;
+            }
+            match source.build() {
+                Ok(b) => built.push(b),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !self.plugin_directories.is_empty() {
+            errors.push(Error::Source {
+                source: String::new(),
+                field: Some("plugin_directories".into()),
+                reason: "plugin directories are not scanned by this build of telltale; name each plugin as an exec source".into(),
+            });
+        }
+        if self.rescan_interval.is_some_and(|d| d.is_zero()) {
+            errors.push(Error::Source {
+                source: String::new(),
+                field: Some("rescan_interval".into()),
+                reason: "must be above zero".into(),
+            });
+        }
+        if errors.is_empty() {
+            Ok(built)
+        } else {
+            Err(errors)
+        }
+    }
+}
