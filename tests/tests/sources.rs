@@ -605,3 +605,97 @@ async fn sources_registered_with_the_macro_run_on_start() {
         .any(|s| s.name == "registered_statically"));
     running.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_directories_are_scanned_loaded_reloaded_and_unloaded() {
+    let dir = Dir::new("plugins");
+    dir.script("ok", "echo 'plugin_ok_value 1'");
+    dir.script(
+        "om.sh",
+        "printf '# TYPE plugin_om_jobs counter\\nplugin_om_jobs_total 2\\n# EOF\\n'",
+    );
+    std::fs::write(
+        dir.0.join("om.toml"),
+        "protocol = 1\nformat = \"openmetrics\"\ninterval = \"1h\"\nlabels = { team = \"storage\" }\n",
+    )
+    .unwrap();
+    dir.script("future", "echo 'plugin_future 1'");
+    std::fs::write(dir.0.join("future.toml"), "protocol = 2\n").unwrap();
+    dir.script("typo", "echo 'plugin_typo 1'");
+    std::fs::write(
+        dir.0.join("typo.toml"),
+        "protocol = 1\nintervall = \"5s\"\n",
+    )
+    .unwrap();
+    // Not executable, and a manifest alone: neither is a plugin.
+    std::fs::write(dir.0.join("notes.txt"), "plugin_notes 1\n").unwrap();
+    std::fs::write(dir.0.join("orphan.toml"), "protocol = 1\n").unwrap();
+
+    let running = sources::start([]).unwrap();
+    let scan = running.watch_plugins(
+        vec![dir.0.clone()],
+        Duration::ZERO,
+        options(3_600_000, 5_000),
+    );
+    assert_eq!(scan.started, ["plugin:ok", "plugin:om"], "{scan:?}");
+    assert_eq!(scan.refused.len(), 2, "{scan:?}");
+    let future = scan
+        .refused
+        .iter()
+        .find(|r| r.path.ends_with("future"))
+        .unwrap();
+    assert!(future.reason.contains("protocol version 2"), "{future:?}");
+    let typo = scan
+        .refused
+        .iter()
+        .find(|r| r.path.ends_with("typo"))
+        .unwrap();
+    assert!(
+        typo.reason.contains("typo.toml:2:1") && typo.reason.contains("intervall"),
+        "{typo:?}"
+    );
+    assert!(!running
+        .names()
+        .iter()
+        .any(|n| n.contains("notes") || n.contains("orphan")));
+    first_runs(&running).await;
+    let text = render();
+    assert!(text.contains("plugin_ok_value 1"), "{text}");
+    assert!(
+        text.contains(r#"plugin_om_jobs_total{team="storage"} 2"#),
+        "{text}"
+    );
+    assert!(
+        !text.contains("plugin_future") && !text.contains("plugin_typo"),
+        "{text}"
+    );
+
+    // Nothing changed: nothing restarts.
+    let untouched = running.rescan_plugins();
+    assert!(
+        untouched.started.is_empty()
+            && untouched.restarted.is_empty()
+            && untouched.stopped.is_empty()
+    );
+    // A changed plugin restarts; the other keeps its runs.
+    let om_runs = status(&running, "plugin:om").runs;
+    dir.script("ok", "echo 'plugin_ok_value 2'");
+    dir.script("new", "echo 'plugin_new_value 3'");
+    let scan = running.rescan_plugins();
+    assert_eq!(scan.restarted, ["plugin:ok"], "{scan:?}");
+    assert_eq!(scan.started, ["plugin:new"], "{scan:?}");
+    first_runs(&running).await;
+    assert_eq!(status(&running, "plugin:om").runs, om_runs);
+    let text = render();
+    assert!(
+        text.contains("plugin_ok_value 2") && text.contains("plugin_new_value 3"),
+        "{text}"
+    );
+    // A removed plugin stops, and its series go.
+    std::fs::remove_file(dir.0.join("ok")).unwrap();
+    let scan = running.rescan_plugins();
+    assert_eq!(scan.stopped, ["plugin:ok"], "{scan:?}");
+    assert!(!render().contains("plugin_ok_value"));
+    assert!(!running.names().contains(&"plugin:ok".to_owned()));
+    running.shutdown();
+}

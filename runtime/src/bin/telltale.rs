@@ -131,6 +131,10 @@ fn agent(args: &[String]) -> ExitCode {
     if let Some(port) = port {
         config.server.port = port;
     }
+    let plugins = (
+        config.custom_metrics.plugin_directories.clone(),
+        config.custom_metrics.rescan_every(),
+    );
     let sources = match config.custom_metrics.build() {
         Ok(sources) => sources,
         Err(errors) => {
@@ -151,10 +155,14 @@ fn agent(args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(serve(config, sources))
+    runtime.block_on(serve(config, sources, plugins))
 }
 
-async fn serve(config: Config, sources: Vec<telltale::sources::SourceBox>) -> ExitCode {
+async fn serve(
+    config: Config,
+    sources: Vec<telltale::sources::SourceBox>,
+    (plugin_dirs, rescan): (Vec<std::path::PathBuf>, std::time::Duration),
+) -> ExitCode {
     let system = match telltale::system::System::try_start(config.system) {
         Ok(system) => system,
         Err(e) => {
@@ -169,6 +177,20 @@ async fn serve(config: Config, sources: Vec<telltale::sources::SourceBox>) -> Ex
             return ExitCode::FAILURE;
         }
     };
+    if !plugin_dirs.is_empty() {
+        let scan = running.watch_plugins(
+            plugin_dirs,
+            rescan,
+            telltale::sources::SourceOptions::default(),
+        );
+        for refused in &scan.refused {
+            eprintln!(
+                "warning: plugin {} refused: {}",
+                refused.path.display(),
+                refused.reason
+            );
+        }
+    }
     let server = match telltale::server::start(config.server).await {
         Ok(server) => server,
         Err(e) => {
@@ -190,7 +212,7 @@ async fn serve(config: Config, sources: Vec<telltale::sources::SourceBox>) -> Ex
         ),
     };
     let _ = std::io::stdout().flush();
-    wait_for_signal().await;
+    wait_for_signal(&running).await;
     let _ = writeln!(std::io::stdout(), "telltale agent: stopping");
     running.shutdown();
     server.stop().await;
@@ -198,21 +220,40 @@ async fn serve(config: Config, sources: Vec<telltale::sources::SourceBox>) -> Ex
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() {
+/// Waits for SIGTERM or SIGINT; on SIGHUP, rescans the plugin
+/// directories.
+async fn wait_for_signal(running: &telltale::sources::Sources) {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
             let _ = tokio::signal::ctrl_c().await;
             return;
         };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+        loop {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+                _ = hup.recv() => {
+                    let scan = running.rescan_plugins();
+                    let _ = writeln!(
+                        std::io::stdout(),
+                        "telltale agent: plugins rescanned: {} started, {} restarted, {} stopped, {} refused",
+                        scan.started.len(),
+                        scan.restarted.len(),
+                        scan.stopped.len(),
+                        scan.refused.len()
+                    );
+                }
+            }
         }
     }
     #[cfg(not(unix))]
     {
+        let _ = running;
         let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -32,9 +32,11 @@ use crate::error::Error;
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CustomMetricsConfig {
-    /// Folders whose executables are plugins.
+    /// Folders whose executables are plugins (see
+    /// [`plugins`](super::plugins)), run with [`Sources::watch_plugins`](super::Sources::watch_plugins).
     pub plugin_directories: Vec<PathBuf>,
-    /// How often the plugin directories are scanned again (default 30 s).
+    /// How often the plugin directories are scanned again (default 30 s;
+    /// see [`rescan_every`](Self::rescan_every)).
     #[serde(with = "crate::config::duration::option")]
     pub rescan_interval: Option<Duration>,
     /// The window of aggregation rules, which a later release evaluates;
@@ -179,6 +181,12 @@ impl SourceConfig {
 }
 
 impl CustomMetricsConfig {
+    /// How often plugin directories are scanned: `rescan_interval`, 30 s
+    /// by default.
+    pub fn rescan_every(&self) -> Duration {
+        self.rescan_interval.unwrap_or(Duration::from_secs(30))
+    }
+
     /// Every source the section names, built; the errors of all that are
     /// wrong (each naming its source and field), not only the first.
     ///
@@ -203,13 +211,6 @@ impl CustomMetricsConfig {
                 Ok(b) => built.push(b),
                 Err(e) => errors.push(e),
             }
-        }
-        if !self.plugin_directories.is_empty() {
-            errors.push(Error::Source {
-                source: String::new(),
-                field: Some("plugin_directories".into()),
-                reason: "plugin directories are not scanned by this build of telltale; name each plugin as an exec source".into(),
-            });
         }
         if self.rescan_interval.is_some_and(|d| d.is_zero()) {
             errors.push(Error::Source {

@@ -126,7 +126,7 @@ impl ExecSource {
         if config.max_output_bytes == 0 {
             return Err(err("max_output_bytes", "must be at least 1".into()));
         }
-        super::runner::check(&name, &options)?;
+        super::source::check(&name, &options)?;
         Ok(ExecSource {
             name,
             config,

@@ -11,9 +11,12 @@ use tokio::task::JoinHandle;
 
 use super::batch::Batch;
 use super::breaker::{Breaker, BreakerState};
+use super::plugins::{self, PluginScan, PluginState, RefusedPlugin};
 use super::publish;
 use super::self_metrics::SelfMetrics;
-use super::source::{registered, DynSource, ErrorKind, SourceBox, SourceError, SourceOptions};
+use super::source::{
+    check, registered, DynSource, ErrorKind, SourceBox, SourceError, SourceOptions,
+};
 use crate::error::Error;
 use crate::store::clock::unix_seconds;
 
@@ -199,6 +202,8 @@ pub struct Sources {
 
 struct Inner {
     running: Mutex<BTreeMap<String, Running>>,
+    plugins: Mutex<PluginState>,
+    plugin_task: Mutex<Option<JoinHandle<()>>>,
     runtime: tokio::runtime::Handle,
     stop: watch::Sender<bool>,
 }
@@ -213,6 +218,14 @@ impl std::fmt::Debug for Sources {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if let Some(task) = self
+            .plugin_task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
         let running =
             std::mem::take(&mut *self.running.lock().unwrap_or_else(PoisonError::into_inner));
         for (name, r) in running {
@@ -248,40 +261,6 @@ fn source_error(source: &str, field: Option<&str>, reason: impl Into<String>) ->
     }
 }
 
-/// Checks a source's name and schedule.
-pub(crate) fn check(name: &str, options: &SourceOptions) -> Result<(), Error> {
-    let err = |field: &str, reason: String| source_error(name, Some(field), reason);
-    if name.is_empty() {
-        return Err(source_error(name, Some("name"), "a source needs a name"));
-    }
-    if options.interval.is_zero() {
-        return Err(err("interval", "must be above zero".into()));
-    }
-    if options.timeout.is_zero() {
-        return Err(err("timeout", "must be above zero".into()));
-    }
-    let day = Duration::from_hours(24);
-    for (field, d) in [
-        ("interval", Some(options.interval)),
-        ("timeout", Some(options.timeout)),
-        ("stale_after", options.stale_after),
-    ] {
-        if d.is_some_and(|d| d > day) {
-            return Err(err(
-                field,
-                format!("{d:?} is more than the limit of one day"),
-            ));
-        }
-    }
-    if let Some((field, reason)) = options.breaker.problem() {
-        return Err(err(field, reason));
-    }
-    for (label, _) in &options.labels {
-        crate::error::check_label_name(label).map_err(|e| err("labels", e.to_string()))?;
-    }
-    Ok(())
-}
-
 /// Starts every source registered with
 /// [`register_source!`](crate::register_source) and every one of `sources`,
 /// each on its own schedule on the current tokio runtime.
@@ -303,6 +282,8 @@ pub fn start(sources: impl IntoIterator<Item = SourceBox>) -> Result<Sources, Er
     let handle = Sources {
         inner: Arc::new(Inner {
             running: Mutex::new(BTreeMap::new()),
+            plugins: Mutex::new(PluginState::default()),
+            plugin_task: Mutex::new(None),
             runtime,
             stop,
         }),
@@ -438,8 +419,129 @@ impl Sources {
         }
     }
 
+    fn plugin_state(&self) -> std::sync::MutexGuard<'_, PluginState> {
+        self.inner
+            .plugins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs the plugins of `dirs` (see [`plugins`](super::plugins)): scans
+    /// them now and every `every` (none when zero), each plugin a source
+    /// with `defaults` for what its manifest does not say. Replaces the
+    /// directories of an earlier call.
+    pub fn watch_plugins(
+        &self,
+        dirs: Vec<std::path::PathBuf>,
+        every: Duration,
+        defaults: SourceOptions,
+    ) -> PluginScan {
+        {
+            let mut state = self.plugin_state();
+            state.dirs = dirs;
+            state.defaults = defaults;
+        }
+        let scan = self.rescan_plugins();
+        let mut task = self
+            .inner
+            .plugin_task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = task.take() {
+            old.abort();
+        }
+        if !every.is_zero() {
+            let weak = Arc::downgrade(&self.inner);
+            *task = Some(self.inner.runtime.spawn(async move {
+                let mut ticker = tokio::time::interval(every);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                ticker.tick().await;
+                loop {
+                    ticker.tick().await;
+                    let Some(inner) = weak.upgrade() else {
+                        return;
+                    };
+                    let _ = Sources { inner }.rescan_plugins();
+                }
+            }));
+        }
+        scan
+    }
+
+    /// Scans the plugin directories now: starts new plugins, stops removed
+    /// ones, restarts changed ones; the others keep running.
+    pub fn rescan_plugins(&self) -> PluginScan {
+        let (dirs, defaults) = {
+            let state = self.plugin_state();
+            (state.dirs.clone(), state.defaults.clone())
+        };
+        let (found, refused) = plugins::scan(&dirs, &defaults);
+        let mut scan = PluginScan {
+            refused: refused.clone(),
+            ..PluginScan::default()
+        };
+        let mut state = self.plugin_state();
+        let mut seen = std::collections::BTreeSet::new();
+        for plugin in found {
+            seen.insert(plugin.source.clone());
+            let known = state.running.get(&plugin.source).copied();
+            if known == Some(plugin.hash) {
+                continue;
+            }
+            if known.is_some() {
+                self.remove(&plugin.source);
+                state.running.remove(&plugin.source);
+            }
+            if let Ok(source) = plugin.build {
+                match self.add(source) {
+                    Ok(()) => {
+                        state.running.insert(plugin.source.clone(), plugin.hash);
+                        if known.is_some() {
+                            scan.restarted.push(plugin.source);
+                        } else {
+                            scan.started.push(plugin.source);
+                        }
+                    }
+                    Err(e) => scan.refused.push(RefusedPlugin {
+                        path: std::path::PathBuf::from(&plugin.source),
+                        reason: e.to_string(),
+                    }),
+                }
+            } else if known.is_some() {
+                scan.stopped.push(plugin.source);
+            }
+        }
+        let gone: Vec<String> = state
+            .running
+            .keys()
+            .filter(|name| !seen.contains(*name))
+            .cloned()
+            .collect();
+        for name in gone {
+            self.remove(&name);
+            state.running.remove(&name);
+            scan.stopped.push(name);
+        }
+        state.refused.clone_from(&scan.refused);
+        scan
+    }
+
+    /// The plugins the last scan refused, and why.
+    pub fn refused_plugins(&self) -> Vec<RefusedPlugin> {
+        self.plugin_state().refused.clone()
+    }
+
     /// Stops every source and stops serving their series.
     pub fn shutdown(&self) {
+        if let Some(task) = self
+            .inner
+            .plugin_task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            task.abort();
+        }
         let _ = self.inner.stop.send(true);
         let running = std::mem::take(&mut *self.running());
         for (name, r) in running {

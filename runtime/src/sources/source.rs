@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::batch::Batch;
 use super::breaker::BreakerConfig;
+use crate::error::Error;
 
 /// Metrics that come from outside the program: a command, a database, a
 /// service. Each source runs on its own schedule on tokio
@@ -295,4 +296,46 @@ macro_rules! register_source {
             $crate::sources::Registration::new(|| $crate::sources::SourceBox::new(($make)()))
         }
     };
+}
+
+fn source_error(source: &str, field: Option<&str>, reason: impl Into<String>) -> Error {
+    Error::Source {
+        source: source.to_owned(),
+        field: field.map(str::to_owned),
+        reason: reason.into(),
+    }
+}
+
+/// Checks a source's name and schedule.
+pub(crate) fn check(name: &str, options: &SourceOptions) -> Result<(), Error> {
+    let err = |field: &str, reason: String| source_error(name, Some(field), reason);
+    if name.is_empty() {
+        return Err(source_error(name, Some("name"), "a source needs a name"));
+    }
+    if options.interval.is_zero() {
+        return Err(err("interval", "must be above zero".into()));
+    }
+    if options.timeout.is_zero() {
+        return Err(err("timeout", "must be above zero".into()));
+    }
+    let day = Duration::from_hours(24);
+    for (field, d) in [
+        ("interval", Some(options.interval)),
+        ("timeout", Some(options.timeout)),
+        ("stale_after", options.stale_after),
+    ] {
+        if d.is_some_and(|d| d > day) {
+            return Err(err(
+                field,
+                format!("{d:?} is more than the limit of one day"),
+            ));
+        }
+    }
+    if let Some((field, reason)) = options.breaker.problem() {
+        return Err(err(field, reason));
+    }
+    for (label, _) in &options.labels {
+        crate::error::check_label_name(label).map_err(|e| err("labels", e.to_string()))?;
+    }
+    Ok(())
 }
