@@ -699,3 +699,61 @@ async fn plugin_directories_are_scanned_loaded_reloaded_and_unloaded() {
     assert!(!running.names().contains(&"plugin:ok".to_owned()));
     running.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_running_command_gives_a_batch_a_run_and_is_restarted_when_it_dies() {
+    let dir = Dir::new("long");
+    let starts = dir.0.join("starts");
+    // Prints a batch every 50 ms, numbered; exits after five batches.
+    let script = dir.script(
+        "stream.sh",
+        &format!(
+            "echo x >> {starts}\ni=0\nwhile [ $i -lt 5 ]; do i=$((i+1)); printf '# TYPE long_batch gauge\\nlong_batch %s\\n# EOF\\n' $i; sleep 0.05; done\necho 'stream over' >&2",
+            starts = starts.display()
+        ),
+    );
+    let mut config = ExecConfig::new([script.as_str()]);
+    config.mode = sources::ExecMode::LongRunning;
+    config.format = OutputFormat::Openmetrics;
+    let mut opts = options(3_600_000, 2_000);
+    opts.breaker.failures = u32::MAX;
+    let running = sources::start([SourceBox::new(
+        ExecSource::new("long", config, opts).unwrap(),
+    )])
+    .unwrap();
+    first_runs(&running).await;
+    let batch = |text: &str| -> u32 {
+        text.lines()
+            .find_map(|l| l.strip_prefix("long_batch "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let first = batch(&render());
+    assert!(first >= 1, "{}", render());
+    // The process keeps running between runs: a later run takes a later batch.
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    running.run_now().await;
+    let second = batch(&render());
+    assert!(second > first, "{first} then {second}");
+    assert_eq!(std::fs::read_to_string(&starts).unwrap().lines().count(), 1);
+    // Once it exits, a run fails with what it said, and the next starts it again.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let mut failed = false;
+    for _ in 0..6 {
+        running.run_now().await;
+        let s = status(&running, "long");
+        if s.last_error_kind == Some(ErrorKind::ExitStatus) {
+            assert!(
+                s.last_error.as_deref().unwrap().contains("stream over"),
+                "{s:?}"
+            );
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "{:?}", status(&running, "long"));
+    running.run_now().await;
+    assert_eq!(status(&running, "long").up, Some(true));
+    assert_eq!(std::fs::read_to_string(&starts).unwrap().lines().count(), 2);
+    running.shutdown();
+}

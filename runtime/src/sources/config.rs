@@ -8,8 +8,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::breaker::BreakerConfig;
-use super::exec::{ExecConfig, ExecSource, DEFAULT_MAX_OUTPUT_BYTES};
+use super::exec::ExecSource;
 use super::exposition::OutputFormat;
+use super::process::{ExecConfig, ExecMode, DEFAULT_MAX_OUTPUT_BYTES};
 use super::source::{SourceBox, SourceOptions};
 use crate::error::Error;
 
@@ -106,6 +107,10 @@ pub struct SourceConfig {
     /// Exec: the working directory.
     #[serde(default)]
     pub working_dir: Option<PathBuf>,
+    /// Exec: `one_shot` (a process a run, the default) or `long_running`
+    /// (one process printing a batch each interval).
+    #[serde(default)]
+    pub mode: ExecMode,
     /// Exec: the output's format (default `prometheus`).
     #[serde(default)]
     pub format: OutputFormat,
@@ -159,6 +164,7 @@ impl SourceConfig {
                     return Err(err("queries", "are for database sources, not exec"));
                 }
                 let config = ExecConfig {
+                    mode: self.mode,
                     command: self.command.clone(),
                     env: self.env.clone(),
                     inherit_env: self.inherit_env.clone(),

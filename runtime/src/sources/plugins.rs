@@ -7,6 +7,7 @@
 //! interval = "30s"
 //! timeout = "5s"
 //! format = "openmetrics"    # "prometheus" (the default), "json"
+//! mode = "one_shot"         # or "long_running": one process, a batch an interval
 //! args = ["--fast"]
 //! labels = { team = "storage" }
 //! env = { MODE = "fast" }
@@ -27,8 +28,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::breaker::BreakerConfig;
-use super::exec::{ExecConfig, ExecSource, DEFAULT_MAX_OUTPUT_BYTES};
+use super::exec::ExecSource;
 use super::exposition::OutputFormat;
+use super::process::{ExecConfig, ExecMode, DEFAULT_MAX_OUTPUT_BYTES};
 use super::source::{SourceBox, SourceOptions};
 
 /// The plugin protocol versions this build speaks.
@@ -47,6 +49,8 @@ struct Manifest {
     stale_after: Option<Duration>,
     #[serde(default)]
     format: OutputFormat,
+    #[serde(default)]
+    mode: ExecMode,
     #[serde(default)]
     args: Vec<String>,
     #[serde(default)]
@@ -214,6 +218,7 @@ fn plugin_source(
         config.command.extend(m.args);
         config.env = m.env;
         config.format = m.format;
+        config.mode = m.mode;
         config.max_output_bytes = m.max_output_bytes.unwrap_or(DEFAULT_MAX_OUTPUT_BYTES);
     }
     ExecSource::new(source, config, options)
