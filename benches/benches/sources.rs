@@ -1,0 +1,110 @@
+//! Metric sources beside their baselines, in one run:
+//!
+//! | group | `telltale` | baseline |
+//! |---|---|---|
+//! | `scrape_2000_series` | render of 20 sources' last batches of 100 gauges each (and their `telltale_source_*` series) | `in_process`, in `scrape_in_process.rs` (its own process, so that neither registry holds the other's series): the same 2,000 gauges recorded in-process |
+//! | `exec_run` | one run of an exec source (`/bin/echo` printing one series): spawn, read, parse, batch | `raw_spawn`: the same command run with `tokio::process::Command::output` |
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use telltale::sources::{self, Batch, ExecConfig, ExecSource, Source, SourceBox, SourceError, SourceOptions};
+use telltale::Format;
+
+struct Hundred(usize);
+
+impl Source for Hundred {
+    fn name(&self) -> &str {
+        "bench"
+    }
+
+    async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
+        let name = format!("bench_source_{}_value", self.0);
+        for i in 0..100 {
+            let label = i.to_string();
+            batch
+                .gauge(&name, "A gauge of a bench source.", &[("series", &label)], i as f64)
+                .map_err(SourceError::parse)?;
+        }
+        Ok(())
+    }
+}
+
+struct Named(String, Hundred);
+
+impl Source for Named {
+    fn name(&self) -> &str {
+        &self.0
+    }
+
+    fn options(&self) -> SourceOptions {
+        SourceOptions {
+            interval: Duration::from_hours(1),
+            ..SourceOptions::default()
+        }
+    }
+
+    async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
+        self.1.collect(batch).await
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let running = rt.block_on(async {
+        let boxes = (0..20).map(|i| SourceBox::new(Named(format!("bench_{i}"), Hundred(i))));
+        let running = sources::start(boxes).expect("sources");
+        running.run_now().await;
+        running
+    });
+    let text = telltale::render(Format::Prometheus);
+    assert!(text.contains("bench_source_19_value{series=\"99\"} 99"), "sources not served");
+    let mut g = c.benchmark_group("scrape_2000_series");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("telltale", |b| {
+        b.iter(|| black_box(telltale::render(Format::Prometheus)));
+    });
+    g.finish();
+    running.shutdown();
+
+    let source = ExecSource::new(
+        "bench_exec",
+        ExecConfig::new(["/bin/echo", "bench_exec_value 1"]),
+        SourceOptions::default(),
+    )
+    .expect("exec source");
+    let mut g = c.benchmark_group("exec_run");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(5));
+    g.bench_function("telltale", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut batch = Batch::new();
+                source.collect(&mut batch).await.expect("run");
+                black_box(batch)
+            })
+        });
+    });
+    g.bench_function("raw_spawn", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let out = tokio::process::Command::new("/bin/echo")
+                    .arg("bench_exec_value 1")
+                    .output()
+                    .await
+                    .expect("spawn");
+                black_box(out)
+            })
+        });
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
