@@ -9,29 +9,13 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use telltale::sources::{self, Batch, ExecConfig, ExecSource, Source, SourceBox, SourceError, SourceOptions};
+use telltale::sources::{
+    self, Batch, ExecConfig, ExecSource, Source, SourceBox, SourceError, SourceOptions,
+};
 use telltale::Format;
 
-struct Hundred(usize);
-
-impl Source for Hundred {
-    fn name(&self) -> &str {
-        "bench"
-    }
-
-    async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
-        let name = format!("bench_source_{}_value", self.0);
-        for i in 0..100 {
-            let label = i.to_string();
-            batch
-                .gauge(&name, "A gauge of a bench source.", &[("series", &label)], i as f64)
-                .map_err(SourceError::parse)?;
-        }
-        Ok(())
-    }
-}
-
-struct Named(String, Hundred);
+/// A source of 100 gauges: `bench_source_<n>_value{series="0".."99"}`.
+struct Named(String, usize);
 
 impl Source for Named {
     fn name(&self) -> &str {
@@ -46,7 +30,19 @@ impl Source for Named {
     }
 
     async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
-        self.1.collect(batch).await
+        let name = format!("bench_source_{}_value", self.1);
+        for i in 0..100u32 {
+            let label = i.to_string();
+            batch
+                .gauge(
+                    &name,
+                    "A gauge of a bench source.",
+                    &[("series", &label)],
+                    f64::from(i),
+                )
+                .map_err(SourceError::parse)?;
+        }
+        Ok(())
     }
 }
 
@@ -57,13 +53,16 @@ fn bench(c: &mut Criterion) {
         .expect("runtime");
 
     let running = rt.block_on(async {
-        let boxes = (0..20).map(|i| SourceBox::new(Named(format!("bench_{i}"), Hundred(i))));
+        let boxes = (0..20).map(|i| SourceBox::new(Named(format!("bench_{i}"), i)));
         let running = sources::start(boxes).expect("sources");
         running.run_now().await;
         running
     });
     let text = telltale::render(Format::Prometheus);
-    assert!(text.contains("bench_source_19_value{series=\"99\"} 99"), "sources not served");
+    assert!(
+        text.contains("bench_source_19_value{series=\"99\"} 99"),
+        "sources not served"
+    );
     let mut g = c.benchmark_group("scrape_2000_series");
     g.warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));

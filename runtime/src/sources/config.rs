@@ -120,10 +120,18 @@ pub struct SourceConfig {
     /// Database: where to connect.
     #[serde(default)]
     pub connection_string: Option<String>,
-    /// Database: the queries, kept as written until database sources are
-    /// built.
+    /// Database: the queries.
+    #[cfg(feature = "sql-sqlite")]
+    #[serde(default)]
+    pub queries: Vec<super::sql::QueryConfig>,
+    /// Database: the queries (this build has no SQL driver).
+    #[cfg(not(feature = "sql-sqlite"))]
     #[serde(default)]
     pub queries: Vec<serde_json::Value>,
+    /// Database: the connection pool.
+    #[cfg(feature = "sql-sqlite")]
+    #[serde(default)]
+    pub pool: super::sql::PoolConfig,
 }
 
 impl SourceConfig {
@@ -178,10 +186,32 @@ impl SourceConfig {
                     self.options(),
                 )?))
             }
-            SourceKind::Database => Err(err(
-                "type",
-                "database sources are not in this build of telltale (no SQL driver is compiled in)",
-            )),
+            SourceKind::Database => {
+                if !self.command.is_empty() {
+                    return Err(err("command", "is for exec sources, not database"));
+                }
+                let Some(url) = &self.connection_string else {
+                    return Err(err("connection_string", "a database source needs one"));
+                };
+                #[cfg(feature = "sql-sqlite")]
+                {
+                    Ok(SourceBox::new(super::sql::SqlSource::new(
+                        &self.name,
+                        url,
+                        &self.pool,
+                        self.queries.clone(),
+                        self.options(),
+                    )?))
+                }
+                #[cfg(not(feature = "sql-sqlite"))]
+                {
+                    let _ = url;
+                    Err(err(
+                        "type",
+                        "database sources need telltale's `sql-sqlite` feature",
+                    ))
+                }
+            }
         }
     }
 }

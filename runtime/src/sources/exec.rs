@@ -19,7 +19,7 @@ use super::process::{self, read_capped, ExecConfig, ExecMode, STDERR_LIMIT};
 use super::source::{ErrorKind, Source, SourceError, SourceOptions};
 
 /// A source that runs a command every interval; its standard output is
-/// metrics in the configured [`OutputFormat`].
+/// metrics in the configured [`OutputFormat`](super::OutputFormat).
 ///
 /// The command is an argv (never a shell line) run with a cleared
 /// environment plus the variables configured, in its own process group,

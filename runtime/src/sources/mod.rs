@@ -50,6 +50,9 @@ mod publish;
 mod runner;
 mod self_metrics;
 mod source;
+#[cfg(feature = "sql-sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sql-sqlite")))]
+pub mod sql;
 
 pub use batch::{Batch, HistogramPoints};
 pub use breaker::{BreakerConfig, BreakerState};

@@ -37,7 +37,7 @@ pub struct ExecConfig {
     /// The format of the output.
     pub format: OutputFormat,
     /// The most bytes of output read; more is an
-    /// [`OutputTooLarge`](ErrorKind::OutputTooLarge) error.
+    /// [`OutputTooLarge`](super::ErrorKind::OutputTooLarge) error.
     pub max_output_bytes: usize,
 }
 
