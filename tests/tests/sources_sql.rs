@@ -141,7 +141,7 @@ async fn failing_queries_say_what_kind_of_failure() {
 #[test]
 fn bad_database_sources_are_refused_with_their_field() {
     let cases = [
-        ("connection_string = \"postgresql://u@h/db\"\nqueries = [{name = \"x\", sql = \"SELECT 1\"}]", "postgresql:// needs a driver"),
+        ("connection_string = \"sqlserver://u@h/db\"\nqueries = [{name = \"x\", sql = \"SELECT 1\"}]", "not a database URL this build reads"),
         ("connection_string = \"sqlite://x.db\"", "needs a query"),
         ("connection_string = \"sqlite://x.db\"\nqueries = [{name = \"bad name\", sql = \"SELECT 1\"}]", "queries[0]"),
         ("connection_string = \"sqlite://x.db\"\nqueries = [{name = \"x\", sql = \"SELECT 1\", params = [\"1w_ago\"]}]", "not a relative time"),

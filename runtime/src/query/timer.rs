@@ -105,7 +105,7 @@ fn outcome_of(error: Option<&str>) -> Outcome {
 }
 
 /// An operation looked up once, to time many calls without looking its name
-/// up each time (what [`start`], [`time`] and [`time_future`] do).
+/// up each time (what [`start`], [`time()`] and [`time_future`] do).
 ///
 /// ```
 /// use telltale::timer;
@@ -148,7 +148,7 @@ impl Operation {
         }
     }
 
-    /// Times a closure (see [`time`]).
+    /// Times a closure (see [`time()`]).
     pub fn time<R>(self, f: impl FnOnce() -> R) -> R {
         let t = self.start();
         let r = f();

@@ -121,15 +121,27 @@ pub struct SourceConfig {
     #[serde(default)]
     pub connection_string: Option<String>,
     /// Database: the queries.
-    #[cfg(feature = "sql-sqlite")]
+    #[cfg(any(
+        feature = "sql-sqlite",
+        feature = "sql-postgres",
+        feature = "sql-mysql"
+    ))]
     #[serde(default)]
     pub queries: Vec<super::sql::QueryConfig>,
     /// Database: the queries (this build has no SQL driver).
-    #[cfg(not(feature = "sql-sqlite"))]
+    #[cfg(not(any(
+        feature = "sql-sqlite",
+        feature = "sql-postgres",
+        feature = "sql-mysql"
+    )))]
     #[serde(default)]
     pub queries: Vec<serde_json::Value>,
     /// Database: the connection pool.
-    #[cfg(feature = "sql-sqlite")]
+    #[cfg(any(
+        feature = "sql-sqlite",
+        feature = "sql-postgres",
+        feature = "sql-mysql"
+    ))]
     #[serde(default)]
     pub pool: super::sql::PoolConfig,
 }
@@ -193,7 +205,11 @@ impl SourceConfig {
                 let Some(url) = &self.connection_string else {
                     return Err(err("connection_string", "a database source needs one"));
                 };
-                #[cfg(feature = "sql-sqlite")]
+                #[cfg(any(
+                    feature = "sql-sqlite",
+                    feature = "sql-postgres",
+                    feature = "sql-mysql"
+                ))]
                 {
                     Ok(SourceBox::new(super::sql::SqlSource::new(
                         &self.name,
@@ -203,12 +219,16 @@ impl SourceConfig {
                         self.options(),
                     )?))
                 }
-                #[cfg(not(feature = "sql-sqlite"))]
+                #[cfg(not(any(
+                    feature = "sql-sqlite",
+                    feature = "sql-postgres",
+                    feature = "sql-mysql"
+                )))]
                 {
                     let _ = url;
                     Err(err(
                         "type",
-                        "database sources need telltale's `sql-sqlite` feature",
+                        "database sources need one of telltale's `sql-sqlite`, `sql-postgres` or `sql-mysql` features",
                     ))
                 }
             }

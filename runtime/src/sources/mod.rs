@@ -50,8 +50,19 @@ mod publish;
 mod runner;
 mod self_metrics;
 mod source;
-#[cfg(feature = "sql-sqlite")]
-#[cfg_attr(docsrs, doc(cfg(feature = "sql-sqlite")))]
+#[cfg(any(
+    feature = "sql-sqlite",
+    feature = "sql-postgres",
+    feature = "sql-mysql"
+))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "sql-sqlite",
+        feature = "sql-postgres",
+        feature = "sql-mysql"
+    )))
+)]
 pub mod sql;
 
 pub use batch::{Batch, HistogramPoints};
