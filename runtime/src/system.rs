@@ -491,6 +491,8 @@ impl System {
             resources: resource_summary(),
             exporters: self.exporters(),
             exporters_error: self.exporters_error.clone(),
+            #[cfg(feature = "sources")]
+            sources: crate::sources::status(),
         }
     }
 
@@ -635,6 +637,11 @@ pub struct Overview {
     pub exporters: Vec<EndpointStatus>,
     /// Why the configured exporters did not start, if they did not.
     pub exporters_error: Option<String>,
+    /// Every running metric source's status (see
+    /// [`sources::status`](crate::sources::status)).
+    #[cfg(feature = "sources")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sources")))]
+    pub sources: Vec<crate::sources::SourceStatus>,
 }
 
 /// The performance dashboard.

@@ -67,5 +67,6 @@ setTimeout(() => {
     operations: rows("operations"),
     recent: rows("recent"),
     exporters: rows("exporters"),
+    sources: rows("sources"),
   }) + "\n");
 }, 50);

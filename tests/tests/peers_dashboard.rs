@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use telltale::sources::{self, Batch, Source, SourceBox, SourceError};
 use telltale::system::{System, SystemConfig};
 use telltale::tracker;
 use telltale_tests::{run_with_stdin, DASHBOARD_PAGE};
@@ -35,6 +36,20 @@ fn run_page(dir: &std::path::Path, overview: &str, errors: &str, status: u16) ->
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
+struct Backups;
+
+impl Source for Backups {
+    fn name(&self) -> &'static str {
+        "dashboard_backups"
+    }
+
+    async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
+        batch
+            .gauge("dashboard_backup_age_seconds", "", &[], 60.0)
+            .map_err(SourceError::parse)
+    }
+}
+
 fn cells(rows: &serde_json::Value) -> Vec<Vec<String>> {
     rows.as_array()
         .unwrap()
@@ -63,6 +78,13 @@ fn the_dashboard_script_shows_health_operations_and_failures() {
     tracker::record_failure("dashboard_checkout", "declined", &[("card", "<b>4242</b>")]);
     std::thread::sleep(Duration::from_millis(20));
     system.tick();
+    // A metric source, shown in its own table.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let running = runtime.block_on(async {
+        let running = sources::start([SourceBox::new(Backups)]).unwrap();
+        running.run_now().await;
+        running
+    });
 
     let temp = telltale_tests::TempDir::new("dashboard").unwrap();
     let dir = temp.path();
@@ -120,6 +142,30 @@ fn the_dashboard_script_shows_health_operations_and_failures() {
         ("declined", "card=<b>4242</b>")
     );
     assert_eq!(cells(&shown["exporters"]).len(), 1, "the header row only");
+    let sources = cells(&shown["sources"]);
+    assert_eq!(
+        sources[0],
+        [
+            "name",
+            "up",
+            "breaker",
+            "runs",
+            "failures",
+            "series",
+            "last run",
+            "last success",
+            "last error"
+        ]
+    );
+    let backups = sources
+        .iter()
+        .find(|r| r[0] == "dashboard_backups")
+        .unwrap_or_else(|| panic!("{sources:?}"));
+    assert_eq!(
+        (&*backups[1], &*backups[2], &*backups[4], &*backups[5]),
+        ("yes", "closed", "0", "1")
+    );
+    running.shutdown();
 
     // Without a running System the API answers 503 with an error, shown.
     system.shutdown();

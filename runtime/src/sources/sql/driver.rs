@@ -4,8 +4,8 @@
 use std::time::{Duration, SystemTime};
 
 use super::params::{bind_value, Bound};
+use super::query::{PoolConfig, QueryConfig};
 use super::rows::add_row;
-use super::{PoolConfig, QueryConfig};
 use crate::sources::batch::Batch;
 use crate::sources::source::SourceError;
 

@@ -3,7 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::Param;
+use super::query::Param;
 
 /// The value a parameter is bound to.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,7 +83,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
-    use crate::sources::sql::Param;
+    use crate::sources::sql::query::Param;
 
     #[test]
     fn relative_times_are_read_and_written_as_sqlite_does() {

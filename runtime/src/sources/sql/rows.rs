@@ -3,7 +3,7 @@
 
 use sqlx::{Column as _, ColumnIndex, Decode, Row, Type, ValueRef as _};
 
-use super::QueryConfig;
+use super::query::{QueryConfig, QueryType};
 use crate::sources::batch::Batch;
 use crate::sources::source::SourceError;
 
@@ -159,8 +159,8 @@ where
             continue;
         };
         let added = match q.kind {
-            super::QueryType::Gauge => batch.gauge(name, &q.help, &pairs, value),
-            super::QueryType::Counter => batch.counter(name, &q.help, &pairs, value),
+            QueryType::Gauge => batch.gauge(name, &q.help, &pairs, value),
+            QueryType::Counter => batch.counter(name, &q.help, &pairs, value),
         };
         added.map_err(|e| SourceError::query(format!("query {:?}: {e}", q.name)))?;
     }
