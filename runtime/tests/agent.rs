@@ -116,10 +116,13 @@ fn agent_serves_the_sources_of_its_file_and_stops_on_sigterm() {
         "#!/bin/sh\nprintf '# HELP disk_ok Whether the disk check passed.\\n# TYPE disk_ok gauge\\ndisk_ok{mode=\"%s\"} 1\\n' \"$1\"\n",
     );
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let plugins = dir.0.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
     let config = dir.write(
         "agent.toml",
         &format!(
-            "[server]\nport = 0\n\n[custom_metrics]\n\n[[custom_metrics.sources]]\nname = \"disk_check\"\ntype = \"exec\"\ncommand = [\"{script}\", \"--fast\"]\ninterval = \"1s\"\ntimeout = \"2s\"\nformat = \"prometheus\"\nlabels = {{ site = \"eu-1\" }}\n"
+            "[server]\nport = 0\n\n[custom_metrics]\nplugin_directories = [\"{}\"]\nrescan_interval = \"1h\"\n\n[[custom_metrics.sources]]\nname = \"disk_check\"\ntype = \"exec\"\ncommand = [\"{script}\", \"--fast\"]\ninterval = \"1s\"\ntimeout = \"2s\"\nformat = \"prometheus\"\nlabels = {{ site = \"eu-1\" }}\n",
+            plugins.display()
         ),
     );
     let mut child = Command::new(BIN)
@@ -162,6 +165,25 @@ fn agent_serves_the_sources_of_its_file_and_stops_on_sigterm() {
         body.contains(r#""name":"disk_check""#) && body.contains(r#""up":true"#),
         "{api}"
     );
+    // A plugin added later runs after SIGHUP (the rescan interval is an hour).
+    let plugin = plugins.join("queue_depth");
+    std::fs::write(&plugin, "#!/bin/sh\necho 'plugin_queue_depth 4'\n").unwrap();
+    std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(!get(&addr, "/metrics").contains("plugin_queue_depth"));
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let answer = get(&addr, "/metrics");
+        if answer.contains("plugin_queue_depth 4") || Instant::now() > deadline {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(metrics.contains("plugin_queue_depth 4"), "{metrics}");
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

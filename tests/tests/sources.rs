@@ -757,3 +757,28 @@ async fn a_long_running_command_gives_a_batch_a_run_and_is_restarted_when_it_die
     assert_eq!(std::fs::read_to_string(&starts).unwrap().lines().count(), 2);
     running.shutdown();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_directories_are_rescanned_on_their_interval() {
+    let dir = Dir::new("rescan");
+    let running = sources::start([]).unwrap();
+    let scan = running.watch_plugins(
+        vec![dir.0.clone()],
+        Duration::from_millis(100),
+        options(3_600_000, 5_000),
+    );
+    assert!(scan.started.is_empty(), "{scan:?}");
+    dir.script("late", "echo 'plugin_late_value 1'");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !render().contains("plugin_late_value 1") {
+        assert!(Instant::now() < deadline, "{:?}", running.names());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::fs::remove_file(dir.0.join("late")).unwrap();
+    while running.names().contains(&"plugin:late".to_owned()) {
+        assert!(Instant::now() < deadline, "{:?}", running.names());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!render().contains("plugin_late_value"));
+    running.shutdown();
+}
