@@ -8,8 +8,6 @@
 //! output passes its cap. Standard error is kept (its first 4 KiB) and
 //! quoted in the source's last error when the run fails.
 
-use std::time::Duration;
-
 use tokio::process::Child;
 
 use super::batch::Batch;
@@ -154,12 +152,8 @@ impl Source for ExecSource {
     }
 
     fn options(&self) -> SourceOptions {
-        // The run's own timeout kills the command and says so; the
-        // scheduler's is a little later.
-        let mut options = self.options.clone();
-        options.timeout = options.effective_timeout() + Duration::from_millis(500);
-        options.interval = options.interval.max(options.timeout);
-        options
+        // The run's own timeout kills the command and says so.
+        self.options.with_grace()
     }
 
     async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {

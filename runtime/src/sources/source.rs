@@ -93,6 +93,16 @@ impl SourceOptions {
         self.timeout.min(self.interval)
     }
 
+    /// These options for the scheduler of a source that keeps its own
+    /// timeout (and reports it better): the scheduler's cut-off comes half
+    /// a second after it.
+    pub(crate) fn with_grace(&self) -> SourceOptions {
+        let mut options = self.clone();
+        options.timeout = self.effective_timeout() + Duration::from_millis(500);
+        options.interval = options.interval.max(options.timeout);
+        options
+    }
+
     /// How long a good batch is served: `stale_after`, or three intervals.
     pub(crate) fn effective_stale_after(&self) -> Duration {
         self.stale_after.unwrap_or(self.interval.saturating_mul(3))

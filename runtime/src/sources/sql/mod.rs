@@ -15,7 +15,7 @@
 //! `NUMERIC`/`DECIMAL` is cast in the SQL (`CAST(SUM(x) AS DOUBLE
 //! PRECISION)`, `... AS DOUBLE`).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::batch::Batch;
 use super::source::{ErrorKind, Source, SourceError, SourceOptions};
@@ -177,12 +177,8 @@ impl Source for SqlSource {
     }
 
     fn options(&self) -> SourceOptions {
-        // The queries' own timeouts say which query was slow; the
-        // scheduler's is a little later.
-        let mut options = self.options.clone();
-        options.timeout = options.effective_timeout() + Duration::from_millis(500);
-        options.interval = options.interval.max(options.timeout);
-        options
+        // The queries' own timeouts say which query was slow.
+        self.options.with_grace()
     }
 
     async fn collect(&self, batch: &mut Batch) -> Result<(), SourceError> {
