@@ -107,33 +107,36 @@ impl fmt::Display for Error {
                 endpoint,
                 field,
                 reason,
-            } => {
-                f.write_str("push")?;
-                if !endpoint.is_empty() {
-                    write!(f, " endpoint {endpoint:?}")?;
-                }
-                if let Some(field) = field {
-                    write!(f, ", field `{field}`")?;
-                }
-                write!(f, ": {reason}")
-            }
+            } => scoped(f, "push endpoint", endpoint, field.as_deref(), reason),
             Error::Source {
                 source,
                 field,
                 reason,
-            } => {
-                f.write_str("source")?;
-                if !source.is_empty() {
-                    write!(f, " {source:?}")?;
-                }
-                if let Some(field) = field {
-                    write!(f, ", field `{field}`")?;
-                }
-                write!(f, ": {reason}")
-            }
+            } => scoped(f, "source", source, field.as_deref(), reason),
             Error::Payload { format, reason } => write!(f, "{format} payload: {reason}"),
         }
     }
+}
+
+/// `push endpoint "name", field `url`: reason`: what (the name left out
+/// when empty, then the word after the first space too), the field if
+/// any, and the reason.
+fn scoped(
+    f: &mut fmt::Formatter<'_>,
+    what: &str,
+    name: &str,
+    field: Option<&str>,
+    reason: &str,
+) -> fmt::Result {
+    if name.is_empty() {
+        f.write_str(what.split(' ').next().unwrap_or(what))?;
+    } else {
+        write!(f, "{what} {name:?}")?;
+    }
+    if let Some(field) = field {
+        write!(f, ", field `{field}`")?;
+    }
+    write!(f, ": {reason}")
 }
 
 impl std::error::Error for Error {

@@ -829,6 +829,33 @@ fn export_system(sys: &SystemSample, out: &mut Sink) {
     );
 }
 
+/// One series of each figure `(name, help, unit, value)`, all of `kind`
+/// with the one label `label`.
+fn labeled<const N: usize>(
+    out: &mut Sink,
+    kind: MetricKind,
+    (label, value_of_label): (&str, &str),
+    figures: [(&str, &str, Option<&'static str>, f64); N],
+) {
+    for (name, help, unit, value) in figures {
+        let value = match kind {
+            MetricKind::Counter => Value::Counter(value),
+            _ => Value::Gauge(value),
+        };
+        out.push(
+            &Desc {
+                name,
+                help,
+                unit,
+                kind,
+            },
+            vec![(label.to_owned(), value_of_label.to_owned())],
+            value,
+            None,
+        );
+    }
+}
+
 /// The `system_filesystem_*` series of one watched path.
 fn export_disk(d: &DiskSample, out: &mut Sink) {
     let bytes = Some("bytes");
@@ -864,19 +891,7 @@ fn export_disk(d: &DiskSample, out: &mut Sink) {
             d.used_percent / 100.0,
         ),
     ];
-    for (name, help, unit, value) in figures {
-        out.push(
-            &Desc {
-                name,
-                help,
-                unit,
-                kind: MetricKind::Gauge,
-            },
-            vec![("path".into(), d.path.clone())],
-            Value::Gauge(value),
-            None,
-        );
-    }
+    labeled(out, MetricKind::Gauge, ("path", &d.path), figures);
 }
 
 /// The `system_network_*` series of one interface.
@@ -908,19 +923,9 @@ fn export_interface(i: &InterfaceSample, out: &mut Sink) {
             i.transmitted_packets,
         ),
     ];
-    for (name, help, unit, value) in figures {
-        out.push(
-            &Desc {
-                name,
-                help,
-                unit,
-                kind: MetricKind::Counter,
-            },
-            vec![("interface".into(), i.name.clone())],
-            Value::Counter(value as f64),
-            None,
-        );
-    }
+    #[allow(clippy::cast_precision_loss)] // byte and packet counts far below 2^53
+    let figures = figures.map(|(name, help, unit, value)| (name, help, unit, value as f64));
+    labeled(out, MetricKind::Counter, ("interface", &i.name), figures);
 }
 
 #[cfg(test)]
