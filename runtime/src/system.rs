@@ -44,7 +44,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::collect::snapshot::Snapshot;
 use crate::config::duration;
@@ -180,18 +180,37 @@ pub struct SystemConfig {
 fn resources_interval<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Interval {
-        Enabled(bool),
-        #[serde(deserialize_with = "duration::deserialize")]
-        Every(Duration),
+    struct Interval;
+    impl<'de> serde::de::Visitor<'de> for Interval {
+        type Value = Option<Duration>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a duration such as \"5s\", or false for no resource monitoring")
+        }
+        fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Self::Value, E> {
+            Ok(if on {
+                SystemConfig::default().resources
+            } else {
+                None
+            })
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            duration::parse_duration(text).map(Some).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, seconds: i64) -> Result<Self::Value, E> {
+            u64::try_from(seconds)
+                .map(|s| Some(Duration::from_secs(s)))
+                .map_err(|_| E::custom(format!("a duration cannot be negative, got {seconds}")))
+        }
+        fn visit_u64<E: serde::de::Error>(self, seconds: u64) -> Result<Self::Value, E> {
+            Ok(Some(Duration::from_secs(seconds)))
+        }
+        fn visit_f64<E: serde::de::Error>(self, seconds: f64) -> Result<Self::Value, E> {
+            Duration::try_from_secs_f64(seconds)
+                .map(Some)
+                .map_err(|_| E::custom(format!("{seconds} is not a duration in seconds")))
+        }
     }
-    match Interval::deserialize(deserializer)? {
-        Interval::Enabled(false) => Ok(None),
-        Interval::Enabled(true) => Ok(SystemConfig::default().resources),
-        Interval::Every(every) => Ok(Some(every)),
-    }
+    deserializer.deserialize_any(Interval)
 }
 
 impl Default for SystemConfig {

@@ -63,13 +63,13 @@ fn check_lists_every_mistake_with_file_line_column_and_key() {
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 3, "{stderr}");
     assert!(
-        lines[0].contains(&format!("{file}:6:1: custom_metrics.sources[0].command"))
+        lines[0].contains(&format!("{file}:6:11: custom_metrics.sources[0].command"))
             && lines[0].contains("no program given"),
         "{stderr}"
     );
     assert!(
         lines[1].contains(&format!("{file}:12:1:"))
-            && lines[1].contains("unknown field `intervall`"),
+            && lines[1].contains("unknown key `intervall`: did you mean `interval`?"),
         "{stderr}"
     );
     assert!(

@@ -1317,7 +1317,7 @@ fn toml_mistakes_name_the_file_line_and_key() {
     let cases = [
         (
             "[server]\nport = 9464\nprot = 1\n",
-            vec![":3:1:", "unknown field `prot`"],
+            vec![":3:1:", "unknown key `prot`: did you mean `port`?"],
         ),
         (
             "[server]\nport = \"high\"\n",
@@ -1342,7 +1342,7 @@ fn toml_mistakes_name_the_file_line_and_key() {
         ),
         (
             "[sever]\nport = 1\n",
-            vec![":1:2:", "unknown field `sever`"],
+            vec![":1:2:", "unknown key `sever`: did you mean `server`?"],
         ),
         (
             "[server.basic_auth]\nusername = \"u\"\n",

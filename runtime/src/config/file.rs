@@ -1,10 +1,8 @@
 //! The configuration file: [`Config`], its sections, and reading TOML.
 
-use std::path::Path;
-
-use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use super::tree::redact;
 use crate::config::env::Env;
 use crate::error::Error;
 use crate::{export::server, system};
@@ -42,7 +40,10 @@ pub const CONFIG_FILE_VAR: &str = "TELLTALE_CONFIG";
 ///
 /// A missing section, or a missing key in a section, takes its default; an
 /// unknown section or key is an error.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+///
+/// `Debug` hides every value that came from `${VAR}` or `${file:...}`
+/// (see [`interpolate`](super::interpolate)), as errors do.
+#[derive(Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// The HTTP endpoint scrapers read: `[server]`, `TELLTALE_SERVER_*`.
@@ -62,8 +63,48 @@ pub struct Config {
     #[cfg_attr(docsrs, doc(cfg(feature = "sources")))]
     pub custom_metrics: crate::sources::CustomMetricsConfig,
     // Further sections go below, each one a field named after its TOML
-    // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, and a line in
-    // `apply_env` and `validate`.
+    // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, a line in
+    // `apply_env` and `problems`, and in `Debug`.
+    /// The texts taken from variables and files, hidden by `Debug`.
+    #[serde(skip)]
+    pub(crate) secrets: Secrets,
+}
+
+/// Secret texts of a configuration: what `${VAR}` and `${file:...}` put in.
+/// Two configurations equal in every section are equal whatever their
+/// secrets' origin.
+#[derive(Clone, Default)]
+pub(crate) struct Secrets(pub(crate) std::sync::Arc<Vec<String>>);
+
+impl PartialEq for Secrets {
+    fn eq(&self, _: &Secrets) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        #[derive(Debug)]
+        #[allow(dead_code)] // read by Debug only
+        struct Config<'a> {
+            server: &'a server::ServerConfig,
+            system: &'a system::SystemConfig,
+            #[cfg(feature = "sources")]
+            custom_metrics: &'a crate::sources::CustomMetricsConfig,
+        }
+        let shown = Config {
+            server: &self.server,
+            system: &self.system,
+            #[cfg(feature = "sources")]
+            custom_metrics: &self.custom_metrics,
+        };
+        let text = if f.alternate() {
+            format!("{shown:#?}")
+        } else {
+            format!("{shown:?}")
+        };
+        f.write_str(&redact(&text, &self.secrets.0))
+    }
 }
 
 /// The variable prefixes of the sections [`Config::apply_env`] knows; a
@@ -71,43 +112,6 @@ pub struct Config {
 const ENV_SECTIONS: &[&str] = &["TELLTALE_SERVER_"];
 
 impl Config {
-    /// Reads a configuration from TOML text; `origin` (a file name, say)
-    /// names the text in error messages. See [`from_toml_str`]; besides,
-    /// every `[[custom_metrics.sources]]` entry is read and checked on its
-    /// own, so that the error lists (one a line) every wrong source, each
-    /// with its `origin:line:column` and key.
-    pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, Error> {
-        #[cfg(feature = "sources")]
-        {
-            let mut errors = sources_check::errors(text, origin);
-            match from_toml_str::<Config>(text, origin) {
-                Ok(config) if errors.is_empty() => Ok(config),
-                Ok(_) => Err(Error::Config(errors.join("\n"))),
-                Err(Error::Config(first)) => {
-                    // The whole-file pass stops at the first mistake, which
-                    // may be one a source's own pass found too.
-                    let place = first.split(": ").next().unwrap_or_default();
-                    let message = first.rsplit(": ").next().unwrap_or_default();
-                    let same =
-                        |e: &String| e.split(": ").next() == Some(place) && e.ends_with(message);
-                    if !errors.iter().any(same) {
-                        errors.insert(0, first);
-                    }
-                    Err(Error::Config(errors.join("\n")))
-                }
-                Err(other) => Err(other),
-            }
-        }
-        #[cfg(not(feature = "sources"))]
-        from_toml_str(text, origin)
-    }
-
-    /// Reads a configuration from a TOML file. See [`from_file`].
-    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, Error> {
-        let path = path.as_ref();
-        Config::from_toml_str(&read(path)?, &path.display().to_string())
-    }
-
     /// Overrides values from `TELLTALE_*` variables: for each section, the
     /// variables its `apply_env` lists.
     ///
@@ -139,277 +143,78 @@ impl Config {
 
     /// Checks every section as the code that uses it would, so a bad value
     /// is reported when the configuration is read rather than later.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] listing every problem [`problems`](Self::problems)
+    /// finds, one a line (`key: what is wrong`).
     pub fn validate(&self) -> Result<(), Error> {
-        self.server.validate()?;
+        let problems = self.problems();
+        if problems.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|(key, message)| format!("{key}: {message}"))
+            .collect();
+        Err(Error::Config(redact(&lines.join("\n"), &self.secrets.0)))
+    }
+
+    /// Every value the code using it would refuse, each as its key
+    /// (`server.port`, `custom_metrics.sources[1].interval`) and what is
+    /// wrong; empty when all is well.
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut problems: Vec<(String, String)> = self
+            .server
+            .problems()
+            .into_iter()
+            .map(|(field, message)| (format!("server.{field}"), message))
+            .collect();
         let window = &self.system.window;
         for (key, value) in [
             ("system.window.tick", window.tick),
             ("system.window.coarse_step", window.coarse_step),
         ] {
             if value.is_zero() {
-                return Err(Error::Config(format!("{key} must be longer than zero")));
+                problems.push((key.to_owned(), "must be longer than zero".to_owned()));
             }
         }
         if self.system.resources.is_some_and(|every| every.is_zero()) {
-            return Err(Error::Config(
-                "system.resources must be longer than zero (or false for none)".to_owned(),
+            problems.push((
+                "system.resources".to_owned(),
+                "must be longer than zero (or false for none)".to_owned(),
             ));
         }
         let rate = self.system.health.max_error_rate;
         if !(0.0..=1.0).contains(&rate) {
-            return Err(Error::Config(format!(
-                "system.health.max_error_rate must be between 0 and 1, got {rate}"
-            )));
+            problems.push((
+                "system.health.max_error_rate".to_owned(),
+                format!("must be between 0 and 1, got {rate}"),
+            ));
         }
         #[cfg(feature = "push")]
         if let Some(push) = &self.system.exporters {
-            push.validate()?;
+            for (i, error) in push.problems() {
+                let (field, reason) = match error {
+                    Error::Push { field, reason, .. } => (field, reason),
+                    other => (None, other.to_string()),
+                };
+                let key = match field {
+                    Some(field) => format!("system.exporters.endpoints[{i}].{field}"),
+                    None => format!("system.exporters.endpoints[{i}]"),
+                };
+                problems.push((key, reason));
+            }
         }
         #[cfg(feature = "sources")]
-        if let Err(errors) = self.custom_metrics.build() {
-            let lines: Vec<String> = errors
-                .iter()
-                .map(|e| format!("custom_metrics: {e}"))
-                .collect();
-            return Err(Error::Config(lines.join("\n")));
-        }
-        Ok(())
+        problems.extend(
+            self.custom_metrics
+                .problems()
+                .into_iter()
+                .map(|(key, message)| (format!("custom_metrics.{key}"), message)),
+        );
+        problems
     }
-
-    /// The configuration of a process: the defaults, overridden by the TOML
-    /// file named by `$TELLTALE_CONFIG` (if that variable is set), overridden
-    /// by the process's `TELLTALE_*` variables; then validated.
-    ///
-    /// ```no_run
-    /// # async fn example() -> Result<(), telltale::Error> {
-    /// let config = telltale::config::Config::load()?;
-    /// let server = telltale::server::start(config.server).await?;
-    /// # server.stop().await;
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn load() -> Result<Config, Error> {
-        let env = Env::from_process();
-        let mut config = match env.peek(CONFIG_FILE_VAR) {
-            Some(path) if !path.is_empty() => Config::from_file(path)?,
-            _ => Config::default(),
-        };
-        config.apply_env(env)?;
-        config.validate()?;
-        Ok(config)
-    }
-}
-
-/// Deserializes a `T` from TOML text.
-///
-/// `origin` names the text in error messages: a file name, or something like
-/// `"<built-in>"`. An error is an [`Error::Config`] whose message reads
-/// `origin:line:column: key: what is wrong`, for example
-/// `telltale.toml:3:8: server.port: invalid type: string "x", expected u16`;
-/// the key is the dotted path of the table and key the position falls in,
-/// left out when the position is not on a `key = value` line.
-///
-/// ```
-/// #[derive(serde::Deserialize)]
-/// #[serde(deny_unknown_fields)]
-/// struct Section {
-///     size: u32,
-/// }
-///
-/// let error = telltale::config::from_toml_str::<Section>("sise = 3\n", "app.toml")
-///     .err()
-///     .unwrap()
-///     .to_string();
-/// assert!(error.contains("app.toml:1:1"), "{error}");
-/// assert!(error.contains("unknown field `sise`"), "{error}");
-/// ```
-pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Error> {
-    toml::from_str(text).map_err(|error| {
-        let message = error.message().trim_end();
-        Error::Config(located(
-            text,
-            origin,
-            message,
-            error.span().map(|s| s.start),
-        ))
-    })
-}
-
-/// Reads and deserializes a TOML file; errors name the file as
-/// [`from_toml_str`] describes, and an unreadable file is an
-/// [`Error::Config`] naming it and the reason.
-pub fn from_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error> {
-    let path = path.as_ref();
-    from_toml_str(&read(path)?, &path.display().to_string())
-}
-
-fn read(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|error| {
-        Error::Config(format!(
-            "cannot read the configuration file {}: {error}",
-            path.display()
-        ))
-    })
-}
-
-/// Where a `toml` error is: `origin:line:column: key: message`.
-fn located(text: &str, origin: &str, message: &str, offset: Option<usize>) -> String {
-    let Some(offset) = offset else {
-        return format!("{origin}: {message}");
-    };
-    let (line, column) = line_and_column(text, offset);
-    let key = key_at(text, offset);
-    let key = key.map_or(String::new(), |key| format!("{key}: "));
-    format!("{origin}:{line}:{column}: {key}{message}")
-}
-
-/// Each `[[custom_metrics.sources]]` entry read and built on its own.
-#[cfg(feature = "sources")]
-mod sources_check {
-    use serde::Deserialize as _;
-    use toml::de::{DeTable, DeValue, ValueDeserializer};
-
-    use super::{line_and_column, located};
-    use crate::error::Error;
-    use crate::sources::SourceConfig;
-
-    /// One message per wrong source (none when the text is not TOML: the
-    /// whole-file pass reports that).
-    pub(super) fn errors(text: &str, origin: &str) -> Vec<String> {
-        let Ok(root) = DeTable::parse(text) else {
-            return Vec::new();
-        };
-        let root = DeValue::Table(root.into_inner());
-        let Some(sources) = root
-            .get("custom_metrics")
-            .and_then(|c| c.get_ref().get("sources"))
-        else {
-            return Vec::new();
-        };
-        let DeValue::Array(items) = sources.get_ref() else {
-            return Vec::new();
-        };
-        let mut errors = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let span = item.span();
-            match SourceConfig::deserialize(ValueDeserializer::from(item.clone())) {
-                Err(e) => errors.push(
-                    located(
-                        text,
-                        origin,
-                        e.message().trim_end(),
-                        e.span().map(|s| s.start),
-                    )
-                    .replacen(
-                        ": custom_metrics.sources.",
-                        &format!(": custom_metrics.sources[{i}]."),
-                        1,
-                    ),
-                ),
-                Ok(config) => {
-                    if let Err(Error::Source { field, reason, .. }) = config.build() {
-                        let field = field.unwrap_or_default();
-                        let at = key_offset(text, span.clone(), &field).unwrap_or(span.start);
-                        let (line, column) = line_and_column(text, at);
-                        errors.push(format!(
-                            "{origin}:{line}:{column}: custom_metrics.sources[{i}].{field}: source {:?}: {reason}",
-                            config.name
-                        ));
-                    }
-                }
-            }
-        }
-        errors
-    }
-
-    /// Where, within the source at `span` (an inline table, or the header
-    /// of a `[[...]]` table and the lines up to the next header), the line
-    /// assigning the last part of `field` (`failures` of
-    /// `breaker.failures`) starts its key.
-    fn key_offset(text: &str, span: std::ops::Range<usize>, field: &str) -> Option<usize> {
-        let key = field.rsplit('.').next().filter(|k| !k.is_empty())?;
-        let after = text.get(span.start..)?;
-        let header = after.starts_with("[[");
-        let end = if header {
-            let body = after.find('\n').map_or(after.len(), |i| i + 1);
-            after[body..]
-                .match_indices('\n')
-                .map(|(i, _)| body + i + 1)
-                .find(|&i| after[i..].trim_start().starts_with('['))
-                .unwrap_or(after.len())
-        } else {
-            span.len()
-        };
-        let region = after.get(..end)?;
-        let mut offset = 0;
-        for line in region.split_inclusive('\n') {
-            let trimmed = line.trim_start();
-            let indent = line.len() - trimmed.len();
-            // `key = ...` on its own line, or `{key = ...}` inline.
-            let at =
-                if trimmed.starts_with(key) && trimmed[key.len()..].trim_start().starts_with('=') {
-                    Some(indent)
-                } else {
-                    trimmed
-                        .find(&format!(" {key} ="))
-                        .or_else(|| trimmed.find(&format!("{{{key} =")))
-                        .map(|i| indent + i + 1)
-                };
-            if let Some(at) = at {
-                return Some(span.start + offset + at);
-            }
-            offset += line.len();
-        }
-        None
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
-}
-
-/// The dotted key that the line holding byte `offset` assigns, prefixed by
-/// the table the line is in: `server.port` for `port = "x"` under
-/// `[server]`. `None` when the line assigns nothing.
-fn key_at(text: &str, offset: usize) -> Option<String> {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset)?;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[line_start..]
-        .find('\n')
-        .map_or(text.len(), |i| line_start + i);
-    let line = &text[line_start..line_end];
-    let key = line.split_once('=').and_then(|(key, _)| {
-        let key = key.trim();
-        let valid = !key.is_empty() && !key.starts_with(['[', '#']);
-        valid.then(|| unquote_key(key))
-    })?;
-    let table = text[..line_start].lines().rev().find_map(|line| {
-        let line = line.trim();
-        let header = line
-            .strip_prefix("[[")
-            .and_then(|rest| rest.split_once("]]"))
-            .or_else(|| line.strip_prefix('[').and_then(|rest| rest.split_once(']')))?;
-        Some(unquote_key(header.0.trim()))
-    });
-    Some(match table {
-        Some(table) if !table.is_empty() => format!("{table}.{key}"),
-        _ => key,
-    })
-}
-
-/// `"a b".c` → `a b.c`: a TOML dotted key with its quotes removed.
-fn unquote_key(key: &str) -> String {
-    key.split('.')
-        .map(|part| part.trim().trim_matches(|c| c == '"' || c == '\''))
-        .collect::<Vec<_>>()
-        .join(".")
 }
 
 #[cfg(test)]
@@ -419,26 +224,6 @@ mod tests {
     use super::*;
     use crate::config::duration::{format_duration, parse_duration};
     use crate::config::env::Env;
-
-    #[test]
-    fn positions_are_one_based_in_characters() {
-        let text = "a = 1\nbé = \"x\"\n";
-        assert_eq!(line_and_column(text, 0), (1, 1));
-        assert_eq!(line_and_column(text, 6), (2, 1));
-        let quote = text.find('"').unwrap();
-        assert_eq!(line_and_column(text, quote), (2, 6));
-    }
-
-    #[test]
-    fn keys_carry_their_table() {
-        let text = "top = 1\n[server]\nport = \"x\"\n[[list]]\n\"quoted key\" = 2\n";
-        assert_eq!(key_at(text, 2).as_deref(), Some("top"));
-        let port = text.find("\"x\"").unwrap();
-        assert_eq!(key_at(text, port).as_deref(), Some("server.port"));
-        let quoted = text.find("2\n").unwrap();
-        assert_eq!(key_at(text, quoted).as_deref(), Some("list.quoted key"));
-        assert_eq!(key_at(text, text.find("[server]").unwrap()), None);
-    }
 
     #[test]
     fn durations() {
@@ -490,18 +275,34 @@ mod tests {
         assert_eq!(exporters.endpoints[0].interval, Duration::from_mins(2));
         config.validate().unwrap();
 
+        // Values the code would refuse are refused when read, at their place.
         for (text, expected) in [
-            ("[system.window]\ntick = \"0s\"\n", "system.window.tick"),
-            ("[system]\nresources = \"0ms\"\n", "system.resources"),
-            ("[system.health]\nmax_error_rate = 2.0\n", "max_error_rate"),
+            (
+                "[system.window]\ntick = \"0s\"\n",
+                "bad.toml:2:8: system.window.tick",
+            ),
+            (
+                "[system]\nresources = \"0ms\"\n",
+                "bad.toml:2:13: system.resources",
+            ),
+            (
+                "[system.health]\nmax_error_rate = 2.0\n",
+                "bad.toml:2:18: system.health.max_error_rate",
+            ),
             (
                 "[[system.exporters.endpoints]]\nprotocol = \"otlp\"\nurl = \"ftp://x\"\n",
-                "url",
+                "bad.toml:3:7: system.exporters.endpoints[0].url",
             ),
         ] {
-            let config = Config::from_toml_str(text, "bad.toml").unwrap();
-            let error = config.validate().unwrap_err().to_string();
+            let error = Config::from_toml_str(text, "bad.toml")
+                .unwrap_err()
+                .to_string();
             assert!(error.contains(expected), "{text}: {error}");
+            let mut config = Config::default();
+            config.system = crate::config::from_toml_str::<Config>(text, "bad.toml")
+                .unwrap()
+                .system;
+            assert!(config.validate().is_err(), "{text}");
         }
         for (text, expected) in [
             ("[system.window]\ntik = \"1s\"\n", "bad.toml:2:1"),

@@ -52,13 +52,29 @@
 //! [`Env`] takes the variables as pairs, so tests and embedders can pass
 //! their own; [`Env::from_process`] reads the process environment.
 
+#[cfg(feature = "config")]
+mod de;
 pub mod duration;
 pub(crate) mod env;
 #[cfg(feature = "config")]
 mod file;
+#[cfg(feature = "config")]
+pub mod interpolate;
+#[cfg(feature = "config")]
+mod load;
+#[cfg(feature = "config")]
+mod loaded;
+#[cfg(feature = "config")]
+mod tree;
 
 pub use duration::{format_duration, parse_duration};
 pub use env::Env;
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
-pub use file::{from_file, from_toml_str, Config, CONFIG_FILE_VAR};
+pub use file::{Config, CONFIG_FILE_VAR};
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use load::{CURRENT_VERSION, MAX_DEPTH, MAX_FILE_BYTES};
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use loaded::{from_file, from_toml_str, Loaded, Loader};

@@ -243,6 +243,55 @@ impl CustomMetricsConfig {
         self.rescan_interval.unwrap_or(Duration::from_secs(30))
     }
 
+    /// Every mistake of the section, each as the key at fault (below
+    /// `custom_metrics`: `sources[2].interval`, `plugin_directories[0]`)
+    /// and what is wrong: each source built on its own, two sources of one
+    /// name, a zero `rescan_interval`, a plugin directory that does not
+    /// exist (or is not a directory).
+    pub fn problems(&self) -> Vec<(String, String)> {
+        let mut problems = Vec::new();
+        let mut names = std::collections::BTreeMap::new();
+        for (i, source) in self.sources.iter().enumerate() {
+            if let Some(first) = names.insert(source.name.as_str(), i) {
+                problems.push((
+                    format!("sources[{i}].name"),
+                    format!(
+                        "{:?} is also the name of sources[{first}]; each source needs its own name",
+                        source.name
+                    ),
+                ));
+                continue;
+            }
+            if let Err(Error::Source { field, reason, .. }) = source.build() {
+                let key = match field {
+                    Some(field) => format!("sources[{i}].{field}"),
+                    None => format!("sources[{i}]"),
+                };
+                problems.push((key, format!("source {:?}: {reason}", source.name)));
+            }
+        }
+        if self.rescan_interval.is_some_and(|d| d.is_zero()) {
+            problems.push((
+                "rescan_interval".to_owned(),
+                "must be above zero".to_owned(),
+            ));
+        }
+        for (i, dir) in self.plugin_directories.iter().enumerate() {
+            match std::fs::metadata(dir) {
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => problems.push((
+                    format!("plugin_directories[{i}]"),
+                    format!("{} is not a directory", dir.display()),
+                )),
+                Err(e) => problems.push((
+                    format!("plugin_directories[{i}]"),
+                    format!("plugin directory {}: {e}", dir.display()),
+                )),
+            }
+        }
+        problems
+    }
+
     /// Every source the section names, built; the errors of all that are
     /// wrong (each naming its source and field), not only the first.
     ///

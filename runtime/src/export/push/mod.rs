@@ -173,6 +173,32 @@ impl PushConfig {
     pub fn validate(&self) -> Result<(), Error> {
         targets(self).map(drop)
     }
+
+    /// Every mistake of every endpoint (not only the first), each as the
+    /// endpoint's index and an [`Error::Push`] naming its field; two
+    /// endpoints of one name count against the second.
+    pub fn problems(&self) -> Vec<(usize, Error)> {
+        let mut problems = Vec::new();
+        let mut names = BTreeSet::new();
+        for (i, endpoint) in self.endpoints.iter().enumerate() {
+            match Target::new(endpoint) {
+                Err(e) => problems.push((i, e)),
+                Ok(target) => {
+                    if !names.insert(target.name.clone()) {
+                        problems.push((
+                            i,
+                            Error::Push {
+                                endpoint: target.name,
+                                field: Some("name".into()),
+                                reason: "two endpoints have this name".into(),
+                            },
+                        ));
+                    }
+                }
+            }
+        }
+        problems
+    }
 }
 
 /// Checks `config` and starts pushing to every endpoint it names.

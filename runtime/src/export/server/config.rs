@@ -235,55 +235,74 @@ impl ServerConfig {
     /// connections allowed, a zero timeout, an empty bearer token, a basic
     /// auth user name with `:`.
     pub fn validate(&self) -> Result<(), Error> {
-        let problem = |message: String| Err(Error::Config(message));
-        if !self.path.starts_with('/') {
-            return problem(format!(
-                "the metrics path must start with '/', got {:?}",
-                self.path
-            ));
+        match self.problems().into_iter().next() {
+            Some((field, message)) => Err(Error::Config(format!("server.{field}: {message}"))),
+            None => Ok(()),
         }
-        if self.path.contains(['?', '#']) {
-            return problem(format!(
-                "the metrics path must not contain '?' or '#', got {:?}",
-                self.path
+    }
+
+    /// Every field [`validate`](Self::validate) refuses, each with what is
+    /// wrong (`("max_connections", "must be at least 1")`), in field order.
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut problems = Vec::new();
+        if !self.path.starts_with('/') {
+            problems.push((
+                "path",
+                format!("the metrics path must start with '/', got {:?}", self.path),
+            ));
+        } else if self.path.contains(['?', '#']) {
+            problems.push((
+                "path",
+                format!(
+                    "the metrics path must not contain '?' or '#', got {:?}",
+                    self.path
+                ),
             ));
         }
         if !self.health_path.is_empty() {
             if !self.health_path.starts_with('/') || self.health_path.contains(['?', '#']) {
-                return problem(format!(
-                    "server.health_path must be empty or a path starting with '/', got {:?}",
-                    self.health_path
+                problems.push((
+                    "health_path",
+                    format!(
+                        "must be empty or a path starting with '/', got {:?}",
+                        self.health_path
+                    ),
                 ));
-            }
-            if [self.path.clone(), self.json_path(), self.csv_path()].contains(&self.health_path) {
-                return problem(format!(
-                    "server.health_path {:?} is also a metrics path",
-                    self.health_path
+            } else if [self.path.clone(), self.json_path(), self.csv_path()]
+                .contains(&self.health_path)
+            {
+                problems.push((
+                    "health_path",
+                    format!("{:?} is also a metrics path", self.health_path),
                 ));
             }
         }
         if self.max_connections == 0 {
-            return problem("server.max_connections must be at least 1".to_owned());
+            problems.push(("max_connections", "must be at least 1".to_owned()));
         }
         if self.header_read_timeout.is_zero() {
-            return problem("server.header_read_timeout must be above zero".to_owned());
+            problems.push(("header_read_timeout", "must be above zero".to_owned()));
         }
         if self.idle_timeout.is_zero() {
-            return problem("server.idle_timeout must be above zero".to_owned());
+            problems.push(("idle_timeout", "must be above zero".to_owned()));
         }
         if self.bearer_token.as_deref() == Some("") {
-            return problem(
-                "server.bearer_token is empty; leave it unset to serve without a token".to_owned(),
-            );
+            problems.push((
+                "bearer_token",
+                "is empty; leave it unset to serve without a token".to_owned(),
+            ));
         }
         if let Some(basic) = &self.basic_auth {
             if basic.username.contains(':') {
-                return problem(format!(
-                    "server.basic_auth.username {:?} contains ':', which basic authentication cannot carry",
-                    basic.username
+                problems.push((
+                    "basic_auth.username",
+                    format!(
+                        "{:?} contains ':', which basic authentication cannot carry",
+                        basic.username
+                    ),
                 ));
             }
         }
-        Ok(())
+        problems
     }
 }
