@@ -131,7 +131,10 @@ async fn main() -> ExitCode {
     };
     println!(
         "serving metrics at {}",
-        server.url().unwrap_or("(nowhere: the server is disabled)")
+        server
+            .url()
+            .as_deref()
+            .unwrap_or("(nowhere: the server is disabled)")
     );
     if let Some(addr) = server.local_addr() {
         println!("health at http://{addr}/api/health");

@@ -253,12 +253,12 @@ impl Default for HealthConfig {
 /// A running system (see the [module docs](self)).
 #[derive(Debug)]
 pub struct System {
-    config: SystemConfig,
+    config: RwLock<SystemConfig>,
     windows: Arc<Windows>,
     ticker: Mutex<Option<Ticker>>,
     monitor: Mutex<Option<Monitor>>,
-    pusher: Option<Pusher>,
-    exporters_error: Option<String>,
+    pusher: RwLock<Option<Arc<Pusher>>>,
+    exporters_error: RwLock<Option<String>>,
     started: Instant,
 }
 
@@ -312,12 +312,12 @@ impl System {
         let ticker = Ticker::start(Arc::clone(&windows));
         let monitor = config.resources.map(resources::monitor);
         let system = Arc::new(System {
-            config,
+            config: RwLock::new(config),
             windows,
             ticker: Mutex::new(Some(ticker)),
             monitor: Mutex::new(monitor),
-            pusher,
-            exporters_error,
+            pusher: RwLock::new(pusher.map(Arc::new)),
+            exporters_error: RwLock::new(exporters_error),
             started: Instant::now(),
         });
         #[cfg(feature = "server")]
@@ -345,23 +345,110 @@ impl System {
     /// The status of every exporter endpoint, in configuration order (empty
     /// without exporters). Still answers after a shutdown.
     pub fn exporters(&self) -> Vec<EndpointStatus> {
-        self.pusher.as_ref().map(Pusher::status).unwrap_or_default()
+        self.pusher().map(|p| p.status()).unwrap_or_default()
     }
 
     /// Why the configured exporters did not start, if they did not.
-    pub fn exporters_error(&self) -> Option<&str> {
-        self.exporters_error.as_deref()
+    pub fn exporters_error(&self) -> Option<String> {
+        self.exporters_error
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The running exporters, if any.
-    pub fn pusher(&self) -> Option<&Pusher> {
-        self.pusher.as_ref()
+    pub fn pusher(&self) -> Option<Arc<Pusher>> {
+        self.pusher
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The configuration in force: as started, with the changes of
+    /// [`set_health`](Self::set_health), [`set_resources`](Self::set_resources)
+    /// and [`replace_exporters`](Self::replace_exporters).
+    pub fn config(&self) -> SystemConfig {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn health_config(&self) -> HealthConfig {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .health
+            .clone()
+    }
+
+    /// Judges health by `health` from now on.
+    pub fn set_health(&self, health: HealthConfig) {
+        self.config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .health = health;
+    }
+
+    /// Samples resources every `every` from now on (`None`: stops
+    /// sampling). Does nothing to a system that is shut down.
+    pub fn set_resources(&self, every: Option<Duration>) {
+        if !self.is_running() {
+            return;
+        }
+        let mut monitor = self.monitor.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(old) = monitor.take() {
+            old.stop();
+        }
+        *monitor = every.map(resources::monitor);
+        self.config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .resources = every;
+    }
+
+    /// Replaces the exporters: the new endpoints are checked first (and on
+    /// an error nothing changes), then the running ones are stopped after a
+    /// last push, which this waits for (within their `shutdown_timeout`),
+    /// then the new ones start. Must be called within a tokio runtime when
+    /// `exporters` is `Some`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Push`](crate::Error::Push) when an endpoint is invalid or
+    /// there is no tokio runtime to push from.
+    pub async fn replace_exporters(
+        &self,
+        exporters: Option<PushConfig>,
+    ) -> Result<(), crate::error::Error> {
+        #[cfg(feature = "push")]
+        if let Some(config) = &exporters {
+            config.validate()?;
+        }
+        if let Some(old) = self.pusher() {
+            old.shutdown().await;
+        }
+        let started = exporters.clone().map(push::start).transpose();
+        let (pusher, error, result) = match started {
+            Ok(pusher) => (pusher.map(Arc::new), None, Ok(())),
+            Err(e) => (None, Some(e.to_string()), Err(e)),
+        };
+        *self.pusher.write().unwrap_or_else(PoisonError::into_inner) = pusher;
+        *self
+            .exporters_error
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = error;
+        self.config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .exporters = exporters;
+        result
     }
 
     /// Like [`shutdown`](Self::shutdown), and waits for the exporters' last
     /// push (bounded by their `shutdown_timeout`). Idempotent.
     pub async fn shutdown_and_flush(&self) {
-        if let Some(pusher) = &self.pusher {
+        if let Some(pusher) = self.pusher() {
             pusher.shutdown().await;
         }
         self.shutdown();
@@ -372,7 +459,7 @@ impl System {
     /// [`shutdown_and_flush`](Self::shutdown_and_flush)); the system stops
     /// being [`current`]. Calling it again does nothing.
     pub fn shutdown(&self) {
-        if let Some(pusher) = &self.pusher {
+        if let Some(pusher) = self.pusher() {
             if pusher.is_running() {
                 pusher.shutdown_in_background();
             }
@@ -413,7 +500,7 @@ impl System {
 
     /// Health over the configured window.
     pub fn health(&self) -> Health {
-        let cfg = &self.config.health;
+        let cfg = &self.health_config();
         let view = self.windows.last(cfg.window);
         let count = |result: &str| {
             view.as_ref()
@@ -456,7 +543,7 @@ impl System {
 
     /// Per-operation figures over the health window, busiest first.
     pub fn stats(&self) -> Vec<OperationStats> {
-        let window = self.config.health.window;
+        let window = self.health_config().window;
         let Some(view) = self.windows.last(window) else {
             return Vec::new();
         };
@@ -509,7 +596,7 @@ impl System {
             operations: self.stats(),
             resources: resource_summary(),
             exporters: self.exporters(),
-            exporters_error: self.exporters_error.clone(),
+            exporters_error: self.exporters_error(),
             #[cfg(feature = "sources")]
             sources: crate::sources::status(),
         }
@@ -524,7 +611,7 @@ impl System {
                 .total_cmp(&a.p99_seconds.unwrap_or(0.0))
         });
         Performance {
-            window_seconds: self.config.health.window.as_secs_f64(),
+            window_seconds: self.health_config().window.as_secs_f64(),
             operations,
         }
     }
@@ -544,7 +631,7 @@ impl System {
             .collect();
         operations.sort_by_key(|o| std::cmp::Reverse(o.errors));
         Errors {
-            window_seconds: self.config.health.window.as_secs_f64(),
+            window_seconds: self.health_config().window.as_secs_f64(),
             error_rate: self.health().error_rate,
             operations,
             recent: crate::query::tracker::recent_failures()

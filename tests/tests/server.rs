@@ -218,7 +218,7 @@ async fn serves_prometheus_text_by_default() {
     assert!(server.is_running());
     assert_eq!(
         server.url(),
-        Some(format!("http://127.0.0.1:{}/metrics", addr.port()).as_str())
+        Some(format!("http://127.0.0.1:{}/metrics", addr.port()))
     );
 
     for accept in [
@@ -373,7 +373,7 @@ async fn custom_path_and_host() {
     let addr = addr(&server);
     assert_eq!(
         server.url(),
-        Some(format!("http://localhost:{}/custom/metrics", addr.port()).as_str())
+        Some(format!("http://localhost:{}/custom/metrics", addr.port()))
     );
     assert_eq!(get(addr, "/custom/metrics", None).await.status, 200);
     assert_eq!(get(addr, "/metrics", None).await.status, 404);

@@ -65,6 +65,11 @@ mod load;
 #[cfg(feature = "config")]
 mod loaded;
 #[cfg(feature = "config")]
+mod migrate;
+#[cfg(feature = "reload")]
+#[cfg_attr(docsrs, doc(cfg(feature = "reload")))]
+pub mod reload;
+#[cfg(feature = "config")]
 mod tree;
 
 pub use duration::{format_duration, parse_duration};
@@ -78,3 +83,6 @@ pub use load::{CURRENT_VERSION, MAX_DEPTH, MAX_FILE_BYTES};
 #[cfg(feature = "config")]
 #[cfg_attr(docsrs, doc(cfg(feature = "config")))]
 pub use loaded::{from_file, from_toml_str, Loaded, Loader};
+#[cfg(feature = "config")]
+#[cfg_attr(docsrs, doc(cfg(feature = "config")))]
+pub use migrate::{migrate, Migration};

@@ -49,16 +49,36 @@ pub(super) async fn stop_requested(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-/// What every connection of one server shares.
+/// What every connection of one server shares: the settings in force,
+/// which [`Server::reconfigure`](super::Server::reconfigure) replaces
+/// (a connection keeps the timeouts it started with; each request reads
+/// the handler in force).
 pub(super) struct Shared {
+    pub(super) settings: std::sync::RwLock<Arc<Settings>>,
+}
+
+/// One configuration's handler, timeouts and connection cap.
+pub(super) struct Settings {
     pub(super) endpoint: Handler,
     pub(super) header_read_timeout: Duration,
     pub(super) idle_timeout: Duration,
+    pub(super) max_connections: usize,
+    pub(super) connections: Arc<Semaphore>,
 }
 
-/// The connection cap, and the cap on `503` answers in progress.
+impl Shared {
+    pub(super) fn current(&self) -> Arc<Settings> {
+        Arc::clone(
+            &self
+                .settings
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+/// The cap on `503` answers in progress.
 pub(super) struct Limits {
-    pub(super) connections: Arc<Semaphore>,
     pub(super) turning_away: Arc<Semaphore>,
 }
 
@@ -77,7 +97,8 @@ pub(super) async fn accept_loop(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             accepted = listener.accept() => match accepted {
                 Ok((stream, _peer)) => {
-                    if let Ok(permit) = Arc::clone(&limits.connections).try_acquire_owned() {
+                    let cap = Arc::clone(&shared.current().connections);
+                    if let Ok(permit) = cap.try_acquire_owned() {
                         connections.spawn(serve_connection(
                             stream,
                             Arc::clone(&shared),
@@ -147,8 +168,8 @@ pub(super) async fn serve_connection(
         let activity = Arc::clone(&activity);
         service_fn(move |request: Request<hyper::body::Incoming>| {
             activity.head_complete();
-            let response = shared.endpoint.respond(&request);
-            async move { Ok::<_, Infallible>(response) }
+            let settings = shared.current();
+            async move { Ok::<_, Infallible>(settings.endpoint.serve(&request).await) }
         })
     };
     let mut builder = http1::Builder::new();
@@ -159,7 +180,10 @@ pub(super) async fn serve_connection(
         .max_header_size(MAX_HEADER_BYTES);
     let connection = builder.serve_connection(io, service);
     let mut connection = std::pin::pin!(connection);
-    let limits = (shared.header_read_timeout, shared.idle_timeout);
+    let limits = {
+        let settings = shared.current();
+        (settings.header_read_timeout, settings.idle_timeout)
+    };
     tokio::select! {
         _ = connection.as_mut() => {}
         reason = watchdog(&activity, limits) => count_rejection(reason),

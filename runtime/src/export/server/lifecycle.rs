@@ -1,7 +1,7 @@
 //! Starting and stopping: [`start`] binds and spawns the accept loop, [`Server`] stops it.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
@@ -9,7 +9,7 @@ use tokio::sync::{watch, Semaphore};
 use crate::error::Error;
 
 use super::config::ServerConfig;
-use super::connection::{accept_loop, Limits, Shared, MAX_TURNING_AWAY};
+use super::connection::{accept_loop, Limits, Settings, Shared, MAX_TURNING_AWAY};
 use super::request::Handler;
 
 /// Starts serving metrics as `config` says; call it inside a Tokio runtime.
@@ -47,25 +47,50 @@ pub async fn start(config: ServerConfig) -> Result<Server, Error> {
     let url = format!("http://{bracketed}:{}{}", local_addr.port(), config.path);
 
     let shared = Arc::new(Shared {
-        endpoint: Handler::new(&config),
-        header_read_timeout: config.header_read_timeout,
-        idle_timeout: config.idle_timeout,
+        settings: RwLock::new(Arc::new(settings(&config, None))),
     });
     let limits = Limits {
-        connections: Arc::new(Semaphore::new(config.max_connections)),
         turning_away: Arc::new(Semaphore::new(MAX_TURNING_AWAY)),
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (done_tx, done) = watch::channel(());
-    tokio::spawn(accept_loop(listener, shared, limits, shutdown_rx, done_tx));
+    tokio::spawn(accept_loop(
+        listener,
+        Arc::clone(&shared),
+        limits,
+        shutdown_rx,
+        done_tx,
+    ));
     Ok(Server {
         running: Some(Running {
             local_addr,
-            url,
+            host: config.host.clone(),
+            port: config.port,
+            bracketed,
+            url: RwLock::new(url),
+            shared,
             shutdown,
             done,
         }),
     })
+}
+
+/// The settings of `config`; the connection cap of `previous` is kept when
+/// the number is the same (its connections stay counted).
+fn settings(config: &ServerConfig, previous: Option<&Settings>) -> Settings {
+    let connections = match previous {
+        Some(previous) if previous.max_connections == config.max_connections => {
+            Arc::clone(&previous.connections)
+        }
+        _ => Arc::new(Semaphore::new(config.max_connections)),
+    };
+    Settings {
+        endpoint: Handler::new(config),
+        header_read_timeout: config.header_read_timeout,
+        idle_timeout: config.idle_timeout,
+        max_connections: config.max_connections,
+        connections,
+    }
 }
 
 /// A running metrics server, or a no-op when it was disabled.
@@ -80,17 +105,83 @@ pub struct Server {
     running: Option<Running>,
 }
 
-#[derive(Debug)]
 struct Running {
     local_addr: SocketAddr,
-    url: String,
+    /// The address as configured (the port may be `0`).
+    host: String,
+    port: u16,
+    /// The host as a URL writes it.
+    bracketed: String,
+    url: RwLock<String>,
+    shared: Arc<Shared>,
     /// `true` asks the accept loop and every connection to stop.
     shutdown: watch::Sender<bool>,
     /// Never written: its sender is dropped when the accept loop has ended.
     done: watch::Receiver<()>,
 }
 
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("local_addr", &self.local_addr)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Server {
+    /// Applies `config` to the running server without closing its socket:
+    /// paths, credentials, gzip, timeouts (for connections opened from now
+    /// on) and the connection cap. Requests already read are answered as
+    /// before; the next request on any connection sees the new settings.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when `config` is invalid
+    /// ([`ServerConfig::validate`]), when it changes `host`, `port` or
+    /// `enabled` (which need a new server: [`start`] one, then
+    /// [`stop`](Server::stop) this one), or when the server is disabled.
+    pub fn reconfigure(&self, config: &ServerConfig) -> Result<(), Error> {
+        config.validate()?;
+        let Some(running) = &self.running else {
+            return Err(Error::Config(
+                "a disabled server cannot be reconfigured; start a new one".to_owned(),
+            ));
+        };
+        if !config.enabled || config.host != running.host || config.port != running.port {
+            return Err(Error::Config(format!(
+                "server.host, server.port or server.enabled changed (from {}:{}); that needs a new server",
+                running.host, running.port
+            )));
+        }
+        let mut settings = running
+            .shared
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let next = self::settings(config, Some(&settings));
+        *settings = Arc::new(next);
+        *running.url.write().unwrap_or_else(PoisonError::into_inner) = format!(
+            "http://{}:{}{}",
+            running.bracketed,
+            running.local_addr.port(),
+            config.path
+        );
+        Ok(())
+    }
+
+    /// Whether `config` would be served by this server as it is bound
+    /// (same `enabled`, `host` and `port`), so that
+    /// [`reconfigure`](Self::reconfigure) can apply it.
+    pub fn same_address(&self, config: &ServerConfig) -> bool {
+        match &self.running {
+            Some(running) => {
+                config.enabled && config.host == running.host && config.port == running.port
+            }
+            None => !config.enabled,
+        }
+    }
+
     /// The address the server listens on (with the real port when the
     /// configured one was `0`), or `None` when it is disabled.
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -99,8 +190,14 @@ impl Server {
 
     /// `http://host:port/path` of the metrics endpoint, or `None` when the
     /// server is disabled.
-    pub fn url(&self) -> Option<&str> {
-        self.running.as_ref().map(|running| running.url.as_str())
+    pub fn url(&self) -> Option<String> {
+        self.running.as_ref().map(|running| {
+            running
+                .url
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+        })
     }
 
     /// Whether the server is accepting connections: enabled, and neither

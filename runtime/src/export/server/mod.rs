@@ -3,7 +3,7 @@
 //! ```no_run
 //! # async fn example() -> Result<(), telltale::Error> {
 //! let server = telltale::server::start(telltale::server::ServerConfig::default()).await?;
-//! println!("metrics at {}", server.url().unwrap_or("(disabled)"));
+//! println!("metrics at {}", server.url().as_deref().unwrap_or("(disabled)"));
 //! // ... run the service ...
 //! server.stop().await;
 //! # Ok(())
@@ -101,7 +101,7 @@ mod self_metrics;
 pub use config::ServerConfig as Config;
 pub use config::{BasicAuth, ServerConfig};
 pub use lifecycle::{start, Server};
-pub(crate) use request::serve_api;
+pub(crate) use request::{serve_api, serve_api_route, serve_reload, ReloadHook};
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,8 @@ pub(super) enum Route<'a> {
     Api(&'a str),
     /// The dashboard page over the API.
     Dashboard,
+    /// `/-/reload`: reload the configuration, when something serves it.
+    Reload,
     NotFound,
 }
 
@@ -148,8 +150,35 @@ impl Handler {
             Route::Api(api)
         } else if path == "/dashboard" {
             Route::Dashboard
+        } else if path == "/-/reload" {
+            Route::Reload
         } else {
             Route::NotFound
+        }
+    }
+
+    /// The answer to `request`: [`respond`](Self::respond)'s, or for
+    /// `POST /-/reload` (credentials checked), the reload's.
+    pub(super) async fn serve<B>(&self, request: &Request<B>) -> Response<Full<Bytes>> {
+        let reload = matches!(self.route(request.uri().path()), Route::Reload)
+            && matches!(*request.method(), Method::POST | Method::PUT)
+            && self.auth.allows(request.headers());
+        if !reload {
+            return self.respond(request);
+        }
+        let hook = RELOAD
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        match hook {
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "Not Found: no configuration file is loaded for reloading\n",
+            ),
+            Some(hook) => match hook().await {
+                Ok(summary) => plain(StatusCode::OK, format!("{summary}\n")),
+                Err(error) => plain(StatusCode::INTERNAL_SERVER_ERROR, format!("{error}\n")),
+            },
         }
     }
 
@@ -178,6 +207,13 @@ impl Handler {
                 response
             }
             Route::NotFound | Route::Api(_) => plain(StatusCode::NOT_FOUND, "Not Found\n"),
+            Route::Reload => {
+                let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
+                response
+                    .headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static("POST, PUT"));
+                response
+            }
             Route::Health | Route::Metrics(_) | Route::Dashboard if !readable => {
                 let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed\n");
                 response
@@ -284,8 +320,55 @@ pub(crate) fn serve_api(handler: ApiHandler) {
     let _ = API.set(handler);
 }
 
+/// What `POST /-/reload` runs: a reload, answering a summary of what
+/// changed, or why nothing did.
+pub(crate) type ReloadHook = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// What answers `POST /-/reload`: set by the configuration that watches
+/// its file (the server does not know configurations; they plug in).
+static RELOAD: std::sync::RwLock<Option<ReloadHook>> = std::sync::RwLock::new(None);
+
+/// Makes `hook` answer `POST /-/reload` from now on (`None`: nothing does,
+/// and the path is `404`).
+pub(crate) fn serve_reload(hook: Option<ReloadHook>) {
+    *RELOAD
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = hook;
+}
+
+/// Answers one fixed path below `/api/`, whatever the system: status and
+/// JSON body.
+pub(crate) type ApiRoute = fn() -> (u16, String);
+
+/// Paths below `/api/` answered by a layer above the system (`config`).
+static ROUTES: std::sync::RwLock<Vec<(&'static str, ApiRoute)>> =
+    std::sync::RwLock::new(Vec::new());
+
+/// Makes `route` answer `/api/<path>` from now on (replacing an earlier
+/// route of that path).
+pub(crate) fn serve_api_route(path: &'static str, route: ApiRoute) {
+    let mut routes = ROUTES
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    routes.retain(|(p, _)| *p != path);
+    routes.push((path, route));
+}
+
 /// The answer to `/api/<path>`; 503 while nothing serves the API.
 pub(super) fn api(path: &str) -> (u16, String) {
+    let route = ROUTES
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, route)| *route);
+    if let Some(route) = route {
+        return route();
+    }
     match API.get() {
         Some(handler) => handler(path),
         None => (
