@@ -41,14 +41,10 @@ impl Document {
     /// `problem` as one line: `file:line:column: key: what is wrong`.
     pub(crate) fn describe(&self, problem: &Problem) -> String {
         let mut line = match problem.at {
-            Some(at) => self.files.place(at),
-            None => self
-                .files
-                .list
-                .first()
-                .map_or_else(|| "<configuration>".to_owned(), |f| f.name.clone()),
+            Some(at) => format!("{}: ", self.files.place(at)),
+            // Not in a file (a file that cannot be read): the message names it.
+            None => String::new(),
         };
-        line.push_str(": ");
         if !problem.key.is_empty() {
             line.push_str(&problem.key);
             line.push_str(": ");

@@ -232,6 +232,7 @@ impl Config {
 fn deserialize_all<T: DeserializeOwned>(
     doc: &mut Document,
     problems: &mut Vec<Problem>,
+    removed: &mut Vec<Vec<tree::Step>>,
 ) -> Option<T> {
     let root_at = At { file: 0, offset: 0 };
     // Each round takes one wrong value out, so the rounds are bounded by
@@ -245,6 +246,7 @@ fn deserialize_all<T: DeserializeOwned>(
                 if path.is_empty() || !tree::remove(&mut doc.root, &path) {
                     return None;
                 }
+                removed.push(path);
             }
         }
     }
@@ -261,13 +263,23 @@ fn failure(doc: &Document, problems: &[Problem], secrets: &[String]) -> Error {
 /// Deserializes and checks the configuration; all problems, or the result.
 fn finish(mut doc: Document, mut problems: Vec<Problem>) -> Result<Loaded, Error> {
     let secrets = tree::secrets(&doc.root);
-    let config = deserialize_all::<Config>(&mut doc, &mut problems);
+    let mut removed = Vec::new();
+    let config = deserialize_all::<Config>(&mut doc, &mut problems, &mut removed);
     if let Some(config) = &config {
         for (key, message) in config.problems() {
             let path = tree::parse_path(&key);
             let (node, written) = tree::find(&doc.root, &path);
             let mut shown = written.clone();
             shown.extend_from_slice(&path[written.len()..]);
+            // A value taken out for its own mistake took its default: what
+            // is then found wrong with it (or with the table holding it, as
+            // a whole) is no second mistake.
+            let follows = removed
+                .iter()
+                .any(|r| shown.starts_with(r) || (!shown.is_empty() && r.starts_with(&shown)));
+            if follows {
+                continue;
+            }
             problems.push(Problem {
                 at: node.map(|n| n.at),
                 key: tree::dotted(&shown),
@@ -328,7 +340,7 @@ pub fn from_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error
 
 fn generic<T: DeserializeOwned>(mut doc: Document, mut problems: Vec<Problem>) -> Result<T, Error> {
     let secrets = tree::secrets(&doc.root);
-    match deserialize_all::<T>(&mut doc, &mut problems) {
+    match deserialize_all::<T>(&mut doc, &mut problems, &mut Vec::new()) {
         Some(value) if problems.is_empty() => Ok(value),
         _ => Err(failure(&doc, &problems, &secrets)),
     }
