@@ -181,7 +181,7 @@ fn resources_interval<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
     struct Interval;
-    impl<'de> serde::de::Visitor<'de> for Interval {
+    impl serde::de::Visitor<'_> for Interval {
         type Value = Option<Duration>;
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a duration such as \"5s\", or false for no resource monitoring")

@@ -844,7 +844,7 @@ async fn a_system_starts_reports_and_flushes_its_exporters() {
         let err = System::try_start(outside.clone()).unwrap_err().to_string();
         assert!(err.contains("tokio runtime"), "{err}");
         let system = System::start(outside);
-        let recorded = system.exporters_error().unwrap_or_default().to_owned();
+        let recorded = system.exporters_error().unwrap_or_default();
         assert!(recorded.contains("tokio runtime"), "{recorded}");
         assert_eq!(
             system.overview().exporters_error.as_deref(),

@@ -150,7 +150,7 @@ fn wrk_scrapes_while_threads_record_without_errors_or_growth() {
             ..Default::default()
         }))
         .expect("server starts");
-    let url = server.url().expect("enabled").to_owned();
+    let url = server.url().expect("enabled");
 
     let stop = Arc::new(AtomicBool::new(false));
     let recorders: Vec<_> = (0..2_u64)

@@ -148,7 +148,11 @@ impl Loaded {
     }
 
     /// The merged configuration as TOML, each value followed by the file
-    /// and line it came from, secrets shown as `"***"`.
+    /// and line it came from, secrets shown as `"***"`: every value from a
+    /// variable or a file, and wherever they came from the values of keys
+    /// naming a credential (`token`, `password`, `secret`,
+    /// `authorization`, `api_key`, `connection_string`) and of `headers`
+    /// and `env` tables.
     ///
     /// ```
     /// let loaded = telltale::config::Loader::with_vars([("TOKEN", "s3cret")])
@@ -242,7 +246,7 @@ fn deserialize_all<T: DeserializeOwned>(
             Ok(value) => return Some(value),
             Err(error) => {
                 let path = error.path.clone().unwrap_or_default();
-                problems.push(problem_of(error));
+                problems.push(problem_of(&error));
                 if path.is_empty() || !tree::remove(&mut doc.root, &path) {
                     return None;
                 }
@@ -346,7 +350,7 @@ fn generic<T: DeserializeOwned>(mut doc: Document, mut problems: Vec<Problem>) -
     }
 }
 
-fn problem_of(error: DeError) -> Problem {
+fn problem_of(error: &DeError) -> Problem {
     let key = error.path.as_deref().map(tree::dotted).unwrap_or_default();
     Problem {
         at: error.at,
@@ -380,11 +384,17 @@ fn show_table(out: &mut String, doc: &Document, table: &Table, path: &mut Vec<St
             Value::Table(_) => subtables.push(entry),
             Value::Array(items) if is_table_array(items) => subtables.push(entry),
             _ => {
+                let sensitive =
+                    sensitive(&entry.key) || path.last().is_some_and(|t| holds_secrets(t));
+                let value = if sensitive && !matches!(entry.node.value, Value::Boolean(_)) {
+                    "\"***\"".to_owned()
+                } else {
+                    inline(&entry.node)
+                };
                 let _ = writeln!(
                     out,
-                    "{} = {}  # {}",
+                    "{} = {value}  # {}",
                     key(&entry.key),
-                    inline(&entry.node),
                     doc.files.line(entry.node.at)
                 );
             }
@@ -419,6 +429,28 @@ fn show_table(out: &mut String, doc: &Document, table: &Table, path: &mut Vec<St
         }
         path.pop();
     }
+}
+
+/// Keys whose values are credentials wherever they came from: masked by
+/// [`Loaded::show`] even when written in the file itself.
+fn sensitive(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "token",
+        "password",
+        "secret",
+        "authorization",
+        "api_key",
+        "connection_string",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+/// Tables whose every value may be a credential: HTTP headers and a
+/// command's environment.
+fn holds_secrets(table: &str) -> bool {
+    matches!(table, "headers" | "env")
 }
 
 fn is_table_array(items: &[Node]) -> bool {

@@ -62,7 +62,7 @@ struct Entry {
     name: String,
     options: SourceOptions,
     state: Mutex<State>,
-    metrics: Option<SelfMetrics>,
+    metrics: SelfMetrics,
 }
 
 struct State {
@@ -78,7 +78,8 @@ impl Entry {
     fn set_breaker(&self, state: &mut State) {
         let breaker = state.breaker.state();
         state.status.breaker = breaker;
-        if let Some(m) = &self.metrics {
+        {
+            let m = &self.metrics;
             m.breaker(breaker);
         }
     }
@@ -122,14 +123,16 @@ impl Entry {
                 status.last_error_kind = Some(e.kind);
                 status.last_error_unix_seconds = Some(unix_seconds(now));
                 state.breaker.failure(Instant::now(), fastrand::f64());
-                if let Some(m) = &self.metrics {
+                {
+                    let m = &self.metrics;
                     m.error(e.kind);
                 }
                 publish::drop_stale();
             }
         }
         self.set_breaker(&mut state);
-        if let Some(m) = &self.metrics {
+        {
+            let m = &self.metrics;
             m.ran(
                 seconds,
                 state.status.up == Some(true),
@@ -231,6 +234,7 @@ impl Drop for Inner {
         for (name, r) in running {
             r.task.abort();
             publish::withdraw(&name);
+            SelfMetrics::forget(&name);
         }
     }
 }
@@ -362,7 +366,8 @@ impl Sources {
             name: name.clone(),
             options,
         });
-        if let Some(m) = &entry.metrics {
+        {
+            let m = &entry.metrics;
             m.breaker(BreakerState::Closed);
         }
         let (trigger, triggers) = mpsc::channel(16);
@@ -390,6 +395,7 @@ impl Sources {
         };
         r.task.abort();
         publish::withdraw(name);
+        SelfMetrics::forget(name);
         true
     }
 
@@ -547,6 +553,7 @@ impl Sources {
         for (name, r) in running {
             r.task.abort();
             publish::withdraw(&name);
+            SelfMetrics::forget(&name);
         }
     }
 }

@@ -1,104 +1,151 @@
 //! The `telltale_source_*` series: how every source is doing.
 
-use std::sync::LazyLock;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, Once, PoisonError};
 
 use super::breaker::BreakerState;
 use super::source::ErrorKind;
-use crate::metric::dynamic::{self, Metric};
-use crate::metric::standalone::{Counter, Gauge};
+use crate::collect::registry::{self, Collect, Desc, Sink};
+use crate::collect::snapshot::MetricKind;
+use crate::collect::snapshot::Value;
 
-struct Families {
-    up: Metric<Gauge>,
-    duration: Metric<Gauge>,
-    errors: Metric<Counter>,
-    breaker: Metric<Gauge>,
-    last_success: Metric<Gauge>,
+/// One source's values.
+#[derive(Debug, Clone, Default)]
+struct Values {
+    /// `None` before the first run.
+    up: Option<f64>,
+    duration: Option<f64>,
+    errors: [u64; ErrorKind::ALL.len()],
+    breaker: f64,
+    last_success: Option<f64>,
 }
 
-static FAMILIES: LazyLock<Option<Families>> = LazyLock::new(|| {
-    let gauge = |name: &str, help: &str| {
-        dynamic::gauge(name)
-            .help(help)
-            .required_labels(["source"])
-            .register()
-            .ok()
-    };
-    Some(Families {
-        up: gauge(
-            "telltale_source_up",
-            "1 when the source's last run succeeded, 0 when it failed, by source.",
-        )?,
-        duration: gauge(
-            "telltale_source_duration_seconds",
-            "How long the source's last run took, by source.",
-        )?,
-        errors: dynamic::counter("telltale_source_errors_total")
-            .help("Failed runs of a source, by source and kind (timeout, exit_status, parse, connect, query, panic, output_too_large).")
-            .required_labels(["source", "kind"])
-            .register()
-            .ok()?,
-        breaker: gauge(
-            "telltale_source_breaker_state",
-            "The source's circuit breaker: 0 closed, 1 open, 2 half-open, by source.",
-        )?,
-        last_success: gauge(
-            "telltale_source_last_success_timestamp_seconds",
-            "When the source last ran successfully, in Unix seconds, by source.",
-        )?,
-    })
-});
+/// Every running source's values, by name; a source that stops is taken
+/// out, and its series go with it.
+static VALUES: Mutex<BTreeMap<String, Values>> = Mutex::new(BTreeMap::new());
 
-/// The `telltale_source_*` series of one source.
+fn values() -> std::sync::MutexGuard<'static, BTreeMap<String, Values>> {
+    VALUES.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+const UP: Desc<'static> = Desc {
+    name: "telltale_source_up",
+    help: "1 when the source's last run succeeded, 0 when it failed, by source.",
+    unit: None,
+    kind: MetricKind::Gauge,
+};
+const DURATION: Desc<'static> = Desc {
+    name: "telltale_source_duration_seconds",
+    help: "How long the source's last run took, by source.",
+    unit: None,
+    kind: MetricKind::Gauge,
+};
+const ERRORS: Desc<'static> = Desc {
+    name: "telltale_source_errors",
+    help: "Failed runs of a source, by source and kind (timeout, exit_status, parse, connect, query, panic, output_too_large).",
+    unit: None,
+    kind: MetricKind::Counter,
+};
+const BREAKER: Desc<'static> = Desc {
+    name: "telltale_source_breaker_state",
+    help: "The source's circuit breaker: 0 closed, 1 open, 2 half-open, by source.",
+    unit: None,
+    kind: MetricKind::Gauge,
+};
+const LAST_SUCCESS: Desc<'static> = Desc {
+    name: "telltale_source_last_success_timestamp_seconds",
+    help: "When the source last ran successfully, in Unix seconds, by source.",
+    unit: None,
+    kind: MetricKind::Gauge,
+};
+
+struct SelfCollector;
+
+static COLLECTOR: SelfCollector = SelfCollector;
+
+impl Collect for SelfCollector {
+    fn collect(&'static self, out: &mut Sink) {
+        let all: Vec<(String, Values)> = values()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if all.is_empty() {
+            return;
+        }
+        let source = |name: &str| vec![("source".to_owned(), name.to_owned())];
+        for desc in [&UP, &DURATION, &ERRORS, &BREAKER, &LAST_SUCCESS] {
+            out.declare(desc);
+        }
+        for (name, v) in &all {
+            if let Some(up) = v.up {
+                out.push(&UP, source(name), Value::Gauge(up), None);
+            }
+            if let Some(duration) = v.duration {
+                out.push(&DURATION, source(name), Value::Gauge(duration), None);
+            }
+            for (kind, count) in ErrorKind::ALL.iter().zip(v.errors) {
+                let labels = vec![
+                    ("source".to_owned(), name.clone()),
+                    ("kind".to_owned(), kind.as_str().to_owned()),
+                ];
+                out.push(&ERRORS, labels, Value::Counter(count as f64), None);
+            }
+            out.push(&BREAKER, source(name), Value::Gauge(v.breaker), None);
+            if let Some(at) = v.last_success {
+                out.push(&LAST_SUCCESS, source(name), Value::Gauge(at), None);
+            }
+        }
+    }
+}
+
+/// The `telltale_source_*` series of one source, exported from
+/// [`SelfMetrics::of`] until [`SelfMetrics::forget`].
 #[derive(Debug)]
 pub(crate) struct SelfMetrics {
-    up: Metric<Gauge>,
-    duration: Metric<Gauge>,
-    errors: Vec<(ErrorKind, Metric<Counter>)>,
-    breaker: Metric<Gauge>,
-    last_success: Metric<Gauge>,
+    source: String,
 }
 
 impl SelfMetrics {
-    /// The series of `source`; `None` when the families could not be
-    /// registered (a name the program took for something else).
-    pub(crate) fn of(source: &str) -> Option<SelfMetrics> {
-        let f = FAMILIES.as_ref()?;
-        let bind = [("source", source)];
-        let errors = ErrorKind::ALL
-            .iter()
-            .map(|&kind| {
-                let series = f
-                    .errors
-                    .labels([("source", source), ("kind", kind.as_str())]);
-                // Every kind is exported from the start, at 0.
-                let _ = series.inc_by(0);
-                (kind, series)
-            })
-            .collect();
-        Some(SelfMetrics {
-            up: f.up.labels(bind),
-            duration: f.duration.labels(bind),
-            errors,
-            breaker: f.breaker.labels(bind),
-            last_success: f.last_success.labels(bind),
-        })
+    /// The series of `source`, every error kind at 0, the breaker closed.
+    pub(crate) fn of(source: &str) -> SelfMetrics {
+        static REGISTER: Once = Once::new();
+        REGISTER.call_once(|| registry::register(&COLLECTOR));
+        values().insert(source.to_owned(), Values::default());
+        SelfMetrics {
+            source: source.to_owned(),
+        }
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Values)) {
+        if let Some(v) = values().get_mut(&self.source) {
+            change(v);
+        }
     }
 
     pub(crate) fn ran(&self, seconds: f64, ok: bool, unix_now: f64) {
-        let _ = self.duration.set(seconds);
-        let _ = self.up.set(if ok { 1.0 } else { 0.0 });
-        if ok {
-            let _ = self.last_success.set(unix_now);
-        }
+        self.update(|v| {
+            v.duration = Some(seconds);
+            v.up = Some(if ok { 1.0 } else { 0.0 });
+            if ok {
+                v.last_success = Some(unix_now);
+            }
+        });
     }
 
     pub(crate) fn error(&self, kind: ErrorKind) {
-        if let Some((_, series)) = self.errors.iter().find(|(k, _)| *k == kind) {
-            let _ = series.inc();
-        }
+        self.update(|v| {
+            if let Some(i) = ErrorKind::ALL.iter().position(|k| *k == kind) {
+                v.errors[i] += 1;
+            }
+        });
     }
 
     pub(crate) fn breaker(&self, state: BreakerState) {
-        let _ = self.breaker.set(state.as_gauge());
+        self.update(|v| v.breaker = state.as_gauge());
+    }
+
+    /// Stops exporting the source's series.
+    pub(crate) fn forget(source: &str) {
+        values().remove(source);
     }
 }

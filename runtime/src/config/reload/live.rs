@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use super::status::{self, ConfigStatus};
 use super::watch::{Changes, FileWatch};
-use crate::config::{Config, Env, Loaded, Loader};
+use crate::config::env::Env;
+use crate::config::file::Config;
+use crate::config::loaded::{Loaded, Loader};
 use crate::error::Error;
 use crate::export::server::{self, Server};
 use crate::system::System;

@@ -101,7 +101,9 @@ mod self_metrics;
 pub use config::ServerConfig as Config;
 pub use config::{BasicAuth, ServerConfig};
 pub use lifecycle::{start, Server};
-pub(crate) use request::{serve_api, serve_api_route, serve_reload, ReloadHook};
+pub(crate) use request::serve_api;
+#[cfg(feature = "reload")]
+pub(crate) use request::{serve_api_route, serve_reload, ReloadHook};
 
 #[cfg(test)]
 mod tests {

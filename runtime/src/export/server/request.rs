@@ -332,6 +332,7 @@ pub(crate) type ReloadHook = std::sync::Arc<
 /// its file (the server does not know configurations; they plug in).
 static RELOAD: std::sync::RwLock<Option<ReloadHook>> = std::sync::RwLock::new(None);
 
+#[cfg(feature = "reload")]
 /// Makes `hook` answer `POST /-/reload` from now on (`None`: nothing does,
 /// and the path is `404`).
 pub(crate) fn serve_reload(hook: Option<ReloadHook>) {
@@ -348,6 +349,7 @@ pub(crate) type ApiRoute = fn() -> (u16, String);
 static ROUTES: std::sync::RwLock<Vec<(&'static str, ApiRoute)>> =
     std::sync::RwLock::new(Vec::new());
 
+#[cfg(feature = "reload")]
 /// Makes `route` answer `/api/<path>` from now on (replacing an earlier
 /// route of that path).
 pub(crate) fn serve_api_route(path: &'static str, route: ApiRoute) {
