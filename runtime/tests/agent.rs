@@ -1,5 +1,6 @@
-//! The `telltale` binary: `check` reports every mistake with its place,
-//! and `agent` runs a file's sources and serves them until SIGTERM.
+//! The `telltale` binary: `check` reports every mistake with its place;
+//! `agent` runs a file's sources and serves them until SIGTERM, reloading
+//! the file on SIGHUP; `config show` and `config migrate`.
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::os::unix::fs::PermissionsExt as _;
@@ -208,4 +209,204 @@ fn agent_serves_the_sources_of_its_file_and_stops_on_sigterm() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(exit.success(), "{exit:?}: {stderr}");
+}
+
+fn scrape_until(addr: &str, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = get(addr, "/metrics");
+        if answer.contains(needle) || Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn exec_source(name: &str, metric: &str) -> String {
+    format!(
+        "[[custom_metrics.sources]]\nname = \"{name}\"\ntype = \"exec\"\ncommand = [\"/bin/echo\", \"{metric} 1\"]\ninterval = \"1h\"\nformat = \"prometheus\"\n"
+    )
+}
+
+#[test]
+fn agent_reloads_its_file_on_sighup_and_keeps_it_when_the_new_one_is_wrong() {
+    let dir = Dir::new("sighup");
+    let head = "version = 2\n[server]\nhost = \"127.0.0.1\"\nport = 0\n";
+    let config = dir.write(
+        "agent.toml",
+        &format!("{head}{}", exec_source("one", "hup_one")),
+    );
+    let mut child = Command::new(BIN)
+        .args(["agent", "--config", &config, "--no-watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|w| w.split('/').next())
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    assert!(scrape_until(&addr, "hup_one 1").contains("hup_one 1"));
+    let hup = || {
+        let sent = Command::new("kill")
+            .args(["-HUP", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    };
+
+    // Not watched (--no-watch): the change waits for SIGHUP.
+    std::fs::write(
+        &config,
+        format!(
+            "{head}{}{}",
+            exec_source("one", "hup_one"),
+            exec_source("two", "hup_two")
+        ),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!get(&addr, "/metrics").contains("hup_two"));
+    hup();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(
+        line.trim_end(),
+        "telltale agent: reloaded (SIGHUP): source \"two\": started"
+    );
+    assert!(scrape_until(&addr, "hup_two 1").contains("hup_two 1"));
+
+    // A wrong file: reported, and the agent keeps serving what it had.
+    std::fs::write(&config, format!("{head}intervall = 3\n")).unwrap();
+    hup();
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert!(
+        line.starts_with(
+            "telltale agent: reload failed (SIGHUP), the running configuration stays:"
+        ) && line.contains("agent.toml:5:1: server.intervall: unknown key"),
+        "{line}"
+    );
+    let metrics = get(&addr, "/metrics");
+    assert!(
+        metrics.contains("hup_one 1") && metrics.contains("hup_two 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("telltale_config_last_reload_successful 0"),
+        "{metrics}"
+    );
+
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the agent did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn config_show_prints_the_merged_file_and_config_migrate_rewrites_an_old_one() {
+    let dir = Dir::new("config-cmd");
+    dir.write(
+        "base.toml",
+        "version = 2\n[server]\nport = 9100\nhost = \"0.0.0.0\"\n",
+    );
+    dir.write("token", "very-secret\n");
+    let main = dir.write(
+        "main.toml",
+        "version = 2\ninclude = [\"base.toml\"]\n[server]\nport = 9200\nbearer_token = \"${file:token}\"\n",
+    );
+    let out = Command::new(BIN)
+        .args(["config", "show", &main])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(&format!("port = 9200  # {main}:4")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(&format!(
+            "host = \"0.0.0.0\"  # {}:4",
+            dir.0.join("base.toml").display()
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("bearer_token = \"***\""), "{shown}");
+    assert!(!shown.contains("very-secret"), "{shown}");
+
+    let old = dir.write("old.toml", "# kept\n[server]\nport = 9300 # kept too\n");
+    let out = Command::new(BIN).args(["check", &old]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("read as version 1"),
+        "{stderr}"
+    );
+    let out = Command::new(BIN)
+        .args(["config", "migrate", &old, "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "version = 2\n# kept\n[server]\nport = 9300 # kept too\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&old).unwrap(),
+        "# kept\n[server]\nport = 9300 # kept too\n",
+        "a dry run writes nothing"
+    );
+    let out = Command::new(BIN)
+        .args(["config", "migrate", &old])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains(&format!("{old}: version 1 -> 2"))
+            && printed.contains("added `version = 2`"),
+        "{printed}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&old).unwrap(),
+        "version = 2\n# kept\n[server]\nport = 9300 # kept too\n"
+    );
+    let out = Command::new(BIN).args(["check", &old]).output().unwrap();
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(BIN)
+        .args(["config", "migrate", &old])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("already at version 2; unchanged"));
+
+    let bad = dir.write("bad.toml", "[server]\nport = \"x\"\n");
+    let out = Command::new(BIN)
+        .args(["config", "show", &bad])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:2:8: server.port"));
 }

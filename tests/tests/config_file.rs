@@ -408,3 +408,59 @@ fn the_generic_reader_reads_any_section_the_same_way() {
     );
     assert!(error.contains("missing field `workers`"), "{error}");
 }
+
+#[test]
+fn the_readme_example_is_a_valid_configuration() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme.split("## Configuration\n").nth(1).unwrap();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    let dir = Dir::new("readme");
+    let secret = dir.write("scrape_token", "from-a-file\n");
+    let plugins = dir.0.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    dir.write(
+        "base.toml",
+        "version = 2\n[system.health]\nmin_calls = 20\n",
+    );
+    dir.write(
+        "sources.d/10-disk.toml",
+        "version = 2\n[[custom_metrics.sources]]\nname = \"disk_check\"\ntype = \"exec\"\ncommand = [\"/bin/df\"]\ntimeout = \"3s\"\n",
+    );
+    let text = example
+        .replace("/run/secrets/scrape_token", &secret.display().to_string())
+        .replace("/usr/lib/telltale/plugins", &plugins.display().to_string());
+    let file = dir.write("agent.toml", &text);
+    let loaded = Loader::with_vars([("PUSH_TOKEN", "push-secret")])
+        .load(&file)
+        .unwrap();
+    let config = loaded.config();
+    assert_eq!(
+        (config.server.host.as_str(), config.server.port),
+        ("127.0.0.1", 9464)
+    );
+    assert_eq!(config.server.bearer_token.as_deref(), Some("from-a-file"));
+    assert_eq!(
+        config.system.health.min_calls, 10,
+        "the including file wins"
+    );
+    let endpoint = &config.system.exporters.as_ref().unwrap().endpoints[0];
+    assert_eq!(endpoint.headers["Authorization"], "Bearer push-secret");
+    let disk = &config.custom_metrics.sources[0];
+    assert_eq!(disk.command[0], "/usr/lib/telltale/check_disk");
+    assert_eq!(
+        disk.timeout,
+        Duration::from_secs(3),
+        "merged by name with the include"
+    );
+    assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
+    let error = error_of(Loader::new().load(&file));
+    assert!(
+        error.contains("${PUSH_TOKEN} is unset or empty: the remote-write token"),
+        "{error}"
+    );
+}

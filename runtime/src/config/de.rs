@@ -272,14 +272,14 @@ fn live(table: &Table) -> Vec<&Entry> {
     table.live().collect()
 }
 
-/// Number and boolean methods: a string that came from `${VAR}` (always
+/// Number and boolean methods: a string written with `${...}` (always
 /// text, as TOML has no unquoted substitution) is read as the number or
-/// boolean it spells, so `port = "${PORT}"` fills a `u16`.
+/// boolean it spells, so `port = "${PORT:-9464}"` fills a `u16`.
 macro_rules! coerced {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             match &self.node.value {
-                Value::String(text) if self.node.secret => {
+                Value::String(text) if self.node.interpolated => {
                     let text = text.trim();
                     let result = if let Ok(n) = text.parse::<i64>() {
                         visitor.visit_i64(n)
@@ -398,6 +398,7 @@ pub(crate) fn from_table<T: de::DeserializeOwned>(root: &Table, at: At) -> Resul
         value: Value::Table(root.clone()),
         at,
         secret: false,
+        interpolated: false,
     };
     T::deserialize(NodeDe {
         node: &node,

@@ -225,6 +225,7 @@ impl Reader<'_> {
         match &mut node.value {
             Value::String(text) => match expand(text, self.lookup, dir) {
                 Ok(expanded) => {
+                    node.interpolated |= *text != expanded.text;
                     *text = expanded.text;
                     node.secret |= expanded.secret;
                 }

@@ -88,6 +88,9 @@ pub(crate) struct Node {
     pub(crate) at: At,
     /// Holds text from an environment variable or a file: never shown.
     pub(crate) secret: bool,
+    /// A string written with `${...}`: read as a number or boolean where
+    /// one is expected (TOML has no unquoted substitution).
+    pub(crate) interpolated: bool,
 }
 
 /// A key and its value.
@@ -170,6 +173,7 @@ fn node(value: &DeValue<'_>, offset: usize, file: usize) -> Node {
         value,
         at: At { file, offset },
         secret: false,
+        interpolated: false,
     }
 }
 

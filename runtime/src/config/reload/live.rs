@@ -596,3 +596,38 @@ fn apply_sources(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs with or without the `sources` feature (`.ci/run` builds it
+    /// without): the system and the server reload alike.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_reloads_with_or_without_sources() {
+        let dir = std::env::temp_dir().join(format!("telltale-live-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("t.toml");
+        let text = |calls: u64| {
+            format!("version = 2\n[server]\nenabled = false\n[system]\nresources = false\n[system.health]\nmin_calls = {calls}\n")
+        };
+        std::fs::write(&file, text(3)).unwrap();
+        let options = LiveOptions {
+            watch: false,
+            sighup: false,
+            env: false,
+            ..LiveOptions::default()
+        };
+        let live = Live::start(&file, options).await.unwrap();
+        assert_eq!(live.url().await, None);
+        std::fs::write(&file, text(4)).unwrap();
+        assert_eq!(live.reload().await.unwrap(), ["system.health: applied"]);
+        assert_eq!(live.system().await.config().health.min_calls, 4);
+        std::fs::write(&file, "[server]\nenabled = 3\n").unwrap();
+        let error = live.reload().await.unwrap_err().to_string();
+        assert!(error.contains("t.toml:2:11: server.enabled"), "{error}");
+        assert_eq!(live.config().await.system.health.min_calls, 4);
+        live.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
