@@ -221,7 +221,8 @@ impl Config {
 mod tests {
     use std::time::Duration;
 
-    use super::*;
+    #[cfg(feature = "push")]
+    use super::Config;
     use crate::config::duration::{format_duration, parse_duration};
     use crate::config::env::Env;
 
