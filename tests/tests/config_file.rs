@@ -464,3 +464,35 @@ fn the_readme_example_is_a_valid_configuration() {
         "{error}"
     );
 }
+
+#[test]
+fn credentials_written_in_the_file_are_hidden_by_debug_and_show() {
+    let loaded = Loader::new()
+        .load_str(
+            "version = 2\n[server]\nbearer_token = \"literal-token\"\n\
+             [[custom_metrics.sources]]\nname = \"db\"\ntype = \"exec\"\ncommand = [\"/bin/true\"]\nenv = { API_KEY = \"literal-key\" }\n",
+            "creds.toml",
+        )
+        .unwrap();
+    let source = &loaded.config().custom_metrics.sources[0];
+    let debug = format!("{:?} {source:?}", loaded.config().server);
+    assert!(
+        !debug.contains("literal-token") && !debug.contains("literal-key"),
+        "{debug}"
+    );
+    assert!(debug.contains("API_KEY"), "names stay: {debug}");
+    let shown = loaded.show();
+    assert!(
+        !shown.contains("literal-token") && !shown.contains("literal-key"),
+        "{shown}"
+    );
+    let db = telltale::sources::SourceConfig {
+        connection_string: Some("postgres://app:pw-literal@db:5432/app".into()),
+        ..source.clone()
+    };
+    let debug = format!("{db:?}");
+    assert!(
+        debug.contains("postgres://***") && !debug.contains("pw-literal"),
+        "{debug}"
+    );
+}

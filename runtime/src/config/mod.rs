@@ -31,6 +31,41 @@
 //! # Ok::<(), telltale::Error>(())
 //! ```
 //!
+//! # The file
+//!
+//! With the `config` feature a file is read by [`Loader`] (which
+//! [`Config::from_file`] and [`Config::from_toml_str`] use):
+//!
+//! - `version = 2` names the layout ([`CURRENT_VERSION`]); a file without it
+//!   is version 1, loads with a warning ([`Loaded::warnings`]), and
+//!   [`migrate`] (`telltale config migrate`) rewrites it, keeping comments.
+//! - `include = ["base.toml", "sources.d/*.toml"]` reads other files first,
+//!   in order (globs sorted, paths relative to the including file); tables
+//!   merge key by key, arrays of tables merge by `name`, the including file
+//!   is applied last; a cycle is an error naming the chain.
+//! - Any string may hold `${VAR}`, `${VAR:-default}`, `${VAR:?message}`,
+//!   `${file:PATH}` and `$$` (see [`interpolate`]); what came from a
+//!   variable or a file is masked in errors, in `Debug` and in
+//!   [`Loaded::show`].
+//! - Every mistake is reported at once, sorted by place, one a line:
+//!   `file:line:column: key: what is wrong`, unknown keys with a
+//!   did-you-mean, and the checks each section's code makes
+//!   ([`Config::problems`]).
+//!
+//! ```
+//! use telltale::config::Loader;
+//!
+//! let error = Loader::with_vars([("PORT", "9100")])
+//!     .load_str("version = 2\n[server]\nport = \"${PORT}\"\nhots = \"a\"\nmax_connections = 0\n", "app.toml")
+//!     .unwrap_err()
+//!     .to_string();
+//! assert!(error.contains("app.toml:4:1: server.hots: unknown key `hots`: did you mean `host`?"), "{error}");
+//! assert!(error.contains("app.toml:5:19: server.max_connections: must be at least 1"), "{error}");
+//! ```
+//!
+//! With the `reload` feature, [`reload::Live`] runs what a file describes
+//! and reloads it when it changes, on SIGHUP and on `POST /-/reload`.
+//!
 //! # Durations
 //!
 //! A duration is written as a string with a unit, `"250ms"`, `"30s"`, `"2m"`,

@@ -71,7 +71,10 @@ fn default_max_output() -> usize {
 }
 
 /// One `[[custom_metrics.sources]]` entry.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// `Debug` hides the values of `env` and everything of `connection_string`
+/// past its scheme, which may hold credentials.
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// The source's name (the `source` label of its self-metrics).
@@ -144,6 +147,43 @@ pub struct SourceConfig {
     ))]
     #[serde(default)]
     pub pool: super::sql::PoolConfig,
+}
+
+impl std::fmt::Debug for SourceConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: BTreeMap<&str, &str> = self.env.keys().map(|k| (k.as_str(), "***")).collect();
+        let connection = self
+            .connection_string
+            .as_deref()
+            .map(|url| match url.split_once("://") {
+                Some((scheme, _)) => format!("{scheme}://***"),
+                None => "***".to_owned(),
+            });
+        let mut out = f.debug_struct("SourceConfig");
+        out.field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("interval", &self.interval)
+            .field("timeout", &self.timeout)
+            .field("stale_after", &self.stale_after)
+            .field("labels", &self.labels)
+            .field("breaker", &self.breaker)
+            .field("command", &self.command)
+            .field("env", &env)
+            .field("inherit_env", &self.inherit_env)
+            .field("working_dir", &self.working_dir)
+            .field("mode", &self.mode)
+            .field("format", &self.format)
+            .field("max_output_bytes", &self.max_output_bytes)
+            .field("connection_string", &connection)
+            .field("queries", &self.queries);
+        #[cfg(any(
+            feature = "sql-sqlite",
+            feature = "sql-postgres",
+            feature = "sql-mysql"
+        ))]
+        out.field("pool", &self.pool);
+        out.finish()
+    }
 }
 
 impl SourceConfig {
