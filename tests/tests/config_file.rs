@@ -349,7 +349,7 @@ fn a_version_1_file_loads_with_a_warning_and_migrates_keeping_comments() {
                [[custom_metrics.sources]]\n\
                name = \"replication_lag\"\n\
                type = \"exec\"\n\
-               command = [\"/bin/true\"]\n";
+               command = [\"/bin/sh\", \"-c\", \"echo ${HOME} $$\"]\n";
     let file = dir.write("v1.toml", old);
     let loaded = Loader::new().load(&file).unwrap();
     assert_eq!(loaded.config().server.port, 9187);
@@ -359,27 +359,90 @@ fn a_version_1_file_loads_with_a_warning_and_migrates_keeping_comments() {
         "{:?}",
         loaded.warnings()
     );
+    // Version 1 had no interpolation: its strings are read as written.
+    assert_eq!(
+        loaded.config().custom_metrics.sources[0].command[2],
+        "echo ${HOME} $$"
+    );
 
     let migration = config::migrate(old, "v1.toml").unwrap();
     assert_eq!((migration.from, migration.to), (1, config::CURRENT_VERSION));
-    assert_eq!(migration.changes.len(), 1, "{:?}", migration.changes);
+    assert_eq!(migration.changes.len(), 2, "{:?}", migration.changes);
     assert!(
-        migration.text.starts_with("version = 2\n"),
-        "{}",
-        migration.text
+        migration.changes[1]
+            .starts_with("custom_metrics.sources[0].command[2]: `$` written as `$$`"),
+        "{:?}",
+        migration.changes
     );
-    // Everything else is as written: comments, order, spacing.
-    assert_eq!(migration.text.strip_prefix("version = 2\n").unwrap(), old);
+    // Everything else is as written, comments, order and spacing, but for
+    // the `$`s doubled so that version 2 reads the same value.
+    assert_eq!(
+        migration.text,
+        format!(
+            "version = 2\n{}",
+            old.replace("${HOME} $$", "$${HOME} $$$$")
+        )
+    );
     let migrated = dir.write("v2.toml", &migration.text);
-    let loaded = Loader::new().load(&migrated).unwrap();
+    let loaded = Loader::with_vars([("HOME", "/root")])
+        .load(&migrated)
+        .unwrap();
     assert!(loaded.warnings().is_empty(), "{:?}", loaded.warnings());
-    assert_eq!(loaded.config(), &Config::from_file(&file).unwrap());
+    assert_eq!(
+        loaded.config(),
+        &Config::from_file(&file).unwrap(),
+        "the same values"
+    );
 
     let newer = dir.write("v9.toml", "version = 9\n");
     let error = error_of(Config::from_file(&newer));
     assert!(
         error.contains("v9.toml:1:11: version: version 9 is newer"),
         "{error}"
+    );
+}
+
+#[test]
+fn a_value_taken_out_for_its_mistake_raises_no_second_one() {
+    let error = error_of(Loader::with_vars::<[(&str, &str); 0], _, _>([]).load_str(
+        "version = 2\n[[custom_metrics.sources]]\nname = \"${UNSET}\"\ntype = \"exce\"\ncommand = [\"/bin/true\"]\n",
+        "one.toml",
+    ));
+    let lines: Vec<&str> = error.lines().collect();
+    assert_eq!(lines.len(), 2, "{error}");
+    assert!(
+        lines[0].contains(
+            "one.toml:3:8: custom_metrics.sources[0].name: environment variable UNSET is not set"
+        ),
+        "{error}"
+    );
+    assert!(
+        lines[1].contains("one.toml:4:8: custom_metrics.sources[0].type: unknown value `exce`")
+            && lines[1].contains("did you mean `exec`?"),
+        "{error}"
+    );
+    assert!(!error.contains("missing field"), "{error}");
+}
+
+#[test]
+fn thousands_of_mistakes_stop_at_a_hundred_quickly() {
+    let mut text = String::new();
+    for i in 0..200_000 {
+        std::fmt::Write::write_fmt(&mut text, format_args!("unknown_{i} = 1\n")).unwrap();
+    }
+    let started = std::time::Instant::now();
+    let error = error_of(Config::from_toml_str(&text, "many.toml"));
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    let lines: Vec<&str> = error.lines().collect();
+    assert_eq!(lines.len(), 101, "{}", &error[..500]);
+    assert!(
+        lines[100].contains("the first 100 are shown"),
+        "{}",
+        lines[100]
     );
 }
 

@@ -268,10 +268,21 @@ async fn a_reload_restarts_only_what_changed_and_a_bad_file_changes_nothing() {
         "no secret in the API: {api}"
     );
 
-    // An empty file (a save caught half way) is refused too.
+    // An empty file (a save caught half way) is refused too, and so is an
+    // empty include.
     dir.write("");
     let error = live.reload().await.unwrap_err().to_string();
     assert!(error.contains("is empty"), "{error}");
+    std::fs::write(dir.0.join("extra.toml"), "").unwrap();
+    dir.write(&format!(
+        "include = [\"extra.toml\"]\n{}",
+        config(
+            "port = 0\nbearer_token = \"t0ken\"",
+            &source("beta", "reload_beta", "2h")
+        )
+    ));
+    let error = live.reload().await.unwrap_err().to_string();
+    assert!(error.contains("extra.toml is empty"), "{error}");
 
     // POST /-/reload, behind the server's credentials.
     dir.write(&config(
@@ -294,27 +305,46 @@ async fn a_reload_restarts_only_what_changed_and_a_bad_file_changes_nothing() {
         status.last_reload_successful && status.last_error.is_none(),
         "{status:?}"
     );
-    assert_eq!((status.reloads_succeeded, status.reloads_failed), (4, 2));
+    assert_eq!((status.reloads_succeeded, status.reloads_failed), (4, 3));
 
-    // A new port: a new server is bound, then the old one stops.
+    // A new port, asked for over HTTP: a new server is bound, the old one
+    // answers the request that asked, then stops.
     let port = free_port();
     dir.write(&config(
-        &format!("port = {port}"),
+        &format!("port = {port}\nbearer_token = \"t0ken\""),
         &source("beta", "reload_beta", "2h"),
     ));
-    let changes = live.reload().await.unwrap();
-    assert_eq!(changes.len(), 1, "{changes:?}");
+    let started = Instant::now();
+    let (status, body) =
+        tokio::task::block_in_place(|| request(&mut kept, "POST", "/-/reload", Some("t0ken")));
+    assert_eq!(status, 200, "{body}");
     assert!(
-        changes[0].starts_with(&format!("server: now serving at http://127.0.0.1:{port}/")),
-        "{changes:?}"
+        started.elapsed() < Duration::from_secs(3),
+        "answered at once, not after a grace period"
+    );
+    assert!(
+        body.starts_with(&format!(
+            "reloaded:\nserver: now serving at http://127.0.0.1:{port}/"
+        )),
+        "{body}"
     );
     let new_addr = live.local_addr().await.unwrap();
     assert_eq!(new_addr.port(), port);
-    let body = tokio::task::spawn_blocking(move || get(new_addr, "/metrics").1)
-        .await
-        .unwrap();
+    let (status, body) = tokio::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(new_addr).unwrap();
+        request(&mut stream, "GET", "/metrics", Some("t0ken"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
     assert!(body.contains("reload_beta 1"), "{body}");
-    assert!(TcpStream::connect(addr).is_err(), "the old port is closed");
+    // The old server stops in the background (its requests in flight
+    // finish first): its port closes soon.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < deadline, "the old port is still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     live.stop().await;
     live.stop().await;

@@ -392,18 +392,23 @@ fn unexpected(value: &Value) -> de::Unexpected<'_> {
     }
 }
 
-/// Deserializes a `T` from the root table.
-pub(crate) fn from_table<T: de::DeserializeOwned>(root: &Table, at: At) -> Result<T, DeError> {
+/// Deserializes a `T` from the root table (lent to the deserializer and
+/// put back, not copied).
+pub(crate) fn from_table<T: de::DeserializeOwned>(root: &mut Table) -> Result<T, DeError> {
     let node = Node {
-        value: Value::Table(root.clone()),
-        at,
+        value: Value::Table(std::mem::take(root)),
+        at: At { file: 0, offset: 0 },
         secret: false,
         interpolated: false,
     };
-    T::deserialize(NodeDe {
+    let result = T::deserialize(NodeDe {
         node: &node,
         path: Vec::new(),
-    })
+    });
+    if let Value::Table(table) = node.value {
+        *root = table;
+    }
+    result
 }
 
 #[cfg(test)]

@@ -35,6 +35,19 @@ pub(crate) struct Document {
     pub(crate) root: Table,
     /// Notes for the user: a file in an older layout, say.
     pub(crate) warnings: Vec<String>,
+    /// Values taken out while reading (an unset `${VAR}`), by path.
+    pub(crate) removed: Vec<Vec<Step>>,
+    /// The directories to watch: each file's, and each glob's.
+    pub(crate) dirs: Vec<PathBuf>,
+}
+
+/// What is read: a configuration file (its `version` decides whether
+/// `${...}` is expanded: version 1 files are read as written), or any
+/// struct of the program's own (always expanded, no version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Config,
+    Generic,
 }
 
 impl Document {
@@ -55,9 +68,10 @@ impl Document {
 }
 
 /// Reads the file at `path` and what it includes.
-pub(crate) fn read(path: &Path, lookup: Lookup<'_>) -> (Document, Vec<Problem>) {
+pub(crate) fn read(path: &Path, lookup: Lookup<'_>, mode: Mode) -> (Document, Vec<Problem>) {
     let mut reader = Reader {
         lookup,
+        mode,
         doc: Document::default(),
         problems: Vec::new(),
         chain: Vec::new(),
@@ -73,9 +87,11 @@ pub(crate) fn read_str(
     origin: &str,
     dir: &Path,
     lookup: Lookup<'_>,
+    mode: Mode,
 ) -> (Document, Vec<Problem>) {
     let mut reader = Reader {
         lookup,
+        mode,
         doc: Document::default(),
         problems: Vec::new(),
         chain: Vec::new(),
@@ -87,6 +103,7 @@ pub(crate) fn read_str(
 
 struct Reader<'a> {
     lookup: Lookup<'a>,
+    mode: Mode,
     doc: Document,
     problems: Vec<Problem>,
     /// The files being read, outermost first (to find a cycle).
@@ -175,8 +192,16 @@ impl Reader<'_> {
             }
         };
         let mut own = parsed;
-        self.interpolate(&mut own, &mut Vec::new(), dir);
-        self.version(&mut own, file);
+        if !self.doc.dirs.iter().any(|d| d == dir) {
+            self.doc.dirs.push(dir.to_path_buf());
+        }
+        let version = match self.mode {
+            Mode::Config => self.version(&mut own, file),
+            Mode::Generic => CURRENT_VERSION,
+        };
+        if version >= 2 {
+            self.interpolate(&mut own, &mut Vec::new(), dir);
+        }
         let includes = self.includes(&mut own, dir);
         let canonical = std::fs::canonicalize(&path).unwrap_or(path);
         self.chain.push(canonical);
@@ -232,6 +257,7 @@ impl Reader<'_> {
                 Err(message) => {
                     self.problem(Some(node.at), &tree::dotted(path), message);
                     node.value = Value::Removed;
+                    self.doc.removed.push(path.clone());
                 }
             },
             Value::Array(items) => {
@@ -246,36 +272,47 @@ impl Reader<'_> {
         }
     }
 
-    /// Takes the `version` key out of `table`, checking it.
-    fn version(&mut self, table: &mut Table, file: usize) {
+    /// Takes the `version` key out of `table`, checking it; the version
+    /// the file is read as.
+    fn version(&mut self, table: &mut Table, file: usize) -> i64 {
         let name = self.doc.files.list[file].name.clone();
-        match table.take("version") {
-            None => self.doc.warnings.push(format!(
-                "{name} has no `version` key, so it is read as version 1; \
+        let old = |n: i64| {
+            format!(
+                "{name} is read as version {n} (its strings as written, without `${{...}}`); \
                  `telltale config migrate {name}` brings it to version {CURRENT_VERSION}"
-            )),
-            Some(entry) => match entry.node.value {
-                Value::Integer(n) if (1..=CURRENT_VERSION).contains(&n) => {
-                    if n < CURRENT_VERSION {
-                        self.doc.warnings.push(format!(
-                            "{name} is in the layout of version {n}; \
-                             `telltale config migrate {name}` brings it to version {CURRENT_VERSION}"
-                        ));
-                    }
+            )
+        };
+        let Some(entry) = table.take("version") else {
+            self.doc
+                .warnings
+                .push(format!("{name} has no `version` key: {}", old(1)));
+            return 1;
+        };
+        match entry.node.value {
+            Value::Integer(n) if (1..=CURRENT_VERSION).contains(&n) => {
+                if n < CURRENT_VERSION {
+                    self.doc.warnings.push(old(n));
                 }
-                Value::Integer(n) if n > CURRENT_VERSION => self.problem(
+                n
+            }
+            Value::Integer(n) if n > CURRENT_VERSION => {
+                self.problem(
                     Some(entry.node.at),
                     "version",
                     format!(
                         "version {n} is newer than this telltale, which reads versions 1 to {CURRENT_VERSION}"
                     ),
-                ),
-                _ => self.problem(
+                );
+                CURRENT_VERSION
+            }
+            _ => {
+                self.problem(
                     Some(entry.node.at),
                     "version",
                     format!("must be a whole number from 1 to {CURRENT_VERSION}"),
-                ),
-            },
+                );
+                CURRENT_VERSION
+            }
         }
     }
 
@@ -319,7 +356,17 @@ impl Reader<'_> {
                 files.push((full, at));
                 continue;
             }
-            let text = full.to_string_lossy().into_owned();
+            // The directory as written, the pattern as a glob.
+            let text = format!(
+                "{}/{pattern}",
+                glob::Pattern::escape(&dir.to_string_lossy())
+            );
+            if let Some(parent) = full.parent() {
+                let plain = !parent.to_string_lossy().contains(['*', '?', '[']);
+                if plain && !self.doc.dirs.iter().any(|d| d == parent) {
+                    self.doc.dirs.push(parent.to_path_buf());
+                }
+            }
             match glob::glob(&text) {
                 Ok(paths) => {
                     let mut matched: Vec<PathBuf> = paths
@@ -348,6 +395,8 @@ fn too_deep(text: &str) -> Option<usize> {
     let mut depth = 0_usize;
     let mut i = 0;
     let mut line_start = true;
+    let mut after_equals = false;
+    let mut key_dots = 0_usize;
     while i < bytes.len() {
         let c = bytes[i];
         match c {
@@ -383,7 +432,7 @@ fn too_deep(text: &str) -> Option<usize> {
                 depth += 1;
                 if line_start && c == b'[' && depth == 1 {
                     // A table header: its dotted parts count as levels.
-                    let end = text[i..].find('\n').map_or(text.len(), |n| i + n);
+                    let end = text[i..].find(['\n', ']']).map_or(text.len(), |n| i + n);
                     let dots = text[i..end].matches('.').count();
                     if dots + 1 > MAX_DEPTH {
                         return Some(i);
@@ -394,13 +443,18 @@ fn too_deep(text: &str) -> Option<usize> {
                 }
             }
             b']' | b'}' => depth = depth.saturating_sub(1),
-            b'.' if depth == 0 => {
-                // Dotted keys `a.b.c = 1` nest too: count the dots on the line.
-                let start = text[..i].rfind('\n').map_or(0, |n| n + 1);
-                let end = text[i..].find(['=', '\n']).map_or(text.len(), |n| i + n);
-                if text[start..end].matches('.').count() + 1 > MAX_DEPTH {
+            b'.' if depth == 0 && !after_equals => {
+                // Dotted keys `a.b.c = 1` nest too: the dots of a key
+                // (a value's, after its `=`, do not count).
+                key_dots += 1;
+                if key_dots + 1 > MAX_DEPTH {
                     return Some(i);
                 }
+            }
+            b'=' if depth == 0 => after_equals = true,
+            b'\n' => {
+                after_equals = false;
+                key_dots = 0;
             }
             _ => {}
         }
@@ -482,5 +536,8 @@ mod tests {
             "[".repeat(99)
         );
         assert_eq!(too_deep(&strings), None);
+        let dots = ".".repeat(40);
+        let comments = format!("[server] # {dots}\na = 1.5 # {dots}\nb = \"{dots}\"\n");
+        assert_eq!(too_deep(&comments), None);
     }
 }

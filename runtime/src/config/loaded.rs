@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use super::de::{from_table, DeError};
 use super::env::Env;
 use super::file::{Config, Secrets, CONFIG_FILE_VAR};
-use super::load::{self, Document, Problem};
-use super::tree::{self, At, Node, Table, Value};
+use super::load::{self, Document, Mode, Problem};
+use super::tree::{self, Node, Table, Value};
 use crate::error::Error;
 
 /// Reads configuration files: where `${VAR}` looks variables up.
@@ -77,7 +77,7 @@ impl Loader {
     /// `file:line:column: key: what is wrong`.
     pub fn load(&self, path: impl AsRef<Path>) -> Result<Loaded, Error> {
         let lookup = |name: &str| self.lookup(name);
-        let (doc, problems) = load::read(path.as_ref(), &lookup);
+        let (doc, problems) = load::read(path.as_ref(), &lookup, Mode::Config);
         finish(doc, problems)
     }
 
@@ -89,7 +89,7 @@ impl Loader {
     /// As [`load`](Self::load).
     pub fn load_str(&self, text: &str, origin: &str) -> Result<Loaded, Error> {
         let lookup = |name: &str| self.lookup(name);
-        let (doc, problems) = load::read_str(text, origin, Path::new("."), &lookup);
+        let (doc, problems) = load::read_str(text, origin, Path::new("."), &lookup, Mode::Config);
         finish(doc, problems)
     }
 }
@@ -178,6 +178,21 @@ impl Loaded {
         (written.len() == path.len()).then(|| self.doc.files.place(node.at))
     }
 
+    /// A file of the configuration that was read empty, if any.
+    pub(crate) fn empty_file(&self) -> Option<&Path> {
+        self.doc
+            .files
+            .list
+            .iter()
+            .find(|f| f.text.is_empty())
+            .map(|f| f.path.as_path())
+    }
+
+    /// The directories to watch for changes: every file's, every glob's.
+    pub(crate) fn watch_dirs(&self) -> &[std::path::PathBuf] {
+        &self.doc.dirs
+    }
+
     /// `text` with every secret of the configuration masked.
     pub fn redact(&self, text: &str) -> String {
         tree::redact(text, &self.secrets)
@@ -230,36 +245,62 @@ impl Config {
     }
 }
 
+/// The most problems reported for one configuration: past this, the
+/// rest of the file is not checked (a file of thousands of mistakes is
+/// not a configuration).
+const MAX_PROBLEMS: usize = 100;
+
 /// Deserializes a `T` from the document, taking out each wrong value (and
 /// recording its problem) so the rest can be checked; `None` when even
-/// that fails.
+/// that fails. `removed` holds the paths taken out (the reader's first).
 fn deserialize_all<T: DeserializeOwned>(
     doc: &mut Document,
     problems: &mut Vec<Problem>,
     removed: &mut Vec<Vec<tree::Step>>,
 ) -> Option<T> {
-    let root_at = At { file: 0, offset: 0 };
+    removed.extend(doc.removed.iter().cloned());
     // Each round takes one wrong value out, so the rounds are bounded by
-    // the values of the document.
+    // the values of the document, and by MAX_PROBLEMS.
     loop {
-        match from_table::<T>(&doc.root, root_at) {
+        let error = match from_table::<T>(&mut doc.root) {
             Ok(value) => return Some(value),
-            Err(error) => {
-                let path = error.path.clone().unwrap_or_default();
-                problems.push(problem_of(&error));
-                if path.is_empty() || !tree::remove(&mut doc.root, &path) {
-                    return None;
-                }
-                removed.push(path);
+            Err(error) => error,
+        };
+        let path = error.path.clone().unwrap_or_default();
+        // A table missing a key that was taken out for its own mistake: that
+        // mistake is reported already.
+        let follows = error
+            .message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+            .is_some_and(|field| {
+                let mut taken = path.clone();
+                taken.push(tree::Step::Key(field.to_owned()));
+                removed.contains(&taken)
+            });
+        if !follows {
+            if problems.len() >= MAX_PROBLEMS {
+                problems.push(Problem {
+                    at: None,
+                    key: String::new(),
+                    message: format!("more mistakes follow; the first {MAX_PROBLEMS} are shown"),
+                });
+                return None;
             }
+            problems.push(problem_of(&error));
         }
+        if path.is_empty() || !tree::remove(&mut doc.root, &path) {
+            return None;
+        }
+        removed.push(path);
     }
 }
 
 /// Every problem as one error, one a line, secrets masked.
 fn failure(doc: &Document, problems: &[Problem], secrets: &[String]) -> Error {
     let mut sorted: Vec<&Problem> = problems.iter().collect();
-    sorted.sort_by_key(|p| p.at.map(|at| (at.file, at.offset)));
+    // By place; what has none (the note that more follow) last.
+    sorted.sort_by_key(|p| p.at.map_or((usize::MAX, 0), |at| (at.file, at.offset)));
     let lines: Vec<String> = sorted.iter().map(|p| doc.describe(p)).collect();
     Error::Config(tree::redact(&lines.join("\n"), secrets))
 }
@@ -329,7 +370,7 @@ fn finish(mut doc: Document, mut problems: Vec<Problem>) -> Result<Loaded, Error
 /// ```
 pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T, Error> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let (doc, problems) = load::read_str(text, origin, Path::new("."), &lookup);
+    let (doc, problems) = load::read_str(text, origin, Path::new("."), &lookup, Mode::Generic);
     generic(doc, problems)
 }
 
@@ -338,7 +379,7 @@ pub fn from_toml_str<T: DeserializeOwned>(text: &str, origin: &str) -> Result<T,
 /// naming it and the reason.
 pub fn from_file<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<T, Error> {
     let lookup = |name: &str| std::env::var(name).ok();
-    let (doc, problems) = load::read(path.as_ref(), &lookup);
+    let (doc, problems) = load::read(path.as_ref(), &lookup, Mode::Generic);
     generic(doc, problems)
 }
 

@@ -191,11 +191,20 @@ fn parse_float(text: &str) -> f64 {
 /// elements have a `name` by that name (an element of `over` named as one
 /// of `base` merges into it, others are appended), anything else replaced.
 pub(crate) fn merge(base: &mut Table, over: Table) {
+    // Keys by position, so that a table of many keys merges in linear time.
+    let mut index: std::collections::HashMap<String, usize> = base
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.key.clone(), i))
+        .collect();
     for entry in over.entries {
-        let Some(existing) = base.get_entry_mut(&entry.key) else {
+        let Some(&at) = index.get(&entry.key) else {
+            index.insert(entry.key.clone(), base.entries.len());
             base.entries.push(entry);
             continue;
         };
+        let existing = &mut base.entries[at];
         match (&mut existing.node.value, entry.node.value) {
             (Value::Table(into), Value::Table(from)) => merge(into, from),
             (Value::Array(into), Value::Array(from))

@@ -181,7 +181,7 @@ impl Live {
             }
         };
         status::applied(status_of(&path, &loaded), false);
-        let files: Vec<PathBuf> = loaded.files().iter().map(|p| p.to_path_buf()).collect();
+        let dirs = loaded.watch_dirs().to_vec();
         let inner = Arc::new(Inner {
             path,
             options,
@@ -198,17 +198,17 @@ impl Live {
             tasks: Mutex::new(Vec::new()),
         });
         let live = Live { inner };
-        live.listen(&files)?;
+        live.listen(&dirs)?;
         Ok(live)
     }
 
     /// Starts the watcher, the signal task and the HTTP hook.
-    fn listen(&self, files: &[PathBuf]) -> Result<(), Error> {
+    fn listen(&self, dirs: &[PathBuf]) -> Result<(), Error> {
         let options = &self.inner.options;
         let mut tasks = Vec::new();
         if options.watch {
             let changes = Arc::new(Changes::default());
-            let watch = FileWatch::start(files, Arc::clone(&changes)).map_err(Error::Config)?;
+            let watch = FileWatch::start(dirs, Arc::clone(&changes)).map_err(Error::Config)?;
             *self
                 .inner
                 .watch
@@ -258,7 +258,19 @@ impl Live {
         self.reload_by(Trigger::Call).await
     }
 
+    /// Reloads on a task of its own, so that a caller that goes away (a
+    /// connection closed, a task aborted) never leaves a reload half done.
     async fn reload_by(&self, trigger: Trigger) -> Result<Vec<String>, Error> {
+        let live = Live {
+            inner: Arc::clone(&self.inner),
+        };
+        match tokio::spawn(async move { live.reload_now(trigger).await }).await {
+            Ok(result) => result,
+            Err(e) => Err(Error::Config(format!("the reload did not finish: {e}"))),
+        }
+    }
+
+    async fn reload_now(&self, trigger: Trigger) -> Result<Vec<String>, Error> {
         let mut state = self.inner.state.lock().await;
         if state.stopped {
             return Err(Error::Config("the configuration is stopped".to_owned()));
@@ -277,13 +289,7 @@ impl Live {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
         {
-            let files: Vec<PathBuf> = state
-                .loaded
-                .files()
-                .iter()
-                .map(|p| p.to_path_buf())
-                .collect();
-            let _ = watch.set(&files);
+            let _ = watch.set(state.loaded.watch_dirs());
         }
         drop(state);
         if let Some(report) = &self.inner.options.report {
@@ -300,19 +306,35 @@ impl Live {
 
     /// Reads and checks the file, then applies what changed.
     async fn apply(&self, state: &mut State) -> Result<Vec<String>, Error> {
-        let path = &self.inner.path;
-        if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        let (loaded, config) = read(&self.inner.path, &self.inner.options)?;
+        // A file read empty is a save caught half way (an empty file would
+        // stop everything it configures): the reload waits for the next.
+        if let Some(empty) = loaded.empty_file() {
             return Err(Error::Config(format!(
                 "{} is empty (a save in progress?); the running configuration stays",
-                path.display()
+                empty.display()
             )));
         }
-        let (loaded, config) = read(path, &self.inner.options)?;
+        let secrets = loaded.clone();
+        self.apply_loaded(state, loaded, config)
+            .await
+            .map(|changes| changes.iter().map(|c| secrets.redact(c)).collect())
+            .map_err(|e| Error::Config(secrets.redact(&e.to_string())))
+    }
+
+    /// Applies a configuration read and checked. Everything that can fail
+    /// comes first (the new sources built, a new address bound, a new
+    /// system or new exporters started), so a failure leaves the running
+    /// configuration as it was.
+    async fn apply_loaded(
+        &self,
+        state: &mut State,
+        loaded: Loaded,
+        config: Config,
+    ) -> Result<Vec<String>, Error> {
         let mut changes = Vec::new();
         let old = state.config.clone();
 
-        // What can fail comes first, before anything is touched: the new
-        // sources are built, a new address is bound.
         #[cfg(feature = "sources")]
         let plan = plan_sources(&old, &config)?;
         let rebound = if state.server.same_address(&config.server) {
@@ -320,20 +342,43 @@ impl Live {
         } else {
             Some(server::start(config.server.clone()).await?)
         };
+        let window_changed = config.system.window != old.system.window;
+        if let Some(exporters) = &config.system.exporters {
+            if window_changed || Some(exporters) != old.system.exporters.as_ref() {
+                #[cfg(feature = "push")]
+                exporters.validate()?;
+            }
+        }
+        if window_changed {
+            // Installed as the current system at once; the old one pushes a
+            // last time (in the background) as it shuts down.
+            let previous =
+                std::mem::replace(&mut state.system, System::try_start(config.system.clone())?);
+            previous.shutdown();
+            changes.push("system: restarted (system.window changed)".to_owned());
+        } else if config.system.exporters != old.system.exporters {
+            state
+                .system
+                .replace_exporters(config.system.exporters.clone())
+                .await?;
+            changes.push("system.exporters: replaced after a last push".to_owned());
+        }
 
+        // From here on nothing fails.
         if let Some(new) = rebound {
             let previous = std::mem::replace(&mut state.server, new);
-            previous.stop().await;
+            // Stopped in the background: its requests in flight (maybe the
+            // `POST /-/reload` that asked for this) finish meanwhile.
+            tokio::spawn(async move { previous.stop().await });
             changes.push(match state.server.url() {
                 Some(url) => format!("server: now serving at {url}"),
                 None => "server: stopped (disabled)".to_owned(),
             });
-        } else if config.server != old.server {
+        } else if config.server.enabled && config.server != old.server {
             state.server.reconfigure(&config.server)?;
             changes.push("server: settings applied".to_owned());
         }
-
-        if config.system.window == old.system.window {
+        if !window_changed {
             if config.system.health != old.system.health {
                 state.system.set_health(config.system.health.clone());
                 changes.push("system.health: applied".to_owned());
@@ -342,17 +387,6 @@ impl Live {
                 state.system.set_resources(config.system.resources);
                 changes.push("system.resources: applied".to_owned());
             }
-            if config.system.exporters != old.system.exporters {
-                state
-                    .system
-                    .replace_exporters(config.system.exporters.clone())
-                    .await?;
-                changes.push("system.exporters: replaced after a last push".to_owned());
-            }
-        } else {
-            state.system.shutdown_and_flush().await;
-            state.system = System::try_start(config.system.clone())?;
-            changes.push("system: restarted (system.window changed)".to_owned());
         }
 
         #[cfg(feature = "sources")]
@@ -622,6 +656,13 @@ mod tests {
         assert_eq!(live.url().await, None);
         std::fs::write(&file, text(4)).unwrap();
         assert_eq!(live.reload().await.unwrap(), ["system.health: applied"]);
+        // Another key of a disabled server changes nothing to reload.
+        std::fs::write(
+            &file,
+            text(4).replace("enabled = false", "enabled = false\nport = 1234"),
+        )
+        .unwrap();
+        assert_eq!(live.reload().await.unwrap(), Vec::<String>::new());
         assert_eq!(live.system().await.config().health.min_calls, 4);
         std::fs::write(&file, "[server]\nenabled = 3\n").unwrap();
         let error = live.reload().await.unwrap_err().to_string();

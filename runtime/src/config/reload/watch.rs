@@ -1,7 +1,9 @@
-//! Watching the configuration's files: their directories (so that a file
-//! replaced by a rename, as editors save, is still seen), events filtered
-//! to the files and to `.toml` files beside them (a new include matched by
-//! a glob), and debounced.
+//! Watching the configuration's files: their directories, not the files
+//! themselves, so that a file replaced by a rename (as editors save), a
+//! symlink swapped (as Kubernetes updates a mounted ConfigMap) or a new
+//! file matched by an include's glob is seen. Every change in those
+//! directories counts (a reload that finds the configuration unchanged
+//! changes nothing); changes are debounced.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -41,17 +43,16 @@ impl Changes {
     }
 }
 
-/// The files watched and the watcher; dropping it stops watching.
+/// The directories watched and the watcher; dropping it stops watching.
 pub(super) struct FileWatch {
     watcher: Mutex<notify::RecommendedWatcher>,
-    files: Arc<Mutex<BTreeSet<PathBuf>>>,
     dirs: Mutex<BTreeSet<PathBuf>>,
 }
 
 impl std::fmt::Debug for FileWatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileWatch")
-            .field("files", &self.files)
+            .field("dirs", &self.dirs)
             .finish_non_exhaustive()
     }
 }
@@ -61,60 +62,50 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 impl FileWatch {
-    /// Starts watching `files`, telling `changes` of each change.
-    pub(super) fn start(files: &[PathBuf], changes: Arc<Changes>) -> Result<FileWatch, String> {
-        let watched: Arc<Mutex<BTreeSet<PathBuf>>> = Arc::default();
-        let filter = Arc::clone(&watched);
+    /// Starts watching `dirs`, telling `changes` of each change in them.
+    pub(super) fn start(dirs: &[PathBuf], changes: Arc<Changes>) -> Result<FileWatch, String> {
         let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            let Ok(event) = event else {
-                // An error of the watcher itself (an overflowed queue):
-                // reloading checks everything again, so that is safe.
-                changes.saw();
-                return;
-            };
-            if matches!(event.kind, notify::EventKind::Access(_)) {
-                return;
-            }
-            let files = filter.lock().unwrap_or_else(PoisonError::into_inner);
-            let relevant = event
-                .paths
-                .iter()
-                .any(|p| files.contains(p) || p.extension().is_some_and(|e| e == "toml"));
-            drop(files);
-            if relevant {
+            // An error of the watcher itself (an overflowed queue) counts
+            // too: a reload checks everything again.
+            let reading = event
+                .as_ref()
+                .is_ok_and(|e| matches!(e.kind, notify::EventKind::Access(_)));
+            if !reading {
                 changes.saw();
             }
         })
         .map_err(|e| format!("cannot watch the configuration files: {e}"))?;
         let watch = FileWatch {
             watcher: Mutex::new(watcher),
-            files: watched,
             dirs: Mutex::new(BTreeSet::new()),
         };
-        watch.set(files)?;
+        watch.set(dirs)?;
         Ok(watch)
     }
 
-    /// Watches `files` (and their directories) from now on.
-    pub(super) fn set(&self, files: &[PathBuf]) -> Result<(), String> {
-        let files: BTreeSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
-        let dirs: BTreeSet<PathBuf> = files
-            .iter()
-            .filter_map(|f| f.parent().map(Path::to_path_buf))
-            .collect();
+    /// Watches `dirs` from now on.
+    pub(super) fn set(&self, dirs: &[PathBuf]) -> Result<(), String> {
+        let dirs: BTreeSet<PathBuf> = dirs.iter().map(|d| absolute(d)).collect();
         let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
         let mut current = self.dirs.lock().unwrap_or_else(PoisonError::into_inner);
         for gone in current.difference(&dirs) {
             let _ = watcher.unwatch(gone);
         }
         let mut problem = None;
-        for dir in dirs.difference(&current) {
-            if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-                problem = Some(format!("cannot watch {}: {e}", dir.display()));
+        let mut watched = BTreeSet::new();
+        for dir in &dirs {
+            if current.contains(dir) {
+                watched.insert(dir.clone());
+                continue;
+            }
+            match watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => {
+                    watched.insert(dir.clone());
+                }
+                Err(e) => problem = Some(format!("cannot watch {}: {e}", dir.display())),
             }
         }
-        *current = dirs;
-        *self.files.lock().unwrap_or_else(PoisonError::into_inner) = files;
+        *current = watched;
         problem.map_or(Ok(()), Err)
     }
 }
