@@ -63,7 +63,9 @@ pub struct LiveOptions {
     /// Reload on SIGHUP (default `true`; Unix only).
     pub sighup: bool,
     /// Reload on `POST /-/reload` to the server, with the server's
-    /// credentials (default `true`).
+    /// credentials (default `true`). Like SIGHUP, a request can only make
+    /// the same file be read again; a server without credentials lets
+    /// anyone who reaches it ask for that.
     pub http: bool,
     /// Applied to every configuration read, before it is checked.
     pub adjust: Option<AdjustFn>,
