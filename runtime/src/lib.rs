@@ -104,6 +104,9 @@
     allow(rustdoc::broken_intra_doc_links)
 )]
 
+#[cfg(feature = "aggregate")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aggregate")))]
+pub mod aggregate;
 mod collect;
 pub mod config;
 pub mod encode;

@@ -36,6 +36,7 @@ const LAYERS: &[&[&str]] = &[
     &["metric"],
     &["encode", "parse"],
     &["query", "resources", "service"],
+    &["aggregate"],
     &["sources"],
     &["export"],
     &["system"],

@@ -559,3 +559,71 @@ fn credentials_written_in_the_file_are_hidden_by_debug_and_show() {
         "{debug}"
     );
 }
+
+#[test]
+fn aggregation_rules_in_the_file_are_checked_with_their_place() {
+    let text = r#"version = 2
+[custom_metrics]
+aggregation_window = "10s"
+
+[[custom_metrics.sources]]
+name = "api_health"
+type = "exec"
+command = ["/bin/true"]
+
+[[custom_metrics.aggregators]]
+source = "api_healt.response_time"
+type = "percentile"
+percentiles = [50, 150]
+
+[[custom_metrics.aggregators]]
+type = "expression"
+name = "broken"
+expression = "1 +"
+
+[[custom_metrics.aggregators]]
+type = "percentil"
+source = "api_health.response_time"
+
+[[custom_metrics.aggregators]]
+type = "mean"
+source = "api_health.response_time"
+"#;
+    let error = error_of(Config::from_toml_str(text, "rules.toml"));
+    let lines: Vec<&str> = error.lines().collect();
+    let expected = [
+        (
+            "rules.toml:11:10: custom_metrics.aggregators[0].source",
+            "no source is named \"api_healt\" (configured: api_health)",
+        ),
+        (
+            "rules.toml:13:15: custom_metrics.aggregators[0].percentiles",
+            "150 is not in (0, 100]",
+        ),
+        (
+            "rules.toml:18:14: custom_metrics.aggregators[1].expression",
+            "an operand is missing",
+        ),
+        (
+            "rules.toml:21:8: custom_metrics.aggregators[2].type",
+            "did you mean `percentile`?",
+        ),
+    ];
+    assert_eq!(lines.len(), expected.len(), "{error}");
+    for (line, (place, what)) in lines.iter().zip(expected) {
+        assert!(
+            line.contains(place) && line.contains(what),
+            "{line:?} should have {place} and {what}\n{error}"
+        );
+    }
+    // The good rule alone reads, with the section's default window.
+    let good = text.split("[[custom_metrics.aggregators]]").next().unwrap().to_owned()
+        + "[[custom_metrics.aggregators]]\ntype = \"mean\"\nsource = \"api_health.response_time\"\n";
+    let config = Config::from_toml_str(&good, "good.toml").unwrap();
+    let rule = &config.custom_metrics.aggregators[0];
+    assert_eq!(rule.kind, telltale::aggregate::RuleKind::Mean);
+    assert_eq!(
+        config.custom_metrics.aggregation_window,
+        Some(Duration::from_secs(10))
+    );
+}

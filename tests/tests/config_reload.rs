@@ -604,3 +604,66 @@ async fn scrape_until_async(addr: SocketAddr, needle: &'static str) {
         .unwrap();
     assert!(body.contains(needle), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_of_the_file_read_a_source_s_own_series_and_reload_with_it() {
+    let _serial = SERIAL.lock().await;
+    let dir = Dir::new("rules");
+    let sources = "[[custom_metrics.sources]]\nname = \"api_health\"\ntype = \"exec\"\ncommand = [\"/bin/echo\", \"response_time 0.25\"]\ninterval = \"1s\"\nlabels = { probe = \"api\" }\n\n\
+                   [[custom_metrics.sources]]\nname = \"other\"\ntype = \"exec\"\ncommand = [\"/bin/echo\", \"response_time 9\"]\ninterval = \"1s\"\nlabels = { probe = \"other\" }\n\n";
+    let rule = |kind: &str| {
+        format!("[[custom_metrics.aggregators]]\nname = \"api_response_time_{kind}\"\ntype = \"{kind}\"\nsource = \"api_health.response_time\"\nwindow = \"2s\"\n")
+    };
+    dir.write(&config("port = 0", &format!("{sources}{}", rule("mean"))));
+    let live = Live::start(dir.file(), options()).await.unwrap();
+    let found = |family: &'static str| {
+        telltale::Snapshot::collect()
+            .family(family)
+            .map(|f| {
+                f.series
+                    .iter()
+                    .map(|s| {
+                        (
+                            s.label("probe").unwrap_or("").to_owned(),
+                            format!("{:?}", s.value),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while found("api_response_time_mean").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "no rule output: {:?}",
+            found("response_time")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Only the source's own series: not `other`'s, in the same family.
+    assert_eq!(
+        found("api_response_time_mean"),
+        [("api".to_owned(), "Gauge(0.25)".to_owned())]
+    );
+    assert_eq!(found("response_time").len(), 2);
+
+    // A reload replaces the rules: the old output goes, the new one comes.
+    dir.write(&config("port = 0", &format!("{sources}{}", rule("max"))));
+    let changes = live.reload().await.unwrap();
+    assert_eq!(changes, ["custom_metrics.aggregators: 1 rules"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while found("api_response_time_max").is_empty() || !found("api_response_time_mean").is_empty() {
+        assert!(Instant::now() < deadline, "rules not replaced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        found("api_response_time_max"),
+        [("api".to_owned(), "Gauge(0.25)".to_owned())]
+    );
+    live.stop().await;
+    assert!(
+        found("api_response_time_max").is_empty(),
+        "stopped rules export nothing"
+    );
+}

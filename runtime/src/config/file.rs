@@ -213,6 +213,48 @@ impl Config {
                 .into_iter()
                 .map(|(key, message)| (format!("custom_metrics.{key}"), message)),
         );
+        #[cfg(all(feature = "sources", feature = "aggregate"))]
+        problems.extend(self.aggregator_problems());
+        problems
+    }
+
+    /// The rules' mistakes, and rules naming a source that is not
+    /// configured (`plugin:` sources come and go, and are not checked).
+    #[cfg(all(feature = "sources", feature = "aggregate"))]
+    fn aggregator_problems(&self) -> Vec<(String, String)> {
+        let custom = &self.custom_metrics;
+        let key = |i: usize, field: Option<&str>| match field {
+            Some(field) => format!("custom_metrics.aggregators[{i}].{field}"),
+            None => format!("custom_metrics.aggregators[{i}]"),
+        };
+        let mut problems = Vec::new();
+        if let Err(errors) = crate::aggregate::check(
+            &custom.aggregators,
+            custom.aggregation_window,
+            &self.system.window,
+        ) {
+            for e in errors {
+                problems.push((key(e.index, e.field), e.reason));
+            }
+        }
+        let names: Vec<&str> = custom.sources.iter().map(|s| s.name.as_str()).collect();
+        for (i, rule) in custom.aggregators.iter().enumerate() {
+            for (field, source) in rule.sources() {
+                if !names.contains(&source.as_str()) && !source.starts_with("plugin:") {
+                    problems.push((
+                        key(i, Some(field)),
+                        format!(
+                            "no source is named {source:?} (configured: {})",
+                            if names.is_empty() {
+                                "none".to_owned()
+                            } else {
+                                names.join(", ")
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
         problems
     }
 }

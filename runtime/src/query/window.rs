@@ -34,12 +34,14 @@
 //!   last 24 h: 1441 frames).
 //!
 //! A frame shared by both rings is stored once. A frame holds, per family,
-//! about 48 bytes, and per series **32 bytes** (a shared pointer to the
-//! series' labels, interned across frames, and its value). A histogram's
+//! about 48 bytes, and per series **48 bytes** (a shared pointer to the
+//! series' labels, interned across frames, its value, and a running total
+//! with the seconds it covers, so that a window's increase or mean is read
+//! from its two ends). A histogram's
 //! buckets are shared with the previous frame while they do not change; a
 //! histogram that changed holds a new copy: about 72 bytes plus 16 bytes per
 //! non-empty exponential bucket. With the defaults a counter or gauge series
-//! costs at most `1742 × 32` bytes, about **56 KB**, whatever the uptime;
+//! costs at most `1742 × 48` bytes, about **84 KB**, whatever the uptime;
 //! [`Windows::stored_bytes`] reports the estimate for the live store. The
 //! latest full [`Snapshot`] is kept besides, for exports.
 //!
@@ -75,7 +77,11 @@ use crate::config::duration;
 use crate::metric::callsite::{CALLS_FAMILY, FUNCTION_LABEL};
 use crate::store::histogram::ExpBuckets;
 
-type Labels = Arc<
+/// What is called after every tick: see [`Windows::on_tick`].
+pub(crate) type TickListener = dyn Fn(&Windows) + Send + Sync;
+
+/// A series' labels, shared across frames.
+pub(crate) type Labels = Arc<
     [(
         std::borrow::Cow<'static, str>,
         std::borrow::Cow<'static, str>,
@@ -241,6 +247,13 @@ struct FrameFamily {
 struct FrameSeries {
     labels: Labels,
     value: Stored,
+    /// A running total, so that a window is read from its two ends: for a
+    /// counter, what it added since first seen (restarts counted from
+    /// zero); for a gauge, its value integrated over time since first seen
+    /// (each tick's value times the time since the tick before).
+    acc: f64,
+    /// For a gauge, the seconds `acc` integrates over; 0 for a counter.
+    covered: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -252,6 +265,7 @@ enum Stored {
 impl Frame {
     /// Builds a frame, sharing labels and unchanged histograms with `prev`.
     fn build(at: Duration, snapshot: &Snapshot, prev: Option<&Frame>) -> Frame {
+        let dt = prev.map_or(0.0, |p| at.saturating_sub(p.at).as_secs_f64());
         let families = snapshot
             .families
             .iter()
@@ -291,7 +305,13 @@ impl Frame {
                                 _ => Stored::Hist(Arc::new(h.exponential.clone())),
                             },
                         };
-                        FrameSeries { labels, value }
+                        let (acc, covered) = running(&s.value, before, dt);
+                        FrameSeries {
+                            labels,
+                            value,
+                            acc,
+                            covered,
+                        }
                     })
                     .collect();
                 FrameFamily {
@@ -333,6 +353,23 @@ impl Frame {
     }
 }
 
+/// A series' running total and covered seconds in a new frame, from its
+/// value and the same series in the frame before (`dt` seconds earlier).
+fn running(value: &Value, before: Option<&FrameSeries>, dt: f64) -> (f64, f64) {
+    let prev = before.and_then(|b| match b.value {
+        Stored::Scalar(v) => Some((v, b.acc, b.covered)),
+        Stored::Hist(_) => None,
+    });
+    match (value, prev) {
+        (Value::Counter(now), Some((was, acc, _))) => {
+            // A drop is a restart: counted from zero, as `increase` does.
+            (acc + if *now >= was { now - was } else { *now }, 0.0)
+        }
+        (Value::Gauge(now), Some((_, acc, covered))) => (acc + now * dt, covered + dt),
+        _ => (0.0, 0.0),
+    }
+}
+
 fn matches(
     labels: &[(
         std::borrow::Cow<'static, str>,
@@ -360,6 +397,8 @@ pub struct Windows {
     config: WindowConfig,
     clock: Arc<dyn Clock>,
     inner: Mutex<Inner>,
+    /// Called after every stored tick, while they are alive.
+    listeners: Mutex<Vec<std::sync::Weak<TickListener>>>,
 }
 
 #[derive(Default)]
@@ -393,6 +432,7 @@ impl Windows {
             config,
             clock: Arc::new(clock),
             inner: Mutex::new(Inner::default()),
+            listeners: Mutex::new(Vec::new()),
         }
     }
 
@@ -441,6 +481,35 @@ impl Windows {
                 inner.coarse.pop_front();
             }
             inner.coarse.push_back(frame);
+        }
+        drop(inner);
+        self.notify();
+    }
+
+    #[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+    /// Calls `listener` after every tick stored from now on, until the
+    /// listener is dropped (rules evaluate this way, off the hot path).
+    pub(crate) fn on_tick(&self, listener: &Arc<TickListener>) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Arc::downgrade(listener));
+    }
+
+    fn notify(&self) {
+        let live: Vec<Arc<TickListener>> = {
+            let mut listeners = self
+                .listeners
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            listeners.retain(|l| l.strong_count() > 0);
+            listeners
+                .iter()
+                .filter_map(std::sync::Weak::upgrade)
+                .collect()
+        };
+        for listener in live {
+            listener(self);
         }
     }
 
@@ -971,6 +1040,141 @@ impl View {
     }
 }
 
+/// One series of a window read at its two ends, for rules evaluated every
+/// tick: what it did over the window costs two frame lookups, however long
+/// the window.
+#[derive(Debug)]
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+pub(crate) struct Ends<'a> {
+    end: &'a FrameSeries,
+    start: Option<&'a FrameSeries>,
+    span: f64,
+}
+
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+impl<'a> Ends<'a> {
+    /// The series' labels.
+    pub(crate) fn labels(
+        &self,
+    ) -> &'a [(
+        std::borrow::Cow<'static, str>,
+        std::borrow::Cow<'static, str>,
+    )] {
+        &self.end.labels
+    }
+
+    /// The value at the window's end (a counter's total, a gauge's value).
+    pub(crate) fn last(&self) -> Option<f64> {
+        match self.end.value {
+            Stored::Scalar(v) => Some(v),
+            Stored::Hist(_) => None,
+        }
+    }
+
+    /// A counter's increase over the window, restarts counted from zero.
+    pub(crate) fn increase(&self) -> Option<f64> {
+        self.last()?;
+        Some(match self.start {
+            Some(start) if self.end.acc >= start.acc => self.end.acc - start.acc,
+            // First seen, or seen again, within the window.
+            _ => self.end.acc,
+        })
+    }
+
+    /// [`increase`](Self::increase) per second of the window.
+    pub(crate) fn rate(&self) -> Option<f64> {
+        let increase = self.increase()?;
+        (self.span > 0.0).then(|| increase / self.span)
+    }
+
+    /// A gauge's time-weighted mean over the window (as [`View::average`]).
+    pub(crate) fn mean(&self) -> Option<f64> {
+        self.last()?;
+        let (acc, covered) = match self.start {
+            Some(start) if self.end.covered >= start.covered => {
+                (self.end.acc - start.acc, self.end.covered - start.covered)
+            }
+            _ => (self.end.acc, self.end.covered),
+        };
+        (covered > 0.0).then(|| acc / covered)
+    }
+
+    /// A histogram's observations over the window (a count that dropped
+    /// between the ends is a restart: the end counts whole).
+    pub(crate) fn histogram(&self) -> Option<ExpBuckets> {
+        let Stored::Hist(end) = &self.end.value else {
+            return None;
+        };
+        Some(match self.start.map(|s| &s.value) {
+            Some(Stored::Hist(start)) if end.count() >= start.count() => end.saturating_sub(start),
+            _ => (**end).clone(),
+        })
+    }
+}
+
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+impl View {
+    /// Every series of family `name` (counters with or without `_total`) at
+    /// the window's end, with the family's kind; `None` when the end has no
+    /// such family.
+    pub(crate) fn ends(&self, name: &str) -> Option<(MetricKind, Vec<Ends<'_>>)> {
+        let end = self.frames.last()?;
+        let family = lookup(end, name)?;
+        let start = lookup(&self.frames[0], name);
+        let span = self.span().as_secs_f64();
+        let mut index: Option<HashMap<&[_], usize>> = None;
+        let series = family
+            .series
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let start = start.and_then(|old| {
+                    if let Some(same) = old.series.get(i) {
+                        if Arc::ptr_eq(&same.labels, &s.labels) || *same.labels == *s.labels {
+                            return Some(same);
+                        }
+                    }
+                    let index = index.get_or_insert_with(|| {
+                        old.series
+                            .iter()
+                            .enumerate()
+                            .map(|(j, x)| (&*x.labels, j))
+                            .collect()
+                    });
+                    index.get(&s.labels[..]).map(|&j| &old.series[j])
+                });
+                Ends {
+                    end: s,
+                    start,
+                    span,
+                }
+            })
+            .collect();
+        Some((family.kind, series))
+    }
+
+    /// Each series of gauge family `name` with its value at each tick after
+    /// the window's start (`None` where it is absent); one pass over the
+    /// frames.
+    pub(crate) fn gauge_samples(&self, name: &str) -> Vec<(Labels, Vec<Option<f64>>)> {
+        self.paths(Some(name), MetricKind::Gauge, &[])
+            .into_iter()
+            .map(|p| {
+                let values = p
+                    .values
+                    .iter()
+                    .skip(1)
+                    .map(|v| match v {
+                        Some(Stored::Scalar(x)) => Some(*x),
+                        _ => None,
+                    })
+                    .collect();
+                (p.labels, values)
+            })
+            .collect()
+    }
+}
+
 /// One series' values across the frames of a window.
 struct Path<'a> {
     family: Arc<str>,
@@ -1237,16 +1441,16 @@ mod tests {
     }
 
     /// The module docs' bound: with the default configuration, a counter
-    /// series costs 32 bytes in each of 301 + 1441 frames, about 56 KB, however
+    /// series costs 48 bytes in each of 301 + 1441 frames, about 84 KB, however
     /// long the store runs.
     #[test]
-    fn a_counter_series_costs_at_most_56_kb_with_the_defaults() {
+    fn a_counter_series_costs_at_most_84_kb_with_the_defaults() {
         let config = WindowConfig::default();
         assert_eq!(
             (config.fine_capacity(), config.coarse_capacity()),
             (301, 1441)
         );
-        assert_eq!(std::mem::size_of::<FrameSeries>(), 32);
+        assert_eq!(std::mem::size_of::<FrameSeries>(), 48);
         // Two stores that differ by one series, ticked for 25 hours.
         let clock = MockClock::new(Duration::ZERO);
         let one = Windows::with_clock(config, clock.clone());
@@ -1261,7 +1465,7 @@ mod tests {
         let frames = two.timeline().len();
         assert!(frames <= 301 + 1441, "{frames}");
         let per_series = two.stored_bytes() - one.stored_bytes();
-        assert_eq!(per_series, frames * 32);
-        assert!(per_series <= 56_000, "{per_series}");
+        assert_eq!(per_series, frames * 48);
+        assert!(per_series <= 84_000, "{per_series}");
     }
 }

@@ -40,12 +40,37 @@ pub struct CustomMetricsConfig {
     /// see [`rescan_every`](Self::rescan_every)).
     #[serde(with = "crate::config::duration::option")]
     pub rescan_interval: Option<Duration>,
-    /// The window of aggregation rules, which a later release evaluates;
-    /// read and checked, not used yet.
+    /// The window of the aggregation rules that name none (default 5
+    /// minutes).
     #[serde(with = "crate::config::duration::option")]
     pub aggregation_window: Option<Duration>,
     /// The sources, `[[custom_metrics.sources]]`.
     pub sources: Vec<SourceConfig>,
+    /// Aggregation rules, `[[custom_metrics.aggregators]]`; see
+    /// [`aggregate`](crate::aggregate).
+    #[cfg(feature = "aggregate")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "aggregate")))]
+    pub aggregators: Vec<crate::aggregate::Rule>,
+    /// Without the `aggregate` feature, rules are refused.
+    #[cfg(not(feature = "aggregate"))]
+    #[doc(hidden)]
+    pub aggregators: Vec<NoAggregate>,
+}
+
+/// An aggregation rule in a build without the `aggregate` feature: refused
+/// when read.
+#[cfg(not(feature = "aggregate"))]
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum NoAggregate {}
+
+#[cfg(not(feature = "aggregate"))]
+impl<'de> Deserialize<'de> for NoAggregate {
+    fn deserialize<D: serde::Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        Err(serde::de::Error::custom(
+            "aggregation rules need telltale's `aggregate` feature",
+        ))
+    }
 }
 
 /// What kind of source a [`SourceConfig`] is.

@@ -41,7 +41,11 @@ fn published() -> std::sync::MutexGuard<'static, BTreeMap<String, Published>> {
 /// has passed.
 pub(crate) fn publish(source: &str, batch: Batch, stale_after: Duration) {
     static REGISTER: Once = Once::new();
-    REGISTER.call_once(|| registry::register(&PUBLISHER));
+    REGISTER.call_once(|| {
+        registry::register(&PUBLISHER);
+        #[cfg(feature = "aggregate")]
+        crate::aggregate::set_source_scope(scope);
+    });
     published().insert(
         source.to_owned(),
         Published {
@@ -50,6 +54,22 @@ pub(crate) fn publish(source: &str, batch: Batch, stale_after: Duration) {
             stale_after,
         },
     );
+}
+
+/// The label sets (sorted) of the series of family `family` (with or
+/// without `_total`) that `source` serves now; `None` when it serves none.
+#[cfg(feature = "aggregate")]
+fn scope(source: &str, family: &str) -> Option<std::collections::HashSet<Vec<(String, String)>>> {
+    let published = published();
+    let batch = &published
+        .get(source)
+        .filter(|p| p.fresh(Instant::now()))?
+        .batch;
+    let family = batch
+        .families
+        .get(family)
+        .or_else(|| batch.families.get(family.trim_end_matches("_total")))?;
+    Some(family.series.keys().cloned().collect())
 }
 
 /// Stops serving the series of `source`.

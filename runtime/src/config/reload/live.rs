@@ -150,7 +150,44 @@ struct State {
     server: Server,
     #[cfg(feature = "sources")]
     sources: crate::sources::Sources,
+    #[cfg(all(feature = "sources", feature = "aggregate"))]
+    aggregator: Option<crate::aggregate::Aggregator>,
     stopped: bool,
+}
+
+/// The aggregation rules of `config` running on `system`'s windows; `None`
+/// when it has none.
+#[cfg(all(feature = "sources", feature = "aggregate"))]
+fn start_rules(
+    config: &Config,
+    system: &System,
+) -> Result<Option<crate::aggregate::Aggregator>, Error> {
+    let custom = &config.custom_metrics;
+    if custom.aggregators.is_empty() {
+        return Ok(None);
+    }
+    crate::aggregate::start_with(
+        system.windows(),
+        &custom.aggregators,
+        custom.aggregation_window,
+    )
+    .map(Some)
+    .map_err(|errors| rule_errors(&errors))
+}
+
+#[cfg(all(feature = "sources", feature = "aggregate"))]
+fn rule_errors(errors: &[crate::aggregate::RuleError]) -> Error {
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|e| match e.field {
+            Some(field) => format!(
+                "custom_metrics.aggregators[{}].{field}: {}",
+                e.index, e.reason
+            ),
+            None => format!("custom_metrics.aggregators[{}]: {}", e.index, e.reason),
+        })
+        .collect();
+    Error::Config(lines.join("\n"))
 }
 
 impl Live {
@@ -169,6 +206,15 @@ impl Live {
         let sources = match start_sources(&config) {
             Ok(sources) => sources,
             Err(e) => {
+                system.shutdown();
+                return Err(e);
+            }
+        };
+        #[cfg(all(feature = "sources", feature = "aggregate"))]
+        let aggregator = match start_rules(&config, &system) {
+            Ok(aggregator) => aggregator,
+            Err(e) => {
+                sources.shutdown();
                 system.shutdown();
                 return Err(e);
             }
@@ -194,6 +240,8 @@ impl Live {
                 server,
                 #[cfg(feature = "sources")]
                 sources,
+                #[cfg(all(feature = "sources", feature = "aggregate"))]
+                aggregator,
                 stopped: false,
             }),
             watch: Mutex::new(None),
@@ -354,9 +402,21 @@ impl Live {
         if window_changed {
             // Installed as the current system at once; the old one pushes a
             // last time (in the background) as it shuts down.
-            let previous =
-                std::mem::replace(&mut state.system, System::try_start(config.system.clone())?);
+            let system = System::try_start(config.system.clone())?;
+            #[cfg(all(feature = "sources", feature = "aggregate"))]
+            let rules = match start_rules(&config, &system) {
+                Ok(rules) => rules,
+                Err(e) => {
+                    system.shutdown();
+                    return Err(e);
+                }
+            };
+            let previous = std::mem::replace(&mut state.system, system);
             previous.shutdown();
+            #[cfg(all(feature = "sources", feature = "aggregate"))]
+            {
+                state.aggregator = rules;
+            }
             changes.push("system: restarted (system.window changed)".to_owned());
         } else if config.system.exporters != old.system.exporters {
             state
@@ -364,6 +424,30 @@ impl Live {
                 .replace_exporters(config.system.exporters.clone())
                 .await?;
             changes.push("system.exporters: replaced after a last push".to_owned());
+        }
+
+        #[cfg(all(feature = "sources", feature = "aggregate"))]
+        if !window_changed {
+            let (before, after) = (&old.custom_metrics, &config.custom_metrics);
+            if before.aggregators != after.aggregators
+                || before.aggregation_window != after.aggregation_window
+            {
+                match (&state.aggregator, after.aggregators.is_empty()) {
+                    (_, true) => state.aggregator = None,
+                    (Some(running), false) => running
+                        .set_rules(
+                            state.system.windows(),
+                            &after.aggregators,
+                            after.aggregation_window,
+                        )
+                        .map_err(|errors| rule_errors(&errors))?,
+                    (None, false) => state.aggregator = start_rules(&config, &state.system)?,
+                }
+                changes.push(format!(
+                    "custom_metrics.aggregators: {} rules",
+                    after.aggregators.len()
+                ));
+            }
         }
 
         // From here on nothing fails.
@@ -458,6 +542,8 @@ impl Live {
             server::serve_reload(None);
         }
         status::clear();
+        #[cfg(all(feature = "sources", feature = "aggregate"))]
+        state.aggregator.take();
         #[cfg(feature = "sources")]
         state.sources.shutdown();
         state.server.stop().await;
