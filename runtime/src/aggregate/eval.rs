@@ -126,7 +126,7 @@ fn group(labels: &Labels, by: Option<&[String]>) -> Labels {
 }
 
 fn labels_of(e: &Ends<'_>) -> Labels {
-    Labels::from(e.labels())
+    e.shared_labels()
 }
 
 /// Sums `value(series)` by group; a series without a value is left out.

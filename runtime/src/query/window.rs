@@ -1063,6 +1063,11 @@ impl<'a> Ends<'a> {
         &self.end.labels
     }
 
+    /// The series' labels, shared (no copy).
+    pub(crate) fn shared_labels(&self) -> Labels {
+        Arc::clone(&self.end.labels)
+    }
+
     /// The value at the window's end (a counter's total, a gauge's value).
     pub(crate) fn last(&self) -> Option<f64> {
         match self.end.value {
