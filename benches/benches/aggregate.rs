@@ -49,7 +49,11 @@ fn bench(c: &mut Criterion) {
         rules.push(Rule::rate(format!("bench_agg_c{f}_total")).window(window));
     }
     for f in 0..50 {
-        let kind = if f % 2 == 0 { RuleKind::Mean } else { RuleKind::MovingAverage };
+        let kind = if f % 2 == 0 {
+            RuleKind::Mean
+        } else {
+            RuleKind::MovingAverage
+        };
         rules.push(Rule::new(kind, format!("bench_agg_g{f}")).window(window));
     }
     // Record the series, then 61 ticks of history (the big family is
@@ -58,8 +62,14 @@ fn bench(c: &mut Criterion) {
         for (f, (counter, gauge)) in counters.iter().zip(&gauges).enumerate() {
             for id in 0..100_u32 {
                 let id = id.to_string();
-                counter.labels([("id", id.as_str())]).inc_by(u64::from(tick) + f as u64).expect("inc");
-                gauge.labels([("id", id.as_str())]).set(f64::from(tick)).expect("set");
+                counter
+                    .labels([("id", id.as_str())])
+                    .inc_by(u64::from(tick) + f as u64)
+                    .expect("inc");
+                gauge
+                    .labels([("id", id.as_str())])
+                    .set(f64::from(tick))
+                    .expect("set");
             }
         }
         windows.tick();
@@ -67,10 +77,15 @@ fn bench(c: &mut Criterion) {
     }
     let aggregator = aggregate::start(&windows, &rules).expect("rules");
     aggregator.evaluate(&windows);
-    assert_eq!(aggregator.status().iter().map(|s| s.series).sum::<usize>(), 10_000);
+    assert_eq!(
+        aggregator.status().iter().map(|s| s.series).sum::<usize>(),
+        10_000
+    );
 
     let mut group = c.benchmark_group("aggregate_tick");
-    group.bench_function("rules_100_over_10k", |b| b.iter(|| aggregator.evaluate(black_box(&windows))));
+    group.bench_function("rules_100_over_10k", |b| {
+        b.iter(|| aggregator.evaluate(black_box(&windows)))
+    });
     group.bench_function("tick_10k", |b| {
         b.iter(|| {
             clock.advance(Duration::from_secs(1));
@@ -87,12 +102,21 @@ fn bench(c: &mut Criterion) {
         clock.advance(Duration::from_secs(1));
     }
     let ten: Vec<Rule> = (0..10)
-        .map(|i| Rule::rate("bench_agg_big_total").window(window).named(format!("bench_agg_big_rate_{i}")))
+        .map(|i| {
+            Rule::rate("bench_agg_big_total")
+                .window(window)
+                .named(format!("bench_agg_big_rate_{i}"))
+        })
         .collect();
     let wide = aggregate::start(&windows, &ten).expect("rules");
     wide.evaluate(&windows);
-    assert_eq!(wide.status().iter().map(|s| s.series).sum::<usize>(), 100_000);
-    group.bench_function("rules_10_each_10k", |b| b.iter(|| wide.evaluate(black_box(&windows))));
+    assert_eq!(
+        wide.status().iter().map(|s| s.series).sum::<usize>(),
+        100_000
+    );
+    group.bench_function("rules_10_each_10k", |b| {
+        b.iter(|| wide.evaluate(black_box(&windows)))
+    });
     group.finish();
 }
 

@@ -627,3 +627,33 @@ source = "api_health.response_time"
         Some(Duration::from_secs(10))
     );
 }
+
+#[test]
+fn the_readme_aggregation_example_is_a_valid_configuration() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let section = readme.split("## Aggregation\n").nth(1).unwrap();
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|block| block.split("```").next())
+        .unwrap();
+    // What the rules read: the program's metrics, and a configured source.
+    let _calls = telltale::dynamic::counter("function_calls_total")
+        .required_labels(["function", "result"])
+        .register()
+        .unwrap();
+    let _depth = telltale::dynamic::gauge("queue_depth")
+        .required_labels(["queue"])
+        .register()
+        .unwrap();
+    let text = format!(
+        "version = 2\n{}\n[[custom_metrics.sources]]\nname = \"api_health\"\ntype = \"exec\"\ncommand = [\"/bin/true\"]\n",
+        example
+    );
+    let config = Config::from_toml_str(&text, "aggregation.toml").unwrap_or_else(|e| panic!("{e}"));
+    let rules = &config.custom_metrics.aggregators;
+    assert_eq!(rules.len(), 4);
+    assert_eq!(rules[0].percentiles, [50.0, 95.0, 99.0]);
+    assert_eq!(rules[3].half_life, Some(Duration::from_secs(30)));
+}
