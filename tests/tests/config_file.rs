@@ -648,8 +648,7 @@ fn the_readme_aggregation_example_is_a_valid_configuration() {
         .register()
         .unwrap();
     let text = format!(
-        "version = 2\n{}\n[[custom_metrics.sources]]\nname = \"api_health\"\ntype = \"exec\"\ncommand = [\"/bin/true\"]\n",
-        example
+        "version = 2\n{example}\n[[custom_metrics.sources]]\nname = \"api_health\"\ntype = \"exec\"\ncommand = [\"/bin/true\"]\n"
     );
     let config = Config::from_toml_str(&text, "aggregation.toml").unwrap_or_else(|e| panic!("{e}"));
     let rules = &config.custom_metrics.aggregators;
