@@ -84,7 +84,7 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("aggregate_tick");
     group.bench_function("rules_100_over_10k", |b| {
-        b.iter(|| aggregator.evaluate(black_box(&windows)))
+        b.iter(|| aggregator.evaluate(black_box(&windows)));
     });
     group.bench_function("tick_10k", |b| {
         b.iter(|| {
@@ -115,7 +115,7 @@ fn bench(c: &mut Criterion) {
         100_000
     );
     group.bench_function("rules_10_each_10k", |b| {
-        b.iter(|| wide.evaluate(black_box(&windows)))
+        b.iter(|| wide.evaluate(black_box(&windows)));
     });
     group.finish();
 }
