@@ -426,3 +426,142 @@ fn memory_is_bounded_by_rules_times_matched_series() {
     assert_eq!(held[held.len() - 2], held[held.len() - 1], "{held:?}");
     assert_eq!(series("agg_queue_mean"), 10_000);
 }
+
+fn snapshot_of(family: telltale::snapshot::MetricFamily) -> telltale::Snapshot {
+    telltale::Snapshot {
+        families: vec![family],
+    }
+}
+
+#[test]
+fn a_source_s_histogram_is_read_from_its_classic_buckets() {
+    use telltale::snapshot::{HistogramValue, MetricFamily, MetricKind, Series, Value};
+    let fx = Fixture::new();
+    let _registered = dynamic::histogram("agg_src_rt")
+        .buckets(&[0.1, 0.5])
+        .register()
+        .unwrap();
+    let window = Duration::from_secs(3);
+    let _aggregator = fx.start(&[
+        Rule::percentile("agg_src_rt", [50.0, 90.0]).window(window),
+        Rule::new(RuleKind::Mean, "agg_src_rt").window(window),
+    ]);
+    // What a source reads: classic buckets only, growing by one batch (1
+    // at most 0.1, 2 more at most 0.5, 1 more above; sum 1.5) a tick.
+    for n in 1..=5_u64 {
+        fx.windows.record(snapshot_of(MetricFamily {
+            name: "agg_src_rt".into(),
+            help: "Response time.".into(),
+            unit: None,
+            kind: MetricKind::Histogram,
+            series: vec![Series {
+                labels: vec![],
+                value: Value::Histogram(HistogramValue {
+                    count: 4 * n,
+                    sum: 1.5 * n as f64,
+                    buckets: vec![(0.1, n), (0.5, 3 * n)],
+                    exponential: telltale::__private::histogram::ExpBuckets::default(),
+                }),
+                created: None,
+            }],
+        }));
+        fx.clock.advance(Duration::from_secs(1));
+    }
+    // Three batches in the window: 3 <= 0.1, 9 <= 0.5, 12 in all.
+    let p = |q: &str| value("agg_src_rt_percentile", &[("quantile", q)]);
+    assert!(
+        close(p("0.5"), 0.1 + 0.4 * (6.0 - 3.0) / 6.0),
+        "{:?}",
+        p("0.5")
+    );
+    assert!(
+        close(p("0.9"), 0.5),
+        "in the +Inf bucket: the highest bound, {:?}",
+        p("0.9")
+    );
+    assert!(close(value("agg_src_rt_mean", &[]), 1.5 * 3.0 / 12.0));
+}
+
+#[test]
+fn a_counter_first_seen_within_the_window_counts_from_zero() {
+    use telltale::snapshot::{MetricFamily, MetricKind, Series, Value};
+    let fx = Fixture::new();
+    let _registered = dynamic::counter("agg_late_total")
+        .required_labels(["id"])
+        .register()
+        .unwrap();
+    let _aggregator =
+        fx.start(&[Rule::new(RuleKind::Increase, "agg_late_total").window(Duration::from_secs(4))]);
+    let series = |id: &str, v: f64| Series {
+        labels: vec![("id".into(), id.to_owned().into())],
+        value: Value::Counter(v),
+        created: None,
+    };
+    for t in 0..6 {
+        let mut all = vec![series("early", 10.0 * f64::from(t))];
+        if t >= 3 {
+            // Seen first at 3 (counting 3), then 5, then 9.
+            all.push(series("late", [3.0, 5.0, 9.0][t as usize - 3]));
+        }
+        // Gone at 4, back at 5: a new run, counted from zero.
+        if t != 4 {
+            all.push(series(
+                "gap",
+                if t < 4 { 100.0 + f64::from(t) } else { 2.0 },
+            ));
+        }
+        fx.windows.record(snapshot_of(MetricFamily {
+            name: "agg_late".into(),
+            help: "h".into(),
+            unit: None,
+            kind: MetricKind::Counter,
+            series: all,
+        }));
+        fx.clock.advance(Duration::from_secs(1));
+    }
+    assert!(close(value("agg_late_increase", &[("id", "early")]), 40.0));
+    assert!(
+        close(value("agg_late_increase", &[("id", "late")]), 9.0),
+        "{:?}",
+        value("agg_late_increase", &[("id", "late")])
+    );
+    assert!(
+        close(value("agg_late_increase", &[("id", "gap")]), 2.0),
+        "{:?}",
+        value("agg_late_increase", &[("id", "gap")])
+    );
+}
+
+#[test]
+fn tumbling_windows_with_ticks_between_boundaries() {
+    let clock = MockClock::new(Duration::from_millis(20_000_300));
+    let fx = Fixture {
+        windows: Arc::new(Windows::with_clock(WindowConfig::default(), clock.clone())),
+        clock,
+    };
+    let events = dynamic::counter("agg_offset_total").register().unwrap();
+    let _aggregator = fx.start(&[Rule::new(RuleKind::Increase, "agg_offset_total")
+        .tumbling(Duration::from_secs(10))
+        .named("agg_offset_per_10s")]);
+    // Ticks at 20,000.3, 20,001.3, ...: the store began within the bucket
+    // [20,000, 20,010), which is never exported.
+    for _ in 0..11 {
+        events.inc().unwrap();
+        fx.tick();
+    }
+    assert_eq!(
+        value("agg_offset_per_10s", &[]),
+        None,
+        "a bucket the store began within"
+    );
+    // [20,010, 20,020): from the tick at 20,010.3 to the one at 20,020.3.
+    for _ in 0..10 {
+        events.inc_by(2).unwrap();
+        fx.tick();
+    }
+    assert!(
+        close(value("agg_offset_per_10s", &[]), 20.0),
+        "{:?}",
+        value("agg_offset_per_10s", &[])
+    );
+}

@@ -661,6 +661,34 @@ async fn rules_of_the_file_read_a_source_s_own_series_and_reload_with_it() {
         found("api_response_time_max"),
         [("api".to_owned(), "Gauge(0.25)".to_owned())]
     );
+
+    // The same rule name again (its window changed): the running rule's
+    // output is no name taken.
+    let three = rule("max").replace("\"2s\"", "\"3s\"");
+    dir.write(&config("port = 0", &format!("{sources}{three}")));
+    assert_eq!(
+        live.reload().await.unwrap(),
+        ["custom_metrics.aggregators: 1 rules"]
+    );
+    // A new system (its windows changed): the rules start again on it.
+    let text = config("port = 0", &format!("{sources}{three}")).replace(
+        "[system]\n",
+        "[system]\nwindow = { fine_retention = \"6m\" }\n",
+    );
+    dir.write(&text);
+    assert_eq!(
+        live.reload().await.unwrap(),
+        ["system: restarted (system.window changed)"]
+    );
+    let restarted = live.system().await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while restarted.windows().fine_len() < 5 || found("api_response_time_max").is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "rules not running on the new system"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     live.stop().await;
     assert!(
         found("api_response_time_max").is_empty(),

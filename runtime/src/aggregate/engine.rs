@@ -11,7 +11,7 @@ use super::eval::{self, Ema, Out, SourceScope, Tick};
 use super::rule::{compile_all, Compiled, Rule, RuleError, DEFAULT_WINDOW};
 use crate::collect::registry::{self, Collect, Desc, Sink};
 use crate::collect::snapshot::{MetricKind, Snapshot, Value};
-use crate::query::window::{Labels, TickListener, Windows};
+use crate::query::window::{self, Labels, TickListener, Windows};
 
 /// The outputs of every running aggregator, by its id.
 static PUBLISHED: Mutex<BTreeMap<u64, Arc<Vec<Family>>>> = Mutex::new(BTreeMap::new());
@@ -84,6 +84,8 @@ pub struct RuleStatus {
 }
 
 struct State {
+    /// Set by `stop`: an evaluation in flight publishes nothing.
+    stopped: bool,
     rules: Vec<Compiled>,
     ema: HashMap<String, HashMap<Labels, Ema>>,
     status: Vec<RuleStatus>,
@@ -96,6 +98,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        window::clear_unstored(self.id);
         PUBLISHED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -147,18 +150,17 @@ fn compile(
     windows: &crate::query::window::WindowConfig,
     own: Option<u64>,
 ) -> Result<Vec<Compiled>, Vec<RuleError>> {
+    let _ = own;
     let mut families = exported();
-    // A running aggregator's own outputs are not taken (a reload renames
-    // nothing).
-    if let Some(own) = own {
-        if let Some(outputs) = PUBLISHED
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&own)
-        {
-            for f in outputs.iter() {
-                families.remove(&f.name);
-            }
+    // Rules' outputs are not taken: a reload (or a restarted system) keeps
+    // its rules' names, and the running rules are replaced by the new.
+    for outputs in PUBLISHED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+    {
+        for f in outputs.iter() {
+            families.remove(&f.name);
         }
     }
     // Families, and the names their samples are exported under.
@@ -305,6 +307,7 @@ pub fn start_with(
     let inner = Arc::new(Inner {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         state: Mutex::new(State {
+            stopped: false,
             rules: compiled,
             ema: HashMap::new(),
             status: Vec::new(),
@@ -326,10 +329,11 @@ pub fn start_with(
 /// Evaluates every rule once, from the windows as they are.
 fn evaluate(inner: &Inner, windows: &Windows) {
     let mut state = inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+    if state.stopped {
+        return;
+    }
     let latest = windows.latest();
-    let now = windows
-        .last(Duration::MAX)
-        .map_or(0.0, |v| v.last_tick().as_secs_f64());
+    let now = windows.last_tick().map_or(0.0, |t| t.as_secs_f64());
     let scope = *SCOPE.read().unwrap_or_else(PoisonError::into_inner);
     let mut outputs: HashMap<String, Vec<Out>> = HashMap::new();
     let mut families = Vec::with_capacity(state.rules.len());
@@ -362,6 +366,7 @@ fn evaluate(inner: &Inner, windows: &Windows) {
     }
     let names: BTreeSet<&String> = rules.iter().map(|r| &r.name).collect();
     ema.retain(|name, _| names.contains(name));
+    window::set_unstored(inner.id, rules.iter().map(|r| r.name.clone()).collect());
     state.status = status;
     PUBLISHED
         .lock()
@@ -429,10 +434,18 @@ impl Aggregator {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
+        // Under the state lock: an evaluation in flight finishes first, and
+        // then publishes nothing.
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .stopped = true;
         PUBLISHED
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .remove(&self.inner.id);
+        window::clear_unstored(self.inner.id);
     }
 }
 

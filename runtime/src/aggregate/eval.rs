@@ -10,8 +10,7 @@ use super::expr::{Expr, Func, Op};
 use super::rule::{Compiled, RuleKind};
 use super::selector::Selector;
 use crate::collect::snapshot::{MetricKind, Snapshot, Value};
-use crate::query::window::{Ends, Labels, View, Windows};
-use crate::store::histogram::ExpBuckets;
+use crate::query::window::{Ends, HistDelta, Labels, View, Windows};
 
 /// One output series: its labels (a `quantile` label added to them when
 /// `quantile` is set) and value.
@@ -96,6 +95,17 @@ fn select<'v>(
         })
         .collect();
     Some((kind, series))
+}
+
+/// A label set in name order, to match sets whatever order they were
+/// written in.
+fn canonical(labels: &Labels) -> Labels {
+    if labels.windows(2).all(|w| w[0].0 <= w[1].0) {
+        return Arc::clone(labels);
+    }
+    let mut sorted = labels.to_vec();
+    sorted.sort();
+    Labels::from(sorted)
 }
 
 /// A series' labels as owned pairs, sorted (as a source's scope holds them).
@@ -233,9 +243,9 @@ pub(crate) fn sample_quantile(q: f64, samples: &mut [f64]) -> Option<f64> {
 }
 
 /// Each group's merged observations over the window.
-fn histograms(series: &[Ends<'_>], by: Option<&[String]>) -> Vec<(Labels, ExpBuckets)> {
+fn histograms(series: &[Ends<'_>], by: Option<&[String]>) -> Vec<(Labels, HistDelta)> {
     let mut groups: HashMap<Labels, usize> = HashMap::new();
-    let mut out: Vec<(Labels, ExpBuckets)> = Vec::new();
+    let mut out: Vec<(Labels, HistDelta)> = Vec::new();
     for e in series {
         let Some(h) = e.histogram() else { continue };
         let key = group(&labels_of(e), by);
@@ -353,16 +363,26 @@ pub(crate) fn evaluate(
             histograms(&series, by)
                 .into_iter()
                 .filter_map(|(labels, h)| {
-                    let count = h.count() as f64;
+                    let count = h.count();
                     let value = match rule.kind {
-                        RuleKind::Mean => (count > 0.0).then(|| h.sum / count)?,
-                        RuleKind::Sum => h.sum,
+                        RuleKind::Mean => (count > 0.0).then(|| h.sum() / count)?,
+                        RuleKind::Sum => h.sum(),
                         _ => count,
                     };
                     Some((labels, value))
                 })
                 .collect(),
         ),
+        (
+            RuleKind::Percentile | RuleKind::Min | RuleKind::Max | RuleKind::Sum | RuleKind::Count,
+            Gauge,
+        ) if rule.window > tick.windows.config().fine_retention => {
+            return Err(format!(
+                "a {} rule reads every sample of a gauge, so its window may be at most system.window.fine_retention ({})",
+                rule.kind.as_str(),
+                crate::config::duration::format_duration(tick.windows.config().fine_retention)
+            ))
+        }
         (
             RuleKind::Percentile | RuleKind::Min | RuleKind::Max | RuleKind::Sum | RuleKind::Count,
             Gauge,
@@ -421,12 +441,7 @@ fn histograms_quantiles(
 ) -> Vec<(Labels, usize, f64)> {
     let mut out = Vec::new();
     for (labels, h) in histograms(series, by) {
-        let count = h.count() as f64;
-        let mut cumulative: Vec<(f64, f64)> = bounds
-            .iter()
-            .map(|&le| (le, h.count_le(le) as f64))
-            .collect();
-        cumulative.push((f64::INFINITY, count));
+        let cumulative = h.cumulative(bounds);
         for (i, (q, _)) in rule.quantiles.iter().enumerate() {
             if let Some(v) = bucket_quantile(*q, &cumulative) {
                 out.push((Arc::clone(&labels), i, v));
@@ -496,7 +511,7 @@ fn window_values(
     Some(match kind {
         MetricKind::Counter => summed(&series, by, Ends::increase),
         MetricKind::Gauge => summed(&series, by, Ends::last),
-        MetricKind::Histogram => summed(&series, by, |e| e.histogram().map(|h| h.count() as f64)),
+        MetricKind::Histogram => summed(&series, by, |e| e.histogram().map(|h| h.count())),
     })
 }
 
@@ -514,12 +529,12 @@ fn ratio(tick: &Tick<'_>, rule: &Compiled) -> Vec<Out> {
     ) else {
         return Vec::new();
     };
-    let d: HashMap<Labels, f64> = d.into_iter().collect();
+    let d: HashMap<Labels, f64> = d.into_iter().map(|(l, v)| (canonical(&l), v)).collect();
     // Division by zero (no calls in the window): no sample.
     plain(
         n.into_iter()
             .filter_map(|(labels, num)| {
-                let den = *d.get(&labels)?;
+                let den = *d.get(&canonical(&labels))?;
                 (den != 0.0).then(|| (labels, num / den))
             })
             .collect(),
@@ -536,11 +551,8 @@ fn expression(tick: &Tick<'_>, rule: &Compiled) -> Result<Vec<Out>, Failure> {
     let Some(expr) = &rule.expr else {
         return Ok(Vec::new());
     };
-    let Some(view) = tick
-        .windows
-        .last(Duration::ZERO)
-        .or_else(|| tick.windows.last(rule.window))
-    else {
+    // Names read the latest tick: the end of any window.
+    let Some(view) = tick.windows.last(tick.windows.config().tick) else {
         return Ok(Vec::new());
     };
     let value = eval(tick, &view, expr)?;
@@ -665,11 +677,11 @@ fn join(left: Vector, right: Vector, f: impl Fn(f64, f64) -> Option<f64>) -> Vec
                 .collect(),
         ),
         (Vector::Series(a), Vector::Series(b)) => {
-            let b: HashMap<Labels, f64> = b.into_iter().collect();
+            let b: HashMap<Labels, f64> = b.into_iter().map(|(l, v)| (canonical(&l), v)).collect();
             Vector::Series(
                 a.into_iter()
                     .filter_map(|(l, x)| {
-                        let y = *b.get(&l)?;
+                        let y = *b.get(&canonical(&l))?;
                         Some((l, f(x, y)?))
                     })
                     .collect(),

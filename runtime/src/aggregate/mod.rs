@@ -67,11 +67,17 @@
 //! total (a counter's increase, a gauge's integral), so a `rate`,
 //! `increase`, `mean` or histogram rule reads each series at the two ends
 //! of its window, whatever its length: its work per tick is linear in the
-//! series it matches. `min`, `max`, and percentiles and sums of gauge
-//! samples read every tick of the window. A rule holds its outputs (and, for
-//! an exponential moving average, one state per series): memory is bounded
-//! by the rules times the series they match, independent of traffic and of
-//! time running.
+//! series it matches. `min`, `max`, and percentiles, sums and counts of
+//! gauge samples read every tick of the window, so their window may be at
+//! most `system.window.fine_retention`. A rule holds its outputs (and, for
+//! an exponential moving average, one state per series); its outputs are
+//! served, not stored in the windows' frames (rules read other rules
+//! through expressions). Memory is bounded by the rules times the series
+//! they match, independent of traffic and of time running.
+//!
+//! A source's histogram (classic buckets only) is read from its buckets; a
+//! histogram of the program's own from its exponential store, through the
+//! classic bounds it exports, so both give what `histogram_quantile` gives.
 
 mod engine;
 mod eval;

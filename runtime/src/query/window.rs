@@ -27,8 +27,9 @@
 //!
 //! Two rings, each a fixed number of frames:
 //!
-//! * a fine ring, one frame per tick: `fine_retention / tick + 1` frames
-//!   (default 1 s for the last 5 min: 301 frames);
+//! * a fine ring, one frame per tick: `fine_retention / tick + 2` frames
+//!   (default 1 s for the last 5 min: 302 frames; one to spare, so that a
+//!   window of the whole retention stays in the ring when ticks run late);
 //! * a coarse ring, the first tick of every aligned `coarse_step`:
 //!   `coarse_retention / coarse_step + 1` frames (default per minute for the
 //!   last 24 h: 1441 frames).
@@ -41,7 +42,7 @@
 //! buckets are shared with the previous frame while they do not change; a
 //! histogram that changed holds a new copy: about 72 bytes plus 16 bytes per
 //! non-empty exponential bucket. With the defaults a counter or gauge series
-//! costs at most `1742 × 48` bytes, about **84 KB**, whatever the uptime;
+//! costs at most `1743 × 48` bytes, about **84 KB**, whatever the uptime;
 //! [`Windows::stored_bytes`] reports the estimate for the live store. The
 //! latest full [`Snapshot`] is kept besides, for exports.
 //!
@@ -209,9 +210,11 @@ impl Default for WindowConfig {
 }
 
 impl WindowConfig {
-    /// Frames the fine ring holds at most: `fine_retention / tick + 1`.
+    /// Frames the fine ring holds at most: `fine_retention / tick + 2`.
     pub fn fine_capacity(&self) -> usize {
-        ring_len(self.fine_retention, self.tick)
+        // One frame more than the retention's ticks, so that a window of
+        // the whole retention is in the fine ring even when ticks run late.
+        ring_len(self.fine_retention, self.tick) + 1
     }
 
     /// Frames the coarse ring holds at most: `coarse_retention / coarse_step + 1`.
@@ -228,6 +231,40 @@ fn ring_len(retention: Duration, step: Duration) -> usize {
 }
 
 // ----- frames ----------------------------------------------------------------------------
+
+/// Families the frames leave out, by owner: aggregation rules' outputs,
+/// which are computed from the frames and would otherwise cost every
+/// output series a place in every frame.
+static UNSTORED: Mutex<BTreeMap<u64, Vec<String>>> = Mutex::new(BTreeMap::new());
+
+/// Leaves `names` out of the frames from now on (replacing what `owner`
+/// named before).
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+pub(crate) fn set_unstored(owner: u64, names: Vec<String>) {
+    UNSTORED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(owner, names);
+}
+
+/// Stores again what `owner` left out.
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+pub(crate) fn clear_unstored(owner: u64) {
+    UNSTORED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&owner);
+}
+
+fn unstored() -> std::collections::HashSet<String> {
+    UNSTORED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .values()
+        .flatten()
+        .cloned()
+        .collect()
+}
 
 /// One stored tick: compact values of every series, labels interned.
 #[derive(Debug)]
@@ -252,7 +289,8 @@ struct FrameSeries {
     /// zero); for a gauge, its value integrated over time since first seen
     /// (each tick's value times the time since the tick before).
     acc: f64,
-    /// For a gauge, the seconds `acc` integrates over; 0 for a counter.
+    /// For a gauge, the seconds `acc` integrates over; for a counter, when
+    /// (in seconds of the clock) its run without a gap began.
     covered: f64,
 }
 
@@ -260,15 +298,23 @@ struct FrameSeries {
 enum Stored {
     Scalar(f64),
     Hist(Arc<ExpBuckets>),
+    /// A histogram known only by its classic buckets (one a source read).
+    Classic(Arc<Classic>),
 }
+
+/// A classic histogram: count, sum, and cumulative `(le, count)` without
+/// `+Inf`.
+type Classic = (u64, f64, Vec<(f64, u64)>);
 
 impl Frame {
     /// Builds a frame, sharing labels and unchanged histograms with `prev`.
     fn build(at: Duration, snapshot: &Snapshot, prev: Option<&Frame>) -> Frame {
         let dt = prev.map_or(0.0, |p| at.saturating_sub(p.at).as_secs_f64());
+        let skip = unstored();
         let families = snapshot
             .families
             .iter()
+            .filter(|family| skip.is_empty() || !skip.contains(&*family.name))
             .map(|family| {
                 let old = prev.and_then(|p| p.family(&family.name));
                 let mut index: Option<HashMap<&[_], usize>> = None;
@@ -298,6 +344,15 @@ impl Frame {
                         );
                         let value = match &s.value {
                             Value::Counter(v) | Value::Gauge(v) => Stored::Scalar(*v),
+                            Value::Histogram(h) if h.exponential.count() == 0 && h.count > 0 => {
+                                let classic = (h.count, h.sum, h.buckets.clone());
+                                match before.map(|b| &b.value) {
+                                    Some(Stored::Classic(old)) if **old == classic => {
+                                        Stored::Classic(Arc::clone(old))
+                                    }
+                                    _ => Stored::Classic(Arc::new(classic)),
+                                }
+                            }
                             Value::Histogram(h) => match before.map(|b| &b.value) {
                                 Some(Stored::Hist(old)) if **old == h.exponential => {
                                     Stored::Hist(Arc::clone(old))
@@ -305,7 +360,7 @@ impl Frame {
                                 _ => Stored::Hist(Arc::new(h.exponential.clone())),
                             },
                         };
-                        let (acc, covered) = running(&s.value, before, dt);
+                        let (acc, covered) = running(&s.value, before, dt, at.as_secs_f64());
                         FrameSeries {
                             labels,
                             value,
@@ -339,6 +394,15 @@ impl Frame {
             let old = prev.and_then(|p| p.family(&f.name));
             for (i, s) in f.series.iter().enumerate() {
                 total += std::mem::size_of::<FrameSeries>();
+                if let Stored::Classic(c) = &s.value {
+                    let shared = old.and_then(|o| o.series.get(i)).is_some_and(
+                        |o| matches!(&o.value, Stored::Classic(p) if Arc::ptr_eq(p, c)),
+                    );
+                    if !shared {
+                        total +=
+                            std::mem::size_of::<(u64, f64, Vec<(f64, u64)>)>() + 16 * c.2.len();
+                    }
+                }
                 if let Stored::Hist(h) = &s.value {
                     let shared = old
                         .and_then(|o| o.series.get(i))
@@ -355,16 +419,20 @@ impl Frame {
 
 /// A series' running total and covered seconds in a new frame, from its
 /// value and the same series in the frame before (`dt` seconds earlier).
-fn running(value: &Value, before: Option<&FrameSeries>, dt: f64) -> (f64, f64) {
+fn running(value: &Value, before: Option<&FrameSeries>, dt: f64, at: f64) -> (f64, f64) {
     let prev = before.and_then(|b| match b.value {
         Stored::Scalar(v) => Some((v, b.acc, b.covered)),
-        Stored::Hist(_) => None,
+        Stored::Hist(_) | Stored::Classic(_) => None,
     });
     match (value, prev) {
-        (Value::Counter(now), Some((was, acc, _))) => {
-            // A drop is a restart: counted from zero, as `increase` does.
-            (acc + if *now >= was { now - was } else { *now }, 0.0)
+        // A drop is a restart: counted from zero, as `increase` does. A
+        // counter's `covered` is when its run (its presence without a gap)
+        // began, to tell a run that began within a window.
+        (Value::Counter(now), Some((was, acc, run))) => {
+            (acc + if *now >= was { now - was } else { *now }, run)
         }
+        // First seen: counted from zero, as `increase` does.
+        (Value::Counter(now), None) => (*now, at),
         (Value::Gauge(now), Some((_, acc, covered))) => (acc + now * dt, covered + dt),
         _ => (0.0, 0.0),
     }
@@ -539,6 +607,12 @@ impl Windows {
         total
     }
 
+    /// When the latest tick was stored, by the store's clock.
+    #[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+    pub(crate) fn last_tick(&self) -> Option<Duration> {
+        self.lock().fine.back().map(|f| f.at)
+    }
+
     /// The snapshot of the latest tick.
     pub fn latest(&self) -> Option<Arc<Snapshot>> {
         self.lock().latest.clone()
@@ -573,8 +647,11 @@ impl Windows {
 
     /// The last `count` completed tumbling windows of width `width`, aligned
     /// to multiples of `width` since the clock's epoch, oldest first. A
-    /// bucket runs from the newest tick at or before its start to the newest
-    /// tick at or before its end; buckets without two ticks are left out.
+    /// bucket runs from the first tick at or after its start to the first
+    /// tick at or after its end (so back-to-back buckets share their ends,
+    /// and a coarse frame, the first tick of its step, starts the bucket it
+    /// opens); a bucket is complete once a tick at or after its end is
+    /// stored, and buckets without two ticks are left out.
     pub fn tumbling(&self, width: Duration, count: usize) -> Vec<View> {
         let timeline = self.timeline();
         let Some(last) = timeline.last() else {
@@ -587,10 +664,13 @@ impl Windows {
         for k in first_k..end_k {
             let from = nanos(k * w);
             let to = nanos((k + 1) * w);
-            let Some(end) = newest_at_or_before(&timeline, to) else {
+            let end = timeline.partition_point(|f| f.at < to);
+            let start = timeline.partition_point(|f| f.at < from);
+            // No tick at or after the end yet, or none before the start (the
+            // store began within the bucket): not complete.
+            if end >= timeline.len() || start == 0 && timeline[0].at > from {
                 continue;
-            };
-            let start = newest_at_or_before(&timeline, from).unwrap_or(0);
+            }
             if start < end {
                 out.push(View {
                     frames: timeline[start..=end].to_vec(),
@@ -1019,7 +1099,7 @@ impl View {
                     MetricKind::Counter => p.counter_steps().iter().sum(),
                     MetricKind::Gauge => match p.values.last().copied().flatten()? {
                         Stored::Scalar(v) => *v,
-                        Stored::Hist(_) => return None,
+                        Stored::Hist(_) | Stored::Classic(_) => return None,
                     },
                     MetricKind::Histogram => p.histogram_delta().count() as f64,
                 };
@@ -1072,7 +1152,7 @@ impl<'a> Ends<'a> {
     pub(crate) fn last(&self) -> Option<f64> {
         match self.end.value {
             Stored::Scalar(v) => Some(v),
-            Stored::Hist(_) => None,
+            Stored::Hist(_) | Stored::Classic(_) => None,
         }
     }
 
@@ -1080,8 +1160,12 @@ impl<'a> Ends<'a> {
     pub(crate) fn increase(&self) -> Option<f64> {
         self.last()?;
         Some(match self.start {
-            Some(start) if self.end.acc >= start.acc => self.end.acc - start.acc,
-            // First seen, or seen again, within the window.
+            // The same run at both ends.
+            // (Both copied from one frame's value: equal bit for bit.)
+            Some(start) if start.covered.to_bits() == self.end.covered.to_bits() => {
+                self.end.acc - start.acc
+            }
+            // First seen, or seen again after a gap, within the window.
             _ => self.end.acc,
         })
     }
@@ -1096,9 +1180,14 @@ impl<'a> Ends<'a> {
     pub(crate) fn mean(&self) -> Option<f64> {
         self.last()?;
         let (acc, covered) = match self.start {
-            Some(start) if self.end.covered >= start.covered => {
+            // Present at every tick between the ends: they cover the span.
+            Some(start)
+                if ((self.end.covered - start.covered) - self.span).abs()
+                    <= 1e-6 * self.span.max(1.0) =>
+            {
                 (self.end.acc - start.acc, self.end.covered - start.covered)
             }
+            // First seen, or seen again after a gap, within the window.
             _ => (self.end.acc, self.end.covered),
         };
         (covered > 0.0).then(|| acc / covered)
@@ -1106,14 +1195,112 @@ impl<'a> Ends<'a> {
 
     /// A histogram's observations over the window (a count that dropped
     /// between the ends is a restart: the end counts whole).
-    pub(crate) fn histogram(&self) -> Option<ExpBuckets> {
-        let Stored::Hist(end) = &self.end.value else {
-            return None;
-        };
-        Some(match self.start.map(|s| &s.value) {
-            Some(Stored::Hist(start)) if end.count() >= start.count() => end.saturating_sub(start),
-            _ => (**end).clone(),
+    pub(crate) fn histogram(&self) -> Option<HistDelta> {
+        let start = self.start.map(|s| &s.value);
+        Some(match &self.end.value {
+            Stored::Hist(end) => HistDelta::Exp(match start {
+                Some(Stored::Hist(start)) if end.count() >= start.count() => {
+                    end.saturating_sub(start)
+                }
+                _ => (**end).clone(),
+            }),
+            Stored::Classic(end) => {
+                let (count, sum, buckets) = &**end;
+                let base = match start {
+                    Some(Stored::Classic(s)) if s.0 <= *count && s.2.len() == buckets.len() => {
+                        Some(&**s)
+                    }
+                    _ => None,
+                };
+                let minus = |i: usize| base.map_or(0, |b| b.2[i].1);
+                HistDelta::Classic {
+                    count: (count - base.map_or(0, |b| b.0)) as f64,
+                    sum: sum - base.map_or(0.0, |b| b.1),
+                    buckets: buckets
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &(le, n))| (le, n.saturating_sub(minus(i)) as f64))
+                        .collect(),
+                }
+            }
+            Stored::Scalar(_) => return None,
         })
+    }
+}
+
+/// A histogram's observations over a window: exponential buckets (the
+/// program's own histograms), or classic ones (a source's).
+#[derive(Debug, Clone)]
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+pub(crate) enum HistDelta {
+    Exp(ExpBuckets),
+    Classic {
+        count: f64,
+        sum: f64,
+        /// Cumulative `(le, count)`, without `+Inf`.
+        buckets: Vec<(f64, f64)>,
+    },
+}
+
+#[cfg_attr(not(feature = "aggregate"), allow(dead_code))]
+impl HistDelta {
+    /// Observations.
+    pub(crate) fn count(&self) -> f64 {
+        match self {
+            HistDelta::Exp(h) => h.count() as f64,
+            HistDelta::Classic { count, .. } => *count,
+        }
+    }
+
+    /// Their sum.
+    pub(crate) fn sum(&self) -> f64 {
+        match self {
+            HistDelta::Exp(h) => h.sum,
+            HistDelta::Classic { sum, .. } => *sum,
+        }
+    }
+
+    /// Cumulative counts at `bounds` (exponential) or at the histogram's
+    /// own bounds (classic), then `(+Inf, count)`.
+    pub(crate) fn cumulative(&self, bounds: &[f64]) -> Vec<(f64, f64)> {
+        let mut out: Vec<(f64, f64)> = match self {
+            HistDelta::Exp(h) => h.cumulative(bounds).map(|(le, n)| (le, n as f64)).collect(),
+            HistDelta::Classic { buckets, .. } => buckets.clone(),
+        };
+        out.push((f64::INFINITY, self.count()));
+        out
+    }
+
+    /// Adds `other`'s observations (classic buckets of other bounds are
+    /// not added: their counts are).
+    pub(crate) fn merge(&mut self, other: &HistDelta) {
+        match (self, other) {
+            (HistDelta::Exp(a), HistDelta::Exp(b)) => a.merge(b),
+            (
+                HistDelta::Classic {
+                    count,
+                    sum,
+                    buckets,
+                },
+                HistDelta::Classic {
+                    count: c2,
+                    sum: s2,
+                    buckets: b2,
+                },
+            ) if buckets.len() == b2.len()
+                && buckets
+                    .iter()
+                    .zip(b2)
+                    .all(|(x, y)| x.0.to_bits() == y.0.to_bits()) =>
+            {
+                *count += c2;
+                *sum += s2;
+                for (x, y) in buckets.iter_mut().zip(b2) {
+                    x.1 += y.1;
+                }
+            }
+            _ => {}
+        }
     }
 }
 
@@ -1446,14 +1633,14 @@ mod tests {
     }
 
     /// The module docs' bound: with the default configuration, a counter
-    /// series costs 48 bytes in each of 301 + 1441 frames, about 84 KB, however
+    /// series costs 48 bytes in each of 302 + 1441 frames, about 84 KB, however
     /// long the store runs.
     #[test]
     fn a_counter_series_costs_at_most_84_kb_with_the_defaults() {
         let config = WindowConfig::default();
         assert_eq!(
             (config.fine_capacity(), config.coarse_capacity()),
-            (301, 1441)
+            (302, 1441)
         );
         assert_eq!(std::mem::size_of::<FrameSeries>(), 48);
         // Two stores that differ by one series, ticked for 25 hours.
@@ -1465,10 +1652,10 @@ mod tests {
             two.record(counters(2, f64::from(s)));
             clock.advance(Duration::from_secs(1));
         }
-        assert_eq!((two.fine_len(), two.coarse_len()), (301, 1441));
+        assert_eq!((two.fine_len(), two.coarse_len()), (302, 1441));
         // Frames in both rings are stored once.
         let frames = two.timeline().len();
-        assert!(frames <= 301 + 1441, "{frames}");
+        assert!(frames <= 302 + 1441, "{frames}");
         let per_series = two.stored_bytes() - one.stored_bytes();
         assert_eq!(per_series, frames * 48);
         assert!(per_series <= 84_000, "{per_series}");
