@@ -336,6 +336,7 @@ fn evaluate(inner: &Inner, windows: &Windows) {
     let now = windows.last_tick().map_or(0.0, |t| t.as_secs_f64());
     let scope = *SCOPE.read().unwrap_or_else(PoisonError::into_inner);
     let mut outputs: HashMap<String, Vec<Out>> = HashMap::new();
+    let views = eval::Views::default();
     let mut families = Vec::with_capacity(state.rules.len());
     let mut status = Vec::with_capacity(state.rules.len());
     let State { rules, ema, .. } = &mut *state;
@@ -346,6 +347,7 @@ fn evaluate(inner: &Inner, windows: &Windows) {
             outputs: &outputs,
             scope,
             now,
+            views: &views,
         };
         let ema = ema.entry(rule.name.clone()).or_default();
         let (series, error) = match eval::evaluate(&tick, rule, ema) {

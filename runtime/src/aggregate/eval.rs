@@ -49,7 +49,13 @@ pub(crate) struct Tick<'a> {
     pub(crate) scope: Option<SourceScope>,
     /// The tick's time, in seconds of the windows' clock.
     pub(crate) now: f64,
+    /// The windows the rules read, each built once a tick: `(width,
+    /// tumbling)`.
+    pub(crate) views: &'a Views,
 }
+
+/// Windows built during one tick, shared by the rules that read them.
+pub(crate) type Views = std::cell::RefCell<HashMap<(Duration, bool), Option<std::rc::Rc<View>>>>;
 
 /// An exponential moving average's state for one output series.
 #[derive(Debug, Clone, Copy)]
@@ -61,16 +67,24 @@ pub(crate) struct Ema {
 /// A rule that cannot be evaluated: the reason (a type mismatch, say).
 pub(crate) type Failure = String;
 
-fn view_of(tick: &Tick<'_>, rule: &Compiled) -> Option<View> {
+fn view_of(tick: &Tick<'_>, rule: &Compiled) -> Option<std::rc::Rc<View>> {
+    let key = (rule.window, rule.tumbling);
+    if let Some(view) = tick.views.borrow().get(&key) {
+        return view.clone();
+    }
     let view = if rule.tumbling {
-        tick.windows.tumbling(rule.window, 1).pop()?
+        tick.windows.tumbling(rule.window, 1).pop()
     } else {
-        tick.windows.last(rule.window)?
+        tick.windows.last(rule.window)
     };
     // Too little data yet (the windows do not hold the whole window): a
     // rule exports nothing rather than a number over less than it says.
     let half_tick = tick.windows.config().tick / 2;
-    (view.span() + half_tick >= rule.window).then_some(view)
+    let view = view
+        .filter(|v| v.span() + half_tick >= rule.window)
+        .map(std::rc::Rc::new);
+    tick.views.borrow_mut().insert(key, view.clone());
+    view
 }
 
 /// The selected series of `selector` at both ends of `view`, with the
@@ -555,6 +569,7 @@ fn expression(tick: &Tick<'_>, rule: &Compiled) -> Result<Vec<Out>, Failure> {
     let Some(view) = tick.windows.last(tick.windows.config().tick) else {
         return Ok(Vec::new());
     };
+    let view = std::rc::Rc::new(view);
     let value = eval(tick, &view, expr)?;
     let series = match value {
         Vector::Scalar(v) => vec![(Labels::from(Vec::new()), v)],
