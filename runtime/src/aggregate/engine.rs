@@ -141,16 +141,14 @@ pub fn check(
     default_window: Option<Duration>,
     windows: &crate::query::window::WindowConfig,
 ) -> Result<(), Vec<RuleError>> {
-    compile(rules, default_window, windows, None).map(drop)
+    compile(rules, default_window, windows).map(drop)
 }
 
 fn compile(
     rules: &[Rule],
     default_window: Option<Duration>,
     windows: &crate::query::window::WindowConfig,
-    own: Option<u64>,
 ) -> Result<Vec<Compiled>, Vec<RuleError>> {
-    let _ = own;
     let mut families = exported();
     // Rules' outputs are not taken: a reload (or a restarted system) keeps
     // its rules' names, and the running rules are replaced by the new.
@@ -218,7 +216,7 @@ fn compile(
                     ),
                 }),
                 Some(&kind) => {
-                    if let Some(reason) = mismatch(c.kind, kind, c.half_life.is_some()) {
+                    if let Some(reason) = mismatch(c.kind, kind) {
                         errors.push(RuleError {
                             index,
                             field: Some(field),
@@ -255,7 +253,7 @@ fn compile(
 }
 
 /// Why rule `kind` cannot read a metric of `metric` kind, if it cannot.
-fn mismatch(kind: super::rule::RuleKind, metric: MetricKind, _exponential: bool) -> Option<String> {
+fn mismatch(kind: super::rule::RuleKind, metric: MetricKind) -> Option<String> {
     use super::rule::RuleKind as R;
     use MetricKind::{Counter, Gauge, Histogram};
     let (fine, hint) = match (kind, metric) {
@@ -303,7 +301,7 @@ pub fn start_with(
 ) -> Result<Aggregator, Vec<RuleError>> {
     static REGISTER: Once = Once::new();
     REGISTER.call_once(|| registry::register(&EXPORTER));
-    let compiled = compile(rules, default_window, windows.config(), None)?;
+    let compiled = compile(rules, default_window, windows.config())?;
     let inner = Arc::new(Inner {
         id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
         state: Mutex::new(State {
@@ -396,7 +394,7 @@ impl Aggregator {
         rules: &[Rule],
         default_window: Option<Duration>,
     ) -> Result<(), Vec<RuleError>> {
-        let compiled = compile(rules, default_window, windows.config(), Some(self.inner.id))?;
+        let compiled = compile(rules, default_window, windows.config())?;
         self.inner
             .state
             .lock()

@@ -69,13 +69,7 @@ impl Document {
 
 /// Reads the file at `path` and what it includes.
 pub(crate) fn read(path: &Path, lookup: Lookup<'_>, mode: Mode) -> (Document, Vec<Problem>) {
-    let mut reader = Reader {
-        lookup,
-        mode,
-        doc: Document::default(),
-        problems: Vec::new(),
-        chain: Vec::new(),
-    };
+    let mut reader = Reader::new(lookup, mode);
     let root = reader.file(path, None);
     reader.doc.root = root;
     (reader.doc, reader.problems)
@@ -89,13 +83,7 @@ pub(crate) fn read_str(
     lookup: Lookup<'_>,
     mode: Mode,
 ) -> (Document, Vec<Problem>) {
-    let mut reader = Reader {
-        lookup,
-        mode,
-        doc: Document::default(),
-        problems: Vec::new(),
-        chain: Vec::new(),
-    };
+    let mut reader = Reader::new(lookup, mode);
     let root = reader.text(text.to_owned(), origin.to_owned(), dir.join(origin), dir);
     reader.doc.root = root;
     (reader.doc, reader.problems)
@@ -110,7 +98,17 @@ struct Reader<'a> {
     chain: Vec<PathBuf>,
 }
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
+    fn new(lookup: Lookup<'a>, mode: Mode) -> Reader<'a> {
+        Reader {
+            lookup,
+            mode,
+            doc: Document::default(),
+            problems: Vec::new(),
+            chain: Vec::new(),
+        }
+    }
+
     fn problem(&mut self, at: Option<At>, key: &str, message: impl Into<String>) {
         self.problems.push(Problem {
             at,

@@ -323,21 +323,7 @@ impl Frame {
                     .iter()
                     .enumerate()
                     .map(|(i, s)| {
-                        let before = old.and_then(|o| {
-                            if let Some(same) = o.series.get(i) {
-                                if *same.labels == *s.labels {
-                                    return Some(same);
-                                }
-                            }
-                            let index = index.get_or_insert_with(|| {
-                                o.series
-                                    .iter()
-                                    .enumerate()
-                                    .map(|(j, x)| (&*x.labels, j))
-                                    .collect()
-                            });
-                            index.get(&s.labels[..]).map(|&j| &o.series[j])
-                        });
+                        let before = old.and_then(|o| o.series_like(i, &s.labels, &mut index));
                         let labels = before.map_or_else(
                             || Labels::from(s.labels.clone()),
                             |b| Arc::clone(&b.labels),
@@ -414,6 +400,38 @@ impl Frame {
             }
         }
         total
+    }
+}
+
+/// Series labels, as a frame's index of them holds them.
+type LabelSlice = [(
+    std::borrow::Cow<'static, str>,
+    std::borrow::Cow<'static, str>,
+)];
+
+impl FrameFamily {
+    /// The series with `labels`: the one at `i` when it has them (frames of
+    /// a family mostly keep its series' order), else found through `index`,
+    /// built on first need.
+    fn series_like<'f>(
+        &'f self,
+        i: usize,
+        labels: &LabelSlice,
+        index: &mut Option<HashMap<&'f LabelSlice, usize>>,
+    ) -> Option<&'f FrameSeries> {
+        if let Some(same) = self.series.get(i) {
+            if std::ptr::eq(same.labels.as_ptr(), labels.as_ptr()) || *same.labels == *labels {
+                return Some(same);
+            }
+        }
+        let index = index.get_or_insert_with(|| {
+            self.series
+                .iter()
+                .enumerate()
+                .map(|(j, x)| (&*x.labels, j))
+                .collect()
+        });
+        index.get(labels).map(|&j| &self.series[j])
     }
 }
 
@@ -1320,21 +1338,7 @@ impl View {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                let start = start.and_then(|old| {
-                    if let Some(same) = old.series.get(i) {
-                        if Arc::ptr_eq(&same.labels, &s.labels) || *same.labels == *s.labels {
-                            return Some(same);
-                        }
-                    }
-                    let index = index.get_or_insert_with(|| {
-                        old.series
-                            .iter()
-                            .enumerate()
-                            .map(|(j, x)| (&*x.labels, j))
-                            .collect()
-                    });
-                    index.get(&s.labels[..]).map(|&j| &old.series[j])
-                });
+                let start = start.and_then(|old| old.series_like(i, &s.labels, &mut index));
                 Ends {
                     end: s,
                     start,
