@@ -604,7 +604,9 @@ async fn a_full_queue_drops_the_oldest_and_counts_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_payload_is_dropped_not_retried() {
     let failing = Mock::start(Mode::Status(400)).await;
-    let mut endpoint = remote_write_endpoint("strict", failing.url("/w"), 1_000);
+    // An interval of an hour: no periodic push races the flush and the
+    // status read below.
+    let mut endpoint = remote_write_endpoint("strict", failing.url("/w"), 3_600_000);
     endpoint.retry = fast_retry(5);
     let pusher = push::start(PushConfig {
         endpoints: vec![endpoint],

@@ -179,6 +179,7 @@ impl Loaded {
     }
 
     /// A file of the configuration that was read empty, if any.
+    #[cfg(feature = "reload")]
     pub(crate) fn empty_file(&self) -> Option<&Path> {
         self.doc
             .files
@@ -189,6 +190,7 @@ impl Loaded {
     }
 
     /// The directories to watch for changes: every file's, every glob's.
+    #[cfg(feature = "reload")]
     pub(crate) fn watch_dirs(&self) -> &[std::path::PathBuf] {
         &self.doc.dirs
     }
