@@ -37,8 +37,7 @@ impl Out {
 
 /// Which series of a family belong to a source: `None` when the source is
 /// unknown or has published nothing yet.
-pub(crate) type SourceScope =
-    fn(&str, &str) -> Option<std::collections::HashSet<Vec<(String, String)>>>;
+pub(crate) type SourceScope = fn(&str, &str) -> Option<Scope>;
 
 /// What every rule of one tick reads.
 pub(crate) struct Tick<'a> {
@@ -94,19 +93,40 @@ fn select<'v>(
     view: &'v View,
     selector: &Selector,
 ) -> Option<(MetricKind, Vec<Ends<'v>>)> {
+    let scope = scope_of(tick, selector).ok()?;
+    select_in(view, selector, scope.as_ref())
+}
+
+/// A `SOURCE.` selector whose source serves nothing (yet).
+struct NotServed;
+
+/// The label sets a `SOURCE.` selector is limited to (`None` for a
+/// selector of the program's own metrics).
+fn scope_of(tick: &Tick<'_>, selector: &Selector) -> Result<Option<Scope>, NotServed> {
+    match &selector.source {
+        None => Ok(None),
+        Some(source) => tick
+            .scope
+            .and_then(|f| f(source, &selector.metric))
+            .map(Some)
+            .ok_or(NotServed),
+    }
+}
+
+/// The series of a source's family, by sorted label set.
+type Scope = std::collections::HashSet<Vec<(String, String)>>;
+
+/// [`select`] with the scope read already.
+fn select_in<'v>(
+    view: &'v View,
+    selector: &Selector,
+    scope: Option<&Scope>,
+) -> Option<(MetricKind, Vec<Ends<'v>>)> {
     let (kind, series) = view.ends(&selector.metric)?;
-    let scope = match &selector.source {
-        None => None,
-        Some(source) => Some((tick.scope?)(source, &selector.metric)?),
-    };
     let series = series
         .into_iter()
         .filter(|e| selector.matches(e.labels()))
-        .filter(|e| {
-            scope
-                .as_ref()
-                .is_none_or(|scope| scope.contains(&sorted(e.labels())))
-        })
+        .filter(|e| scope.is_none_or(|scope| scope.contains(&sorted(e.labels()))))
         .collect();
     Some((kind, series))
 }
@@ -348,12 +368,11 @@ pub(crate) fn evaluate(
     let Some(view) = view_of(tick, rule) else {
         return Ok(Vec::new());
     };
-    let Some((kind, series)) = select(tick, &view, selector) else {
+    let Ok(scope) = scope_of(tick, selector) else {
         return Ok(Vec::new());
     };
-    let scope = match &selector.source {
-        Some(source) => tick.scope.and_then(|f| f(source, &selector.metric)),
-        None => None,
+    let Some((kind, series)) = select_in(&view, selector, scope.as_ref()) else {
+        return Ok(Vec::new());
     };
     let scope_ok = |labels: &Labels| scope.as_ref().is_none_or(|s| s.contains(&sorted(labels)));
     Ok(match (rule.kind, kind) {
