@@ -80,6 +80,13 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A multi-process backend that cannot be chosen or started.
+    Backend {
+        /// The backend: `single`, `file`, `redis`.
+        backend: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -114,6 +121,7 @@ impl fmt::Display for Error {
                 reason,
             } => scoped(f, "source", source, field.as_deref(), reason),
             Error::Payload { format, reason } => write!(f, "{format} payload: {reason}"),
+            Error::Backend { backend, reason } => write!(f, "{backend} backend: {reason}"),
         }
     }
 }

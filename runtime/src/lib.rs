@@ -107,6 +107,7 @@
 #[cfg(feature = "aggregate")]
 #[cfg_attr(docsrs, doc(cfg(feature = "aggregate")))]
 pub mod aggregate;
+pub mod backend;
 mod collect;
 pub mod config;
 pub mod encode;

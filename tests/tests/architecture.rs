@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["error", "store", "config/duration", "config/env"],
     &["collect"],
+    &["backend"],
     &["metric"],
     &["encode", "parse"],
     &["query", "resources", "service"],

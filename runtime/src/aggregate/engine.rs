@@ -38,6 +38,12 @@ struct Exporter;
 static EXPORTER: Exporter = Exporter;
 
 impl Collect for Exporter {
+    /// Values of this process alone: a multi-process backend leaves them
+    /// out of what it merges.
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn collect(&'static self, out: &mut Sink) {
         let all: Vec<Arc<Vec<Family>>> = PUBLISHED
             .lock()

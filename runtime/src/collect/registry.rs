@@ -35,6 +35,14 @@ pub trait Collect: Sync + 'static {
     /// Writes this metric's series.
     #[doc(hidden)]
     fn collect(&'static self, out: &mut Sink);
+
+    /// Whether a multi-process backend merges this metric over processes
+    /// (every user metric) or it describes this process alone (telltale's
+    /// self-metrics, resources, sources, aggregation outputs).
+    #[doc(hidden)]
+    fn shared(&self) -> bool {
+        true
+    }
 }
 
 /// An entry of the static registry, submitted with `inventory`.
@@ -66,6 +74,7 @@ static DYNAMIC: Mutex<Vec<&'static dyn Collect>> = Mutex::new(Vec::new());
 /// Registers a metric that was not (or may not have been) submitted with
 /// inventory. Registering twice is harmless: collection skips duplicates.
 pub(crate) fn register(metric: &'static dyn Collect) {
+    crate::collect::shared::start();
     if let Ok(mut list) = DYNAMIC.lock() {
         list.push(metric);
     }
@@ -90,8 +99,36 @@ fn address(m: &'static dyn Collect) -> usize {
     std::ptr::from_ref(m).cast::<()>() as usize
 }
 
-/// Calls `f` with every registered metric, once each.
+/// Calls `f` with every metric a collection reads, once each: every
+/// registered one, except that a backend's delegate stands in for the
+/// shared ones when it installed one.
 fn each_metric(mut f: impl FnMut(&'static dyn Collect)) {
+    crate::collect::shared::start();
+    match crate::collect::shared::delegated() {
+        None => each_registered(f),
+        Some(delegate) => {
+            each_registered(|metric| {
+                if !metric.shared() {
+                    f(metric);
+                }
+            });
+            f(delegate);
+        }
+    }
+}
+
+/// Calls `f` with every registered shared metric, once each.
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+pub(crate) fn each_shared(mut f: impl FnMut(&'static dyn Collect)) {
+    each_registered(|metric| {
+        if metric.shared() {
+            f(metric);
+        }
+    });
+}
+
+/// Calls `f` with every registered metric, once each.
+fn each_registered(mut f: impl FnMut(&'static dyn Collect)) {
     let mut seen = HashSet::new();
     let dynamic: Vec<&'static dyn Collect> = DYNAMIC.lock().map(|l| l.clone()).unwrap_or_default();
     let all = inventory::iter::<Registration>
@@ -390,7 +427,7 @@ impl Sink {
         }
     }
 
-    fn finish(mut self) -> Snapshot {
+    pub(crate) fn finish(mut self) -> Snapshot {
         self.remove_clashes();
         Snapshot {
             families: self

@@ -81,6 +81,8 @@ fn default_service_name() -> String {
 
 impl Collect for BuildInfoMetric {
     fn collect(&'static self, out: &mut Sink) {
+        // Every process of a multi-process backend says 1: one series.
+        crate::backend::mode::note("build_info", crate::backend::mode::GaugeMode::Max);
         let info = INFO.read().ok().and_then(|i| i.clone()).unwrap_or_default();
         let service_name = if info.service_name.is_empty() {
             default_service_name()

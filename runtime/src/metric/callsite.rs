@@ -586,6 +586,10 @@ impl Collect for Callsite {
             (help(CALLS_HELP), help(DURATION_HELP), help(CONCURRENT_HELP));
         let duration_name = format!("{}_duration_seconds", meta.name);
         let concurrent_name = format!("{}_concurrent", meta.name);
+        if meta.concurrency {
+            // Calls in flight in processes that still run.
+            crate::backend::mode::note(&concurrent_name, crate::backend::mode::GaugeMode::LiveSum);
+        }
         let calls = Desc {
             name: meta.name,
             help: &calls_help,

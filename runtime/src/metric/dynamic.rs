@@ -71,6 +71,7 @@ pub struct Builder<M> {
     defaults: Vec<(String, String)>,
     buckets: Vec<f64>,
     cap: Option<usize>,
+    mode: crate::backend::mode::GaugeMode,
     _kind: PhantomData<fn() -> M>,
 }
 
@@ -83,6 +84,7 @@ impl<M: FamilyMetric> Builder<M> {
             defaults: Vec::new(),
             buckets: HISTOGRAM_BUCKETS.to_vec(),
             cap: None,
+            mode: crate::backend::mode::GaugeMode::All,
             _kind: PhantomData,
         }
     }
@@ -162,6 +164,9 @@ impl<M: FamilyMetric> Builder<M> {
     /// with the same type and labels.
     pub fn register(self) -> Result<Metric<M>, Error> {
         check_metric_name(&self.name)?;
+        if self.mode != crate::backend::mode::GaugeMode::All {
+            crate::backend::mode::note(&self.name, self.mode);
+        }
         let names = self.label_names()?;
         if M::KIND == MetricKind::Histogram {
             if let Some(problem) = bucket_problem(&self.buckets) {
@@ -433,6 +438,16 @@ impl Metric<Gauge> {
     /// The current value.
     pub fn get(&self) -> Result<f64, Error> {
         self.handle().map(|h| h.get())
+    }
+}
+
+impl Builder<Gauge> {
+    /// How a multi-process [backend](crate::backend) combines each series'
+    /// values from several processes (default
+    /// [`GaugeMode::All`](crate::backend::GaugeMode::All)).
+    pub fn multiprocess_mode(mut self, mode: crate::backend::mode::GaugeMode) -> Self {
+        self.mode = mode;
+        self
     }
 }
 

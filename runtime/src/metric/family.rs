@@ -919,6 +919,7 @@ pub struct Family<L, M: FamilyMetric = Counter> {
     help: &'static str,
     buckets: &'static [f64],
     cap: usize,
+    mode: crate::backend::mode::GaugeMode,
     /// Set (release) once `store` is initialised and the cells sized.
     ready: AtomicBool,
     /// The cells live in the family itself: a dense lookup reaches them
@@ -1059,6 +1060,7 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
             help,
             buckets: HISTOGRAM_BUCKETS,
             cap: 0,
+            mode: crate::backend::mode::GaugeMode::All,
             ready: AtomicBool::new(false),
             cells: M::CELLS,
             store: OnceLock::new(),
@@ -1071,6 +1073,15 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
     #[must_use]
     pub const fn with_cap(mut self, cap: usize) -> Self {
         self.cap = if cap == 0 { 1 } else { cap };
+        self
+    }
+
+    /// For gauge families: how a multi-process [backend](crate::backend)
+    /// combines each series' values from several processes (default
+    /// [`GaugeMode::All`](crate::backend::GaugeMode::All)).
+    #[must_use]
+    pub const fn multiprocess_mode(mut self, mode: crate::backend::mode::GaugeMode) -> Self {
+        self.mode = mode;
         self
     }
 
@@ -1158,6 +1169,9 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
 
 impl<L: LabelSet + 'static, M: FamilyMetric> Collect for Family<L, M> {
     fn collect(&'static self, out: &mut Sink) {
+        if self.mode != crate::backend::mode::GaugeMode::All {
+            crate::backend::mode::note(self.name, self.mode);
+        }
         self.store()
             .collect(self.name, self.help, self.buckets, out);
     }

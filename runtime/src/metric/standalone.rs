@@ -12,6 +12,7 @@ use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Once;
 
+use crate::backend::mode::GaugeMode;
 use crate::collect::registry::{Collect, Desc, Sink};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::error::{check_metric_name, metric_name_problem, Error};
@@ -208,6 +209,7 @@ impl Collect for Counter {
 pub struct Gauge {
     header: Header,
     bits: AtomicU64,
+    mode: GaugeMode,
 }
 
 impl Gauge {
@@ -216,7 +218,17 @@ impl Gauge {
         Gauge {
             header: Header::new(name, help),
             bits: AtomicU64::new(0),
+            mode: GaugeMode::All,
         }
+    }
+
+    /// How a multi-process [backend](crate::backend) combines this gauge's
+    /// values from several processes (default [`GaugeMode::All`]: one
+    /// series per process, with a `pid` label).
+    #[must_use]
+    pub const fn multiprocess_mode(mut self, mode: GaugeMode) -> Gauge {
+        self.mode = mode;
+        self
     }
 
     /// A gauge whose name is known only at run time, registered now.
@@ -228,6 +240,7 @@ impl Gauge {
         let g: &'static Gauge = Box::leak(Box::new(Gauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             bits: AtomicU64::new(0),
+            mode: GaugeMode::All,
         }));
         g.header.register(g);
         Ok(g)
@@ -283,6 +296,9 @@ impl Gauge {
 
 impl Collect for Gauge {
     fn collect(&'static self, out: &mut Sink) {
+        if self.mode != GaugeMode::All {
+            crate::backend::mode::note(&self.header.name, self.mode);
+        }
         out.push(
             &Desc {
                 name: &self.header.name,
@@ -309,6 +325,7 @@ impl Collect for Gauge {
 pub struct IntGauge {
     header: Header,
     value: AtomicI64,
+    mode: GaugeMode,
 }
 
 impl IntGauge {
@@ -317,7 +334,16 @@ impl IntGauge {
         IntGauge {
             header: Header::new(name, help),
             value: AtomicI64::new(0),
+            mode: GaugeMode::All,
         }
+    }
+
+    /// How a multi-process [backend](crate::backend) combines this gauge's
+    /// values from several processes (default [`GaugeMode::All`]).
+    #[must_use]
+    pub const fn multiprocess_mode(mut self, mode: GaugeMode) -> IntGauge {
+        self.mode = mode;
+        self
     }
 
     /// An integer gauge whose name is known only at run time, registered now.
@@ -329,6 +355,7 @@ impl IntGauge {
         let g: &'static IntGauge = Box::leak(Box::new(IntGauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             value: AtomicI64::new(0),
+            mode: GaugeMode::All,
         }));
         g.header.register(g);
         Ok(g)
@@ -374,6 +401,9 @@ impl IntGauge {
 
 impl Collect for IntGauge {
     fn collect(&'static self, out: &mut Sink) {
+        if self.mode != GaugeMode::All {
+            crate::backend::mode::note(&self.header.name, self.mode);
+        }
         out.push(
             &Desc {
                 name: &self.header.name,

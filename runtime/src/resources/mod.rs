@@ -610,6 +610,12 @@ static METRICS: ResourceMetrics = ResourceMetrics(0);
 inventory::submit! { Registration::of(&METRICS) }
 
 impl Collect for ResourceMetrics {
+    /// Values of this process alone: a multi-process backend leaves them
+    /// out of what it merges.
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn collect(&'static self, out: &mut Sink) {
         let errors = sample_errors();
         let Some(s) = last() else {

@@ -95,6 +95,12 @@ struct Publisher;
 static PUBLISHER: Publisher = Publisher;
 
 impl Collect for Publisher {
+    /// Values of this process alone: a multi-process backend leaves them
+    /// out of what it merges.
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn collect(&'static self, out: &mut Sink) {
         let now = Instant::now();
         // The batches, without holding the lock while writing.

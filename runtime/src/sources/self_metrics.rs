@@ -64,6 +64,12 @@ struct SelfCollector;
 static COLLECTOR: SelfCollector = SelfCollector;
 
 impl Collect for SelfCollector {
+    /// Values of this process alone: a multi-process backend leaves them
+    /// out of what it merges.
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn collect(&'static self, out: &mut Sink) {
         let all: Vec<(String, Values)> = values()
             .iter()

@@ -580,6 +580,55 @@ impl ExpBuckets {
         }
     }
 
+    /// What one unit of the store is worth, and the `(index, count)` of
+    /// every non-empty bucket: what a multi-process backend stores.
+    #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+    pub(crate) fn raw(&self) -> (f64, &[(usize, u64)]) {
+        (self.scale, &self.buckets)
+    }
+
+    /// Buckets stored by [`raw`](Self::raw) (and the public fields), read
+    /// back: out-of-range indices are dropped, repeated ones added up.
+    #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+    pub(crate) fn with_raw(mut self, scale: f64, buckets: &[(usize, u64)]) -> ExpBuckets {
+        self.scale = if scale.is_finite() && scale > 0.0 {
+            scale
+        } else {
+            1.0
+        };
+        self.buckets.clear();
+        for &(i, n) in buckets {
+            if i < OCTAVES * BUCKETS_PER_OCTAVE && n > 0 {
+                self.add_bucket(i, n);
+            }
+        }
+        self
+    }
+
+    /// The same observations counted in units of 1 (a duration store's
+    /// ticks as seconds): each bucket goes to the unit bucket that holds
+    /// its geometric middle, so stores of processes with different clock
+    /// scales add up bucket by bucket.
+    #[must_use]
+    #[cfg(feature = "backend-redis")]
+    pub(crate) fn unit_scale(&self) -> ExpBuckets {
+        if self.scale.to_bits() == 1f64.to_bits() {
+            return self.clone();
+        }
+        let mut out = self.clone();
+        out.scale = 1.0;
+        out.buckets.clear();
+        for &(i, n) in &self.buckets {
+            let middle = (self.lower(i) * self.upper(i)).sqrt();
+            match slot(middle) {
+                Slot::Bucket(octave, sub) => out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, n),
+                Slot::Zero | Slot::Ignore => out.zero += n,
+                Slot::Overflow => out.overflow += n,
+            }
+        }
+        out
+    }
+
     /// Raises every bucket to at least its count in `floor` (same scale).
     fn raise_to(&mut self, floor: &ExpBuckets) {
         self.zero = self.zero.max(floor.zero);

@@ -1,0 +1,59 @@
+//! Where the values of shared metrics live: in this process (`single`,
+//! the default), in one file per process in a shared directory (`file`),
+//! or in a Redis server (`redis`), so that a pre-forking server, a pool of
+//! workers or many short batch processes export one set of series.
+//!
+//! Every user metric is shared: static [`Counter`](crate::Counter)s,
+//! gauges and histograms, families, `#[timed]`/`#[tracked]` callsites,
+//! dynamic metrics. telltale's own `telltale_*` series, process
+//! resources, source batches and aggregation outputs stay per process.
+//! Recording is the same on every backend: it adds to this process's
+//! cells. A multi-process backend writes those cells' values out every
+//! flush interval (and when the process exits) and a collection in any
+//! process merges every process's values: counters and histograms
+//! summed, gauges by their [`GaugeMode`].
+//!
+//! The backend is chosen once, before the first metric records: by
+//! [`load`] in code, else by the configuration file's `[backend]`
+//! section, else by `TELLTALE_BACKEND` (`single`, `file`, `redis`) and
+//! `TELLTALE_BACKEND_CONFIG` (a JSON or TOML file of the options), read
+//! at the first recording or collection. Choosing another one later is an
+//! error.
+//!
+//! ```
+//! use telltale::backend::{self, Backend};
+//!
+//! backend::load(Backend::Single)?; // the default
+//! assert_eq!(backend::current(), Backend::Single);
+//! # Ok::<(), telltale::Error>(())
+//! ```
+
+mod choice;
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+mod delegate;
+mod exit;
+#[cfg(feature = "backend-file")]
+pub mod file;
+mod kind;
+pub(crate) mod mode;
+mod options;
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+mod part;
+#[cfg(feature = "backend-file")]
+mod process;
+#[cfg(feature = "backend-redis")]
+mod redis;
+mod start;
+#[cfg_attr(
+    not(any(feature = "backend-file", feature = "backend-redis")),
+    allow(dead_code)
+)]
+mod status;
+
+pub use choice::{current, from_env, load};
+pub use exit::flush;
+pub use kind::{Backend, FileOptions, RedisOptions};
+pub use mode::GaugeMode;
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+pub use options::BackendSection;
+pub use status::{status, Status};
