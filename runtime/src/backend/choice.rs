@@ -127,7 +127,7 @@ fn start_from_env() {
     }
 }
 
-inventory::submit!(crate::collect::shared::Starter(start_from_env));
+inventory::submit!(crate::collect::start::Starter(start_from_env));
 
 #[cfg(test)]
 mod tests {

@@ -4,8 +4,8 @@
 use std::sync::OnceLock;
 
 use crate::backend::part::{self, PartFamily};
+use crate::collect::registry as shared;
 use crate::collect::registry::{Collect, Sink};
-use crate::collect::shared;
 use crate::collect::snapshot::Snapshot;
 use crate::error::Error;
 

@@ -28,7 +28,7 @@ use crate::backend::kind::RedisOptions;
 use crate::backend::mode::GaugeMode;
 use crate::backend::part::{self, Changes, Part, PartFamily, PartSeries, ProcessId};
 use crate::backend::status;
-use crate::collect::shared;
+use crate::collect::registry as shared;
 use crate::collect::snapshot::{HistogramValue, MetricKind, Snapshot, Value};
 use crate::error::Error;
 use crate::store::histogram::ExpBuckets;

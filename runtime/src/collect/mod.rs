@@ -1,4 +1,4 @@
 pub(crate) mod registry;
-pub(crate) mod shared;
 pub mod snapshot;
+pub(crate) mod start;
 pub(crate) mod visit;

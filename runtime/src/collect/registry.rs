@@ -71,10 +71,44 @@ inventory::collect!(Registration);
 
 static DYNAMIC: Mutex<Vec<&'static dyn Collect>> = Mutex::new(Vec::new());
 
+/// A multi-process backend's stand-in for the shared metrics.
+///
+/// Every metric is *shared* unless its [`Collect::shared`] says otherwise:
+/// a user's counters, gauges, histograms, families, callsites and dynamic
+/// metrics are; telltale's own `telltale_*` self-metrics, process
+/// resources, source batches and aggregation outputs describe one process
+/// and are not. With the single-process backend (the default) there is no
+/// delegate. A backend installs one: collection then skips the shared
+/// metrics and collects the delegate in their place, which writes them
+/// merged over every process, reading this process's own part with
+/// [`collect_shared`].
+static DELEGATE: std::sync::OnceLock<&'static dyn Collect> = std::sync::OnceLock::new();
+
+/// Makes `delegate` collect the shared metrics from now on. Only the first
+/// call takes effect; returns whether this one did.
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+pub(crate) fn delegate(delegate: &'static dyn Collect) -> bool {
+    DELEGATE.set(delegate).is_ok()
+}
+
+/// The delegate, when a backend installed one.
+pub(crate) fn delegated() -> Option<&'static dyn Collect> {
+    DELEGATE.get().copied()
+}
+
+/// This process's shared metrics alone, as the single-process backend
+/// would collect them (what a backend stores and merges).
+#[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+pub(crate) fn collect_shared() -> Snapshot {
+    let mut sink = Sink::default();
+    each_shared(|metric| metric.collect(&mut sink));
+    sink.finish()
+}
+
 /// Registers a metric that was not (or may not have been) submitted with
 /// inventory. Registering twice is harmless: collection skips duplicates.
 pub(crate) fn register(metric: &'static dyn Collect) {
-    crate::collect::shared::start();
+    crate::collect::start::start();
     if let Ok(mut list) = DYNAMIC.lock() {
         list.push(metric);
     }
@@ -103,8 +137,8 @@ fn address(m: &'static dyn Collect) -> usize {
 /// registered one, except that a backend's delegate stands in for the
 /// shared ones when it installed one.
 fn each_metric(mut f: impl FnMut(&'static dyn Collect)) {
-    crate::collect::shared::start();
-    match crate::collect::shared::delegated() {
+    crate::collect::start::start();
+    match delegated() {
         None => each_registered(f),
         Some(delegate) => {
             each_registered(|metric| {

@@ -11,7 +11,7 @@ use crate::backend::file::format;
 use crate::backend::kind::FileOptions;
 use crate::backend::part::{self, Changes, Part, PartFamily, ProcessId};
 use crate::backend::{process, status};
-use crate::collect::shared;
+use crate::collect::registry as shared;
 use crate::collect::snapshot::Snapshot;
 use crate::error::Error;
 
