@@ -42,7 +42,7 @@ mod part;
 #[cfg(feature = "backend-file")]
 mod process;
 #[cfg(feature = "backend-redis")]
-mod redis;
+pub mod redis;
 mod start;
 #[cfg_attr(
     not(any(feature = "backend-file", feature = "backend-redis")),

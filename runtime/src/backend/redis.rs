@@ -11,10 +11,13 @@
 //! `p seq` (the last batch applied per process). No key expires: a series
 //! stays until someone deletes its keys.
 //!
-//! A flush is one `EVAL` of a script that first checks the batch's
-//! sequence number against `p seq`, so a batch sent again after a lost
-//! reply is not counted twice, and checks every key it writes is a hash,
-//! so a refused batch writes nothing. While Redis cannot be reached,
+//! A flush is one `EVAL` of a script that checks the batch's sequence
+//! number against `p seq`, so a batch sent again after a lost reply is
+//! not counted twice. A key that holds something other than a hash
+//! (written by someone else) is skipped: its series' changes are dropped,
+//! counted in `telltale_backend_dropped_total` and reported in
+//! [`Status::drop_reason`](crate::backend::Status::drop_reason); the rest
+//! of the batch is applied. While Redis cannot be reached,
 //! changes accumulate in this process (one pending value per changed
 //! series, not one per change) and go in the first flush that works; the
 //! last successful read is served meanwhile.
@@ -36,23 +39,42 @@ use crate::store::histogram::ExpBuckets;
 const SCRIPT: &str = r"
 local proc = ARGV[1]
 local seq = tonumber(ARGV[2])
+local skip = {}
+local out = {'1'}
 for i = 3, #ARGV, 4 do
-  local t = redis.call('TYPE', ARGV[i + 1]).ok
-  if t ~= 'hash' and t ~= 'none' then
-    return redis.error_reply('key ' .. ARGV[i + 1] .. ' holds a ' .. t .. ', not a hash')
+  local key = ARGV[i + 1]
+  if skip[key] == nil then
+    local t = redis.call('TYPE', key).ok
+    skip[key] = (t ~= 'hash' and t ~= 'none')
+    if skip[key] then table.insert(out, key .. ' holds a ' .. t) end
   end
 end
 local last = tonumber(redis.call('HGET', KEYS[1], proc) or '0')
-if seq <= last then return 0 end
+if seq <= last then return {'0'} end
 for i = 3, #ARGV, 4 do
   local op, key, field, value = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  if op == 'f' then redis.call('HINCRBYFLOAT', key, field, value)
-  elseif op == 'i' then redis.call('HINCRBY', key, field, value)
-  elseif op == 'n' then redis.call('HSETNX', key, field, value)
-  else redis.call('HSET', key, field, value) end
+  if not skip[key] then
+    if op == 'f' then redis.call('HINCRBYFLOAT', key, field, value)
+    elseif op == 'i' then redis.call('HINCRBY', key, field, value)
+    elseif op == 'n' then redis.call('HSETNX', key, field, value)
+    else redis.call('HSET', key, field, value) end
+  end
 end
 redis.call('HSET', KEYS[1], proc, seq)
-return 1
+return out
+";
+
+/// Reads hashes, an empty one for a key that holds something else.
+const READ: &str = r"
+local out = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('TYPE', key).ok == 'hash' then
+    out[i] = redis.call('HGETALL', key)
+  else
+    out[i] = {}
+  end
+end
+return out
 ";
 
 /// Separates a series' label key from the part of it a field holds.
@@ -259,8 +281,34 @@ impl RedisStore {
             for a in &batch.args {
                 call.arg(a);
             }
-            match call.invoke::<i64>(c) {
-                Ok(_) => {
+            match call.invoke::<Vec<String>>(c) {
+                Ok(reply) => {
+                    let skipped: Vec<&String> = reply.iter().skip(1).collect();
+                    if !skipped.is_empty() {
+                        let lost = batch
+                            .target
+                            .iter()
+                            .filter(|((family, _), _)| {
+                                ["c", "h", "g"].iter().any(|w| {
+                                    skipped.iter().any(|k| {
+                                        k.starts_with(&format!("{} ", self.key(w, family)))
+                                    })
+                                })
+                            })
+                            .count();
+                        status::dropped(
+                            lost as u64,
+                            &format!(
+                                "{}: {}, not a hash: {lost} series changes dropped",
+                                self.options.url,
+                                skipped
+                                    .iter()
+                                    .map(|k| format!("key {k}"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        );
+                    }
                     apply(&mut flusher, batch);
                     flusher.refusals = 0;
                     status::flushed(Ok(()));
@@ -270,19 +318,21 @@ impl RedisStore {
                     return Err(format!("{}: {e}", self.options.url));
                 }
                 Err(e) => {
-                    // Refused by the server: after three refusals the batch
-                    // is dropped, counted and reported, never retried forever.
+                    // Refused by the server (out of memory, say): after three
+                    // refusals the batch is dropped, counted and reported,
+                    // never retried forever.
                     flusher.refusals += 1;
                     if flusher.refusals < 3 {
                         return Err(format!("{}: {e}", self.options.url));
                     }
-                    status::dropped(series as u64);
+                    let reason = format!(
+                        "{}: batch of {series} series changes dropped after three refusals: {e}",
+                        self.options.url
+                    );
+                    status::dropped(series as u64, &reason);
                     apply(&mut flusher, batch);
                     flusher.refusals = 0;
-                    return Err(format!(
-                        "{}: batch dropped after three refusals: {e}",
-                        self.options.url
-                    ));
+                    return Err(reason);
                 }
             }
             if series < self.options.queue_size {
@@ -442,12 +492,11 @@ impl RedisStore {
 
     fn fetch(&self, con: &mut redis::Connection) -> redis::RedisResult<Remote> {
         let prefix = &self.options.key_prefix;
-        let (meta, procs): (HashMap<String, String>, HashMap<String, String>) = redis::pipe()
-            .cmd("HGETALL")
-            .arg(format!("{prefix}meta"))
-            .cmd("HGETALL")
-            .arg(format!("{prefix}procs"))
-            .query(con)?;
+        let first = read_hashes(con, &[format!("{prefix}meta"), format!("{prefix}procs")])?;
+        let (meta, procs) = match <[HashMap<String, String>; 2]>::try_from(first) {
+            Ok([meta, procs]) => (meta, procs),
+            Err(_) => (HashMap::new(), HashMap::new()),
+        };
         let mut remote = Remote {
             procs: procs
                 .iter()
@@ -460,21 +509,17 @@ impl RedisStore {
             .filter_map(|(name, m)| Some((name, serde_json::from_str::<Meta>(&m).ok()?)))
             .collect();
         names.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut pipe = redis::pipe();
+        let mut keys = Vec::with_capacity(2 * names.len());
         for (name, m) in &names {
             let what = match m.kind.as_str() {
                 "counter" => "c",
                 "histogram" => "h",
                 _ => "g",
             };
-            pipe.cmd("HGETALL").arg(self.key(what, name));
-            pipe.cmd("HGETALL").arg(self.key("created", name));
+            keys.push(self.key(what, name));
+            keys.push(self.key("created", name));
         }
-        let hashes: Vec<HashMap<String, String>> = if names.is_empty() {
-            Vec::new()
-        } else {
-            pipe.query(con)?
-        };
+        let hashes = read_hashes(con, &keys)?;
         for (i, (name, m)) in names.into_iter().enumerate() {
             let (Some(values), Some(created)) = (hashes.get(2 * i), hashes.get(2 * i + 1)) else {
                 continue;
@@ -529,6 +574,33 @@ impl RedisStore {
         }
         Ok(remote)
     }
+}
+
+/// The hashes at `keys`, in one round trip (empty for a key that holds
+/// something else).
+fn read_hashes(
+    con: &mut redis::Connection,
+    keys: &[String],
+) -> redis::RedisResult<Vec<HashMap<String, String>>> {
+    static SCRIPT: OnceLock<redis::Script> = OnceLock::new();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let script = SCRIPT.get_or_init(|| redis::Script::new(READ));
+    let mut call = script.prepare_invoke();
+    for k in keys {
+        call.key(k);
+    }
+    let flat: Vec<Vec<String>> = call.invoke(con)?;
+    Ok(flat
+        .into_iter()
+        .map(|pairs| {
+            pairs
+                .chunks_exact(2)
+                .map(|kv| (kv[0].clone(), kv[1].clone()))
+                .collect()
+        })
+        .collect())
 }
 
 /// The fields of a histogram's change from `was` to `now`.
@@ -660,6 +732,89 @@ fn subtract(a: &Sent, b: Option<&Sent>) -> Value {
     }
 }
 
+/// Every process's values in `remote` merged, with this process's own
+/// (`own`: its fresh values and what Redis has applied of them) in place
+/// of its applied share; processes that flushed within `window` seconds
+/// are live.
+fn merge_remote(
+    remote: &Remote,
+    own: Option<(&Part, &HashMap<SeriesKey, Sent>)>,
+    window: f64,
+) -> Vec<PartFamily> {
+    let me = own.and_then(|(p, _)| p.owner);
+    let empty = HashMap::new();
+    let acked = own.map_or(&empty, |(_, a)| a);
+    let now = crate::store::clock::unix_now();
+    let me_id = me.unwrap_or(ProcessId { pid: 0, token: 0 });
+    let alive =
+        |p: ProcessId| p == me_id || remote.procs.get(&p).is_some_and(|t| now - t <= window);
+    // Everything but this process's applied share, as an archive-like
+    // part (counters, histograms) and one part per other process
+    // (gauges).
+    let mut others = Part::default();
+    let mut by_process: BTreeMap<ProcessId, Part> = BTreeMap::new();
+    for (name, f) in &remote.families {
+        let family = |series| PartFamily {
+            name: name.clone(),
+            help: f.help.clone(),
+            unit: f.unit.clone(),
+            kind: f.kind,
+            mode: f.mode,
+            series,
+        };
+        let mut totals = Vec::new();
+        for (labels, total) in &f.totals {
+            let Some(label_pairs) = parse_labels(labels) else {
+                continue;
+            };
+            let mine = acked.get(&(name.clone(), labels.clone()));
+            totals.push(PartSeries {
+                labels: label_pairs,
+                value: subtract(total, mine),
+                created: f.created.get(labels).copied(),
+                changed: 0.0,
+            });
+        }
+        if !totals.is_empty() || f.kind != MetricKind::Gauge {
+            others.families.push(family(totals));
+        }
+        for ((labels, proc), (value, changed)) in &f.gauges {
+            if Some(*proc) == me {
+                continue;
+            }
+            let Some(label_pairs) = parse_labels(labels) else {
+                continue;
+            };
+            let part = by_process.entry(*proc).or_insert_with(|| Part {
+                owner: Some(*proc),
+                families: Vec::new(),
+            });
+            match part.families.iter_mut().find(|x| x.name == *name) {
+                Some(existing) => existing.series.push(PartSeries {
+                    labels: label_pairs,
+                    value: Value::Gauge(*value),
+                    created: None,
+                    changed: *changed,
+                }),
+                None => part.families.push(family(vec![PartSeries {
+                    labels: label_pairs,
+                    value: Value::Gauge(*value),
+                    created: None,
+                    changed: *changed,
+                }])),
+            }
+        }
+    }
+    let live = remote.procs.keys().filter(|p| alive(**p)).count().max(1);
+    status::processes(live, remote.procs.len().saturating_sub(live));
+    let parts = own
+        .map(|(p, _)| p)
+        .into_iter()
+        .chain(std::iter::once(&others))
+        .chain(by_process.values());
+    part::merge(parts, &alive)
+}
+
 impl Store for RedisStore {
     fn merged(&self, local: &Snapshot) -> Vec<PartFamily> {
         let remote = self.read_remote();
@@ -668,73 +823,8 @@ impl Store for RedisStore {
             let own = Part::from_snapshot(self.me, local, &mut f.changes);
             (own, f.acked.clone())
         };
-        let now = crate::store::clock::unix_now();
         let window = 3.0 * self.options.flush_interval.as_secs_f64();
-        let alive =
-            |p: ProcessId| p == self.me || remote.procs.get(&p).is_some_and(|t| now - t <= window);
-        // Everything but this process's applied share, as an archive-like
-        // part (counters, histograms) and one part per other process
-        // (gauges).
-        let mut others = Part::default();
-        let mut by_process: BTreeMap<ProcessId, Part> = BTreeMap::new();
-        for (name, f) in &remote.families {
-            let family = |series| PartFamily {
-                name: name.clone(),
-                help: f.help.clone(),
-                unit: f.unit.clone(),
-                kind: f.kind,
-                mode: f.mode,
-                series,
-            };
-            let mut totals = Vec::new();
-            for (labels, total) in &f.totals {
-                let Some(label_pairs) = parse_labels(labels) else {
-                    continue;
-                };
-                let mine = acked.get(&(name.clone(), labels.clone()));
-                totals.push(PartSeries {
-                    labels: label_pairs,
-                    value: subtract(total, mine),
-                    created: f.created.get(labels).copied(),
-                    changed: 0.0,
-                });
-            }
-            if !totals.is_empty() || f.kind != MetricKind::Gauge {
-                others.families.push(family(totals));
-            }
-            for ((labels, proc), (value, changed)) in &f.gauges {
-                if *proc == self.me {
-                    continue;
-                }
-                let Some(label_pairs) = parse_labels(labels) else {
-                    continue;
-                };
-                let part = by_process.entry(*proc).or_insert_with(|| Part {
-                    owner: Some(*proc),
-                    families: Vec::new(),
-                });
-                match part.families.iter_mut().find(|x| x.name == *name) {
-                    Some(existing) => existing.series.push(PartSeries {
-                        labels: label_pairs,
-                        value: Value::Gauge(*value),
-                        created: None,
-                        changed: *changed,
-                    }),
-                    None => part.families.push(family(vec![PartSeries {
-                        labels: label_pairs,
-                        value: Value::Gauge(*value),
-                        created: None,
-                        changed: *changed,
-                    }])),
-                }
-            }
-        }
-        let live = remote.procs.keys().filter(|p| alive(**p)).count().max(1);
-        status::processes(live, remote.procs.len().saturating_sub(live));
-        let parts = std::iter::once(&own)
-            .chain(std::iter::once(&others))
-            .chain(by_process.values());
-        part::merge(parts, &alive)
+        merge_remote(&remote, Some((&own, &acked)), window)
     }
 
     fn flush(&self) -> Result<(), Error> {
@@ -743,4 +833,33 @@ impl Store for RedisStore {
             error(e)
         })
     }
+}
+
+/// Reads and merges every process's values from the Redis server of
+/// `options`, from any process (one that flushes there or not).
+///
+/// # Errors
+///
+/// [`Error::Backend`] when the server cannot be reached or answers with
+/// an error.
+pub fn read(options: &RedisOptions) -> Result<Snapshot, Error> {
+    let store = RedisStore {
+        options: options.clone(),
+        me: own_id(),
+        client: redis::Client::open(options.url.as_str())
+            .map_err(|e| error(format!("url {:?}: {e}", options.url)))?,
+        flush_conn: Mutex::new(None),
+        read_conn: Mutex::new((None, None)),
+        flusher: Mutex::new(Flusher::default()),
+        remote: Mutex::new(Remote::default()),
+        script: redis::Script::new(SCRIPT),
+    };
+    let mut con = store.connect().map_err(error)?;
+    let remote = store
+        .fetch(&mut con)
+        .map_err(|e| error(format!("{}: {e}", options.url)))?;
+    let families = merge_remote(&remote, None, 3.0 * options.flush_interval.as_secs_f64());
+    let mut sink = crate::collect::registry::Sink::default();
+    part::push_into(&families, &mut sink);
+    Ok(sink.finish())
 }

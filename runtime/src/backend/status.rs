@@ -22,9 +22,12 @@ pub struct Status {
     pub flushes: u64,
     /// Flushes that failed (their changes are kept and sent again).
     pub flush_errors: u64,
-    /// Series changes that were discarded, never sent (a batch the server
-    /// refused three times).
+    /// Series changes that were discarded, never stored (their key in
+    /// Redis holds something else, or the server refused their batch three
+    /// times).
     pub dropped: u64,
+    /// Why changes were last dropped; kept when flushes work again.
+    pub drop_reason: Option<String>,
     /// Processes whose values were merged at the last collection, running.
     pub live_processes: usize,
     /// Processes whose values were merged at the last collection, exited.
@@ -89,10 +92,13 @@ pub(crate) fn problem(reason: &str) {
     with(|s| s.error = Some(reason.to_owned()));
 }
 
-/// `n` series changes were discarded.
+/// `n` series changes were discarded, for `reason`.
 #[cfg(feature = "backend-redis")]
-pub(crate) fn dropped(n: u64) {
-    with(|s| s.dropped += n);
+pub(crate) fn dropped(n: u64, reason: &str) {
+    with(|s| {
+        s.dropped += n;
+        s.drop_reason = Some(reason.to_owned());
+    });
 }
 
 /// The processes the last collection merged.
