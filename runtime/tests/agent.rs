@@ -410,3 +410,60 @@ fn config_show_prints_the_merged_file_and_config_migrate_rewrites_an_old_one() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bad.toml:2:8: server.port"));
 }
+
+static SHIPPED: telltale::Counter =
+    telltale::Counter::new("orders_shipped_total", "Orders shipped.");
+
+#[test]
+fn agent_with_a_file_backend_serves_every_process_s_values_of_its_directory() {
+    let dir = Dir::new("backend");
+    let shared = dir.0.join("metrics");
+    // This test process is one of the processes sharing the directory.
+    telltale::backend::load(telltale::backend::Backend::File(
+        telltale::backend::FileOptions::new(&shared),
+    ))
+    .unwrap();
+    SHIPPED.inc_by(12);
+    telltale::backend::flush().unwrap();
+    let config = dir.write(
+        "agent.toml",
+        &format!(
+            "[server]\nport = 0\n\n[backend]\ntype = \"file\"\ndirectory = \"{}\"\n",
+            shared.display()
+        ),
+    );
+    let mut child = Command::new(BIN)
+        .args(["agent", "--config", &config, "--host", "127.0.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    let metrics = scrape_until(&addr, "orders_shipped_total 12");
+    assert!(
+        metrics.contains("\norders_shipped_total 12\r\n")
+            || metrics.contains("\norders_shipped_total 12\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("telltale_backend_up{backend=\"file\"} 1"),
+        "{metrics}"
+    );
+    // Recorded later here, seen there at the next flush.
+    SHIPPED.inc();
+    telltale::backend::flush().unwrap();
+    scrape_until(&addr, "orders_shipped_total 13");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}

@@ -89,6 +89,20 @@ fn worker() {
             }
         }
         "short" => JOBS.inc(),
+        "switch" => {
+            // The environment chose the file backend at the first
+            // recording: loading it again is harmless, another is an error.
+            JOBS.inc();
+            let Backend::File(options) = backend::current() else {
+                panic!("the environment's file backend")
+            };
+            backend::load(Backend::File(options)).unwrap();
+            let e = backend::load(Backend::Redis(backend::RedisOptions::new(
+                "redis://127.0.0.1:1",
+            )))
+            .unwrap_err();
+            println!("switch {e}");
+        }
         "render" => {
             // This process records too, then renders everyone's values.
             JOBS.inc_by(5);
@@ -517,6 +531,22 @@ fn bad_backend_choices_are_errors_that_say_why() {
             "{text:?}: {stdout}"
         );
     }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_backend_cannot_change_once_chosen() {
+    let dir = temp_dir("switch");
+    let config = config(&dir, "");
+    let out = spawn(&config, "switch", &[]).wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains(
+            "switch redis backend: the file backend was already chosen (by TELLTALE_BACKEND)"
+        ),
+        "{text}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -656,3 +656,65 @@ fn the_readme_aggregation_example_is_a_valid_configuration() {
     assert_eq!(rules[0].percentiles, [50.0, 95.0, 99.0]);
     assert_eq!(rules[3].half_life, Some(Duration::from_secs(30)));
 }
+
+#[test]
+fn the_backend_section_names_a_backend_or_says_what_is_wrong_and_where() {
+    use telltale::backend::Backend;
+    let config = Config::from_toml_str(
+        "version = 2\n[backend]\ntype = \"file\"\ndirectory = \"/var/lib/app/metrics\"\nflush_interval = \"250ms\"\n",
+        "app.toml",
+    )
+    .unwrap();
+    let section = config.backend.as_ref().unwrap();
+    let Backend::File(options) = section.to_backend(None, "app.toml").unwrap() else {
+        panic!("a file backend")
+    };
+    assert_eq!(options.directory, Path::new("/var/lib/app/metrics"));
+    assert_eq!(options.flush_interval, Duration::from_millis(250));
+    let config = Config::from_toml_str(
+        "version = 2\n[backend]\ntype = \"redis\"\nurl = \"redis://cache:6379/2\"\nqueue_size = 500\n",
+        "app.toml",
+    )
+    .unwrap();
+    let Backend::Redis(options) = config
+        .backend
+        .unwrap()
+        .to_backend(None, "app.toml")
+        .unwrap()
+    else {
+        panic!("a redis backend")
+    };
+    assert_eq!(
+        (options.url.as_str(), options.queue_size),
+        ("redis://cache:6379/2", 500)
+    );
+    assert_eq!(options.key_prefix, "telltale:");
+    // A misspelt key: an error at its line and column.
+    let e = error_of(Config::from_toml_str(
+        "version = 2\n[backend]\ntype = \"file\"\ndirectry = \"/x\"\n",
+        "bad.toml",
+    ));
+    assert!(e.contains("bad.toml:4:1") && e.contains("directry"), "{e}");
+    // Mistakes of meaning: reported at the section, under `backend`.
+    for (text, expected) in [
+        ("type = \"mmap\"\n", "\"mmap\" is not a backend"),
+        ("type = \"file\"\n", "needs `directory`"),
+        (
+            "type = \"redis\"\ndirectory = \"/x\"\n",
+            "`directory` is not an option of the redis backend",
+        ),
+        (
+            "type = \"file\"\ndirectory = \"/x\"\nflush_interval = \"0s\"\n",
+            "`flush_interval` must be longer than zero",
+        ),
+    ] {
+        let e = error_of(Config::from_toml_str(
+            &format!("version = 2\n[backend]\n{text}"),
+            "b.toml",
+        ));
+        assert!(
+            e.contains("b.toml:2:1: backend: ") && e.contains(expected),
+            "{text}: {e}"
+        );
+    }
+}

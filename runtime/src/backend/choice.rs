@@ -17,10 +17,15 @@ struct Chosen {
 
 static CHOSEN: Mutex<Option<Chosen>> = Mutex::new(None);
 
+/// What chose `single` when nothing named a backend.
+const DEFAULT: &str = "default";
+
 /// Chooses the backend of every shared metric of this process. Call it at
 /// the start of `main`, before any metric records; it takes precedence
 /// over `TELLTALE_BACKEND`. Loading the backend already chosen again is
-/// harmless.
+/// harmless. While nothing has named a backend (`TELLTALE_BACKEND` unset),
+/// the process is `single` and may still load another: what it recorded
+/// so far is kept, since a backend reads this process's own cells.
 ///
 /// # Errors
 ///
@@ -37,6 +42,14 @@ pub(crate) fn choose(backend: Backend, by: &'static str) -> Result<(), Error> {
     let mut chosen = CHOSEN.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(current) = chosen.as_ref() {
         if current.backend == backend {
+            return Ok(());
+        }
+        // Single by default (nothing named a backend) leaves the choice
+        // open: a backend reads this process's cells, so what they hold
+        // already is kept.
+        if current.by == DEFAULT {
+            crate::backend::start::start(&backend)?;
+            *chosen = Some(Chosen { backend, by });
             return Ok(());
         }
         return Err(Error::Backend {
@@ -112,14 +125,19 @@ fn from_parts(name: &str, config: Option<&std::path::Path>) -> Result<Backend, E
 /// cannot start leaves this process recording on its own, says so on
 /// standard error once and in [`status`](crate::backend::status).
 fn start_from_env() {
-    if CHOSEN
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .is_some()
-    {
+    // Held: a `load` is choosing right now (maybe on this very thread, its
+    // backend's first write running the starters): it decides.
+    let chosen = match CHOSEN.try_lock() {
+        Ok(chosen) => chosen.is_some(),
+        Err(std::sync::TryLockError::WouldBlock) => true,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().is_some(),
+    };
+    if chosen {
         return;
     }
-    let outcome = from_env().and_then(|backend| choose(backend, "TELLTALE_BACKEND"));
+    let named = std::env::var("TELLTALE_BACKEND").is_ok_and(|v| !v.trim().is_empty());
+    let by = if named { "TELLTALE_BACKEND" } else { DEFAULT };
+    let outcome = from_env().and_then(|backend| choose(backend, by));
     if let Err(e) = outcome {
         eprintln!("telltale: {e}; metrics are kept in this process only");
         crate::backend::status::failed(&e.to_string());

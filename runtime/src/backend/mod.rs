@@ -50,6 +50,7 @@ mod start;
 )]
 mod status;
 
+pub(crate) use choice::choose;
 pub use choice::{current, from_env, load};
 pub use exit::flush;
 pub use kind::{Backend, FileOptions, RedisOptions};

@@ -62,6 +62,18 @@ pub struct Config {
     #[cfg(feature = "sources")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sources")))]
     pub custom_metrics: crate::sources::CustomMetricsConfig,
+    /// Where shared metrics live across processes: `[backend]` with `type =
+    /// "single" | "file" | "redis"` and the backend's options (see
+    /// [`backend::BackendSection`](crate::backend::BackendSection)). Chosen
+    /// when a [`Live`](crate::config::Live) configuration starts; it takes
+    /// precedence over `TELLTALE_BACKEND`, and cannot change on a reload.
+    #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(any(feature = "backend-file", feature = "backend-redis")))
+    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<crate::backend::BackendSection>,
     // Further sections go below, each one a field named after its TOML
     // table, a `TELLTALE_<SECTION>_` prefix in `ENV_SECTIONS`, a line in
     // `apply_env` and `problems`, and in `Debug`.
@@ -91,12 +103,16 @@ impl std::fmt::Debug for Config {
             system: &'a system::SystemConfig,
             #[cfg(feature = "sources")]
             custom_metrics: &'a crate::sources::CustomMetricsConfig,
+            #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+            backend: &'a Option<crate::backend::BackendSection>,
         }
         let shown = Config {
             server: &self.server,
             system: &self.system,
             #[cfg(feature = "sources")]
             custom_metrics: &self.custom_metrics,
+            #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+            backend: &self.backend,
         };
         let text = if f.alternate() {
             format!("{shown:#?}")
@@ -215,7 +231,32 @@ impl Config {
         );
         #[cfg(all(feature = "sources", feature = "aggregate"))]
         problems.extend(self.aggregator_problems());
+        #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+        if let Some(Err(e)) = self
+            .backend
+            .as_ref()
+            .map(|b| b.to_backend(None, "[backend]"))
+        {
+            let reason = match e {
+                Error::Backend { reason, .. } => reason,
+                other => other.to_string(),
+            };
+            let reason = reason
+                .strip_prefix("[backend]: ")
+                .unwrap_or(&reason)
+                .to_owned();
+            problems.push(("backend".to_owned(), reason));
+        }
         problems
+    }
+
+    /// The backend the `[backend]` section names, if there is one.
+    #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+    pub(crate) fn chosen_backend(&self) -> Result<Option<crate::backend::Backend>, Error> {
+        self.backend
+            .as_ref()
+            .map(|b| b.to_backend(None, "[backend]"))
+            .transpose()
     }
 
     /// The rules' mistakes, and rules naming a source that is not

@@ -201,6 +201,11 @@ impl Live {
     pub async fn start(path: impl AsRef<Path>, options: LiveOptions) -> Result<Live, Error> {
         let path = path.as_ref().to_path_buf();
         let (loaded, config) = read(&path, &options)?;
+        // The backend first: before anything this starts records.
+        #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+        if let Some(backend) = config.chosen_backend()? {
+            crate::backend::choose(backend, "the configuration file")?;
+        }
         let system = System::try_start(config.system.clone())?;
         #[cfg(feature = "sources")]
         let sources = match start_sources(&config) {
@@ -384,6 +389,14 @@ impl Live {
     ) -> Result<Vec<String>, Error> {
         let mut changes = Vec::new();
         let old = state.config.clone();
+        #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+        if config.backend != old.backend {
+            return Err(Error::Config(
+                "backend: the backend cannot change while running (the processes sharing it \
+                 would disagree); restart to use the new one"
+                    .to_owned(),
+            ));
+        }
 
         #[cfg(feature = "sources")]
         let plan = plan_sources(&old, &config)?;
