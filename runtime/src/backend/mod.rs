@@ -50,6 +50,10 @@ mod start;
 )]
 mod status;
 
+#[cfg(all(
+    feature = "reload",
+    any(feature = "backend-file", feature = "backend-redis")
+))]
 pub(crate) use choice::choose;
 pub use choice::{current, from_env, load};
 pub use exit::flush;
