@@ -251,7 +251,10 @@ impl Config {
     }
 
     /// The backend the `[backend]` section names, if there is one.
-    #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
+    #[cfg(all(
+        feature = "reload",
+        any(feature = "backend-file", feature = "backend-redis")
+    ))]
     pub(crate) fn chosen_backend(&self) -> Result<Option<crate::backend::Backend>, Error> {
         self.backend
             .as_ref()
