@@ -152,7 +152,10 @@ struct Acc {
     unit: Option<String>,
     kind: MetricKind,
     mode: GaugeMode,
-    series: BTreeMap<LabelKey, PartSeries>,
+    /// Where each label set's series is in `series` (label sets come in
+    /// their declared order, the same in every process of one program).
+    index: HashMap<LabelKey, usize>,
+    series: Vec<PartSeries>,
 }
 
 /// Merges parts into the families they make together: counters and
@@ -168,53 +171,65 @@ pub(crate) fn merge<'a>(
     for part in parts {
         let alive = part.owner.is_some_and(live);
         for f in &part.families {
-            let acc = out.entry(f.name.clone()).or_insert_with(|| Acc {
-                help: f.help.clone(),
-                unit: f.unit.clone(),
-                kind: f.kind,
-                mode: f.mode,
-                series: BTreeMap::new(),
-            });
+            let acc = match out.get_mut(&f.name) {
+                Some(acc) => acc,
+                None => out.entry(f.name.clone()).or_insert_with(|| Acc {
+                    help: f.help.clone(),
+                    unit: f.unit.clone(),
+                    kind: f.kind,
+                    mode: f.mode,
+                    index: HashMap::with_capacity(f.series.len()),
+                    series: Vec::with_capacity(f.series.len()),
+                }),
+            };
             if acc.kind != f.kind {
                 continue;
             }
             let mode = acc.mode;
-            if f.kind == MetricKind::Gauge && mode.live_only() && !alive {
+            let gauge = f.kind == MetricKind::Gauge;
+            if gauge && mode.live_only() && !alive {
                 continue;
             }
+            let owner = part.owner.filter(|_| gauge && mode.per_process());
             for s in &f.series {
-                let mut labels = s.labels.clone();
-                if f.kind == MetricKind::Gauge && mode.per_process() {
-                    if let Some(owner) = part.owner {
-                        labels.retain(|(k, _)| k != "pid");
-                        labels.push(("pid".to_owned(), owner.pid.to_string()));
+                let with_pid;
+                let labels = match owner {
+                    Some(owner) => {
+                        let mut l: LabelKey = s
+                            .labels
+                            .iter()
+                            .filter(|(k, _)| k != "pid")
+                            .cloned()
+                            .collect();
+                        l.push(("pid".to_owned(), owner.pid.to_string()));
+                        with_pid = l;
+                        &with_pid
                     }
-                }
-                let mut key = labels.clone();
-                key.sort();
-                match acc.series.get_mut(&key) {
-                    None => {
-                        acc.series.insert(
-                            key,
-                            PartSeries {
-                                labels,
-                                ..s.clone()
-                            },
-                        );
-                    }
-                    Some(into) => combine(into, s, f.kind, mode),
+                    None => &s.labels,
+                };
+                if let Some(&i) = acc.index.get(labels) {
+                    combine(&mut acc.series[i], s, f.kind, mode);
+                } else {
+                    acc.index.insert(labels.clone(), acc.series.len());
+                    acc.series.push(PartSeries {
+                        labels: labels.clone(),
+                        ..s.clone()
+                    });
                 }
             }
         }
     }
     out.into_iter()
-        .map(|(name, acc)| PartFamily {
-            name,
-            help: acc.help,
-            unit: acc.unit,
-            kind: acc.kind,
-            mode: acc.mode,
-            series: acc.series.into_values().collect(),
+        .map(|(name, mut acc)| {
+            acc.series.sort_by(|a, b| a.labels.cmp(&b.labels));
+            PartFamily {
+                name,
+                help: acc.help,
+                unit: acc.unit,
+                kind: acc.kind,
+                mode: acc.mode,
+                series: acc.series,
+            }
         })
         .collect()
 }

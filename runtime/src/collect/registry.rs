@@ -577,7 +577,11 @@ pub(crate) fn check_new(
     kind: MetricKind,
     _registering: &std::sync::MutexGuard<'static, ()>,
 ) -> Result<(), Taken> {
-    let snapshot = collect();
+    // This process's metrics only: not what a backend merged in from
+    // other processes, which register the same names.
+    let mut sink = Sink::default();
+    each_registered(|metric| metric.collect(&mut sink));
+    let snapshot = sink.finish();
     if let Some(f) = snapshot.family(name) {
         return Err(Taken::Exists(f.kind));
     }
