@@ -55,7 +55,8 @@
 //! | layer | folder | what |
 //! |---|---|---|
 //! | store | `store/`, `error.rs`, `config/{duration,env}.rs` | the clock and Unix times, per-thread shards, publish-once pointers, label hashing, histogram cells; the crate's error; duration and environment parsing every section uses |
-//! | collect | `collect/` | the registry (what `inventory` and first use register), [`Snapshot`], and the visitor storage hands series to (`TextFormat` and `SeriesWriter`, crate-private) |
+//! | collect | `collect/` | the registry (what `inventory` and first use register), [`Snapshot`], and the visitor storage hands series to (`TextFormat` and `SeriesWriter`, crate-private); the hooks run once before the first recording |
+//! | backend | `backend/` | where shared metrics' values go beyond this process: the choice, gauge modes, the file and Redis backends; a backend stands in for the shared metrics in collect's registry (its delegate) and reads their cells a flush interval at a time |
 //! | metric | `metric/` | label traits, [`Counter`], [`Gauge`], [`Histogram`], [`Family`], callsites, dynamic metrics, build info: they write their series into collect's builder or visitor, never naming an encoder |
 //! | encode, parse | `encode/`, `parse/` | Prometheus, OpenMetrics, JSON, CSV and OTLP bodies (the text encoders implement collect's visitor); the strict parsers |
 //! | query | `query/`, `resources/`, `service.rs` | windows, timers, the tracker, the stream; resource sampling; the service loop |
@@ -69,7 +70,7 @@
 //! A new exporter goes into `export/` (a transport) and, for a new body,
 //! `encode/`; a new encoder implements collect's visitor in `encode/`; a new
 //! metric source or backend gets its own folder and cargo feature at the
-//! layer it needs (sources above query, backends beside store), and a line in
+//! layer it needs (sources above query, backends above collect), and a line in
 //! `LAYERS`. Each optional dependency sits behind a cargo feature named
 //! after what it adds (see the README's feature table); the core needs none.
 //! A new push protocol is a file in `export/push/protocol/` implementing

@@ -65,7 +65,7 @@ pub struct Config {
     /// Where shared metrics live across processes: `[backend]` with `type =
     /// "single" | "file" | "redis"` and the backend's options (see
     /// [`backend::BackendSection`](crate::backend::BackendSection)). Chosen
-    /// when a [`Live`](crate::config::Live) configuration starts; it takes
+    /// when a [`Live`](crate::config::reload::Live) configuration starts; it takes
     /// precedence over `TELLTALE_BACKEND`, and cannot change on a reload.
     #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
     #[cfg_attr(
