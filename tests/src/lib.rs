@@ -10,6 +10,8 @@
 //! - [`http`]: a minimal HTTP/1.1 client over `std::net::TcpStream`.
 //! - [`find_program`] and the `*_binary` helpers: where the peers are installed.
 //! - [`openmetrics_cases`]: the project's own OpenMetrics accept/reject cases.
+//! - [`workers`]: copies of a test binary run as worker processes on a
+//!   multi-process backend, and reading their merged series.
 //! - [`demo`]: the demo service's series read out of a [`telltale::Snapshot`],
 //!   keyed like the driver's [`telltale_examples::Tally`].
 //!
@@ -386,6 +388,7 @@ pub fn start_otlp_receiver() -> Peer {
 /// A Prometheus server as a peer: started with a configuration of the
 /// test's, asked through its HTTP API.
 pub mod openmetrics_cases;
+pub mod workers;
 
 pub mod prometheus {
     use std::time::Duration;

@@ -6,14 +6,15 @@
 
 #![allow(clippy::float_cmp)] // counts are whole numbers, exact in f64
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use telltale::backend::file::{compact_directory, read_directory};
 use telltale::backend::{self, Backend, FileOptions, GaugeMode};
-use telltale::snapshot::{Snapshot, Value};
+use telltale::snapshot::Value;
 use telltale::{Counter, Gauge, Histogram, IntGauge};
+use telltale_tests::workers::{self, line_after, number, value};
 
 static JOBS: Counter = Counter::new("jobs_total", "Jobs done.");
 static SIZES: Histogram = Histogram::new("job_size", "Job sizes.").with_buckets(&[1.0, 10.0]);
@@ -145,50 +146,7 @@ fn config(dir: &Path, extra: &str) -> PathBuf {
 }
 
 fn spawn(config: &Path, job: &str, vars: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["worker", "--exact", "--test-threads=1", "--nocapture", "-q"])
-        .env("TT_WORKER", job)
-        .env("TELLTALE_BACKEND", "file")
-        .env("TELLTALE_BACKEND_CONFIG", config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-fn value(snapshot: &Snapshot, family: &str, labels: &[(&str, &str)]) -> Option<Value> {
-    snapshot
-        .family(family)?
-        .series
-        .iter()
-        .find(|s| labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
-        .map(|s| s.value.clone())
-}
-
-fn number(snapshot: &Snapshot, family: &str, labels: &[(&str, &str)]) -> f64 {
-    match value(snapshot, family, labels) {
-        Some(Value::Counter(v) | Value::Gauge(v)) => v,
-        other => panic!("{family}{labels:?}: {other:?} in {snapshot:#?}"),
-    }
-}
-
-/// The next line the worker printed that starts with `prefix` (the test
-/// harness prints lines of its own), without the prefix.
-fn line_after(out: &mut impl BufRead, prefix: &str) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the worker ended before {prefix:?}"
-        );
-        if let Some(rest) = line.trim().strip_prefix(prefix) {
-            return rest.to_owned();
-        }
-    }
+    workers::spawn("file", config, job, vars)
 }
 
 fn files(dir: &Path) -> Vec<String> {

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use telltale::backend::{self, RedisOptions};
 use telltale::snapshot::{Snapshot, Value};
 use telltale::{Counter, Gauge, Histogram};
+use telltale_tests::workers::{self, line_after, value};
 use telltale_tests::{find_program, free_port, TempDir};
 
 static JOBS: Counter = Counter::new("jobs_total", "Jobs done.");
@@ -214,48 +215,11 @@ fn options_file(dir: &Path, url: &str, prefix: &str) -> PathBuf {
 }
 
 fn spawn(config: &Path, job: &str, vars: &[(&str, String)]) -> Child {
-    let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["worker", "--exact", "--test-threads=1", "--nocapture", "-q"])
-        .env("TT_WORKER", job)
-        .env("TELLTALE_BACKEND", "redis")
-        .env("TELLTALE_BACKEND_CONFIG", config)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
-}
-
-fn line_after(out: &mut impl BufRead, prefix: &str) -> String {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(
-            out.read_line(&mut line).unwrap() > 0,
-            "the worker ended before {prefix:?}"
-        );
-        if let Some(rest) = line.trim().strip_prefix(prefix) {
-            return rest.to_owned();
-        }
-    }
-}
-
-fn value(snapshot: &Snapshot, family: &str, labels: &[(&str, &str)]) -> Option<Value> {
-    snapshot
-        .family(family)?
-        .series
-        .iter()
-        .find(|s| labels.iter().all(|(k, v)| s.label(k) == Some(*v)))
-        .map(|s| s.value.clone())
+    workers::spawn("redis", config, job, vars)
 }
 
 fn number(snapshot: &Snapshot, family: &str) -> f64 {
-    match value(snapshot, family, &[]) {
-        Some(Value::Counter(v) | Value::Gauge(v)) => v,
-        other => panic!("{family}: {other:?} in {snapshot:#?}"),
-    }
+    workers::number(snapshot, family, &[])
 }
 
 fn read(url: &str, prefix: &str) -> Snapshot {

@@ -35,6 +35,17 @@ pub enum GaugeMode {
 }
 
 impl GaugeMode {
+    /// Every mode, in the order files number them.
+    pub const ALL: [GaugeMode; 7] = [
+        GaugeMode::All,
+        GaugeMode::LiveAll,
+        GaugeMode::Sum,
+        GaugeMode::LiveSum,
+        GaugeMode::Max,
+        GaugeMode::Min,
+        GaugeMode::MostRecent,
+    ];
+
     /// The mode's name as configuration and files spell it (`live_sum`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -50,17 +61,7 @@ impl GaugeMode {
 
     /// The mode named `name` (as [`as_str`](Self::as_str) spells it).
     pub fn from_name(name: &str) -> Option<GaugeMode> {
-        [
-            GaugeMode::All,
-            GaugeMode::LiveAll,
-            GaugeMode::Sum,
-            GaugeMode::LiveSum,
-            GaugeMode::Max,
-            GaugeMode::Min,
-            GaugeMode::MostRecent,
-        ]
-        .into_iter()
-        .find(|m| m.as_str() == name)
+        GaugeMode::ALL.into_iter().find(|m| m.as_str() == name)
     }
 
     /// Whether values of dead processes are left out.

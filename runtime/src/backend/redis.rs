@@ -141,6 +141,10 @@ struct RedisStore {
     flush_conn: Mutex<Option<redis::Connection>>,
     read_conn: Mutex<(Option<redis::Connection>, Option<Instant>)>,
     flusher: Mutex<Flusher>,
+    /// What renders read without waiting for a flush in progress (which
+    /// holds `flusher` while it talks to the server): the applied values,
+    /// and the renders' own record of gauge changes.
+    view: Mutex<(std::sync::Arc<HashMap<SeriesKey, Sent>>, Changes)>,
     remote: Mutex<Remote>,
     script: redis::Script,
 }
@@ -194,6 +198,7 @@ pub(crate) fn start(options: &RedisOptions) -> Result<(), Error> {
         flush_conn: Mutex::new(None),
         read_conn: Mutex::new((None, None)),
         flusher: Mutex::new(Flusher::default()),
+        view: Mutex::new((std::sync::Arc::default(), Changes::default())),
         remote: Mutex::new(Remote::default()),
         script: redis::Script::new(SCRIPT),
     });
@@ -309,7 +314,7 @@ impl RedisStore {
                             ),
                         );
                     }
-                    apply(&mut flusher, batch);
+                    self.apply(&mut flusher, batch);
                     flusher.refusals = 0;
                     status::flushed(Ok(()));
                 }
@@ -330,7 +335,7 @@ impl RedisStore {
                         self.options.url
                     );
                     status::dropped(series as u64, &reason);
-                    apply(&mut flusher, batch);
+                    self.apply(&mut flusher, batch);
                     flusher.refusals = 0;
                     return Err(reason);
                 }
@@ -480,6 +485,20 @@ impl RedisStore {
                 status::problem(&format!("{}: {e}", self.options.url));
                 self.cached()
             }
+        }
+    }
+
+    /// Records a batch as applied, and shows renders what Redis now holds.
+    fn apply(&self, flusher: &mut Flusher, batch: Batch) {
+        let changed = !batch.target.is_empty();
+        for (key, sent) in batch.target {
+            flusher.acked.insert(key, sent);
+        }
+        flusher.described.extend(batch.described);
+        flusher.inflight = None;
+        if changed {
+            self.view.lock().unwrap_or_else(PoisonError::into_inner).0 =
+                std::sync::Arc::new(flusher.acked.clone());
         }
     }
 
@@ -702,15 +721,6 @@ fn read_histograms(values: &HashMap<String, String>) -> BTreeMap<String, Histogr
         .collect()
 }
 
-/// Records a batch as applied.
-fn apply(flusher: &mut Flusher, batch: Batch) {
-    for (key, sent) in batch.target {
-        flusher.acked.insert(key, sent);
-    }
-    flusher.described.extend(batch.described);
-    flusher.inflight = None;
-}
-
 /// `a - b`, for a total over processes less this process's share.
 fn subtract(a: &Sent, b: Option<&Sent>) -> Value {
     match (a, b) {
@@ -819,9 +829,9 @@ impl Store for RedisStore {
     fn merged(&self, local: &Snapshot) -> Vec<PartFamily> {
         let remote = self.read_remote();
         let (own, acked) = {
-            let mut f = self.flusher.lock().unwrap_or_else(PoisonError::into_inner);
-            let own = Part::from_snapshot(self.me, local, &mut f.changes);
-            (own, f.acked.clone())
+            let mut view = self.view.lock().unwrap_or_else(PoisonError::into_inner);
+            let own = Part::from_snapshot(self.me, local, &mut view.1);
+            (own, view.0.clone())
         };
         let window = 3.0 * self.options.flush_interval.as_secs_f64();
         merge_remote(&remote, Some((&own, &acked)), window)
@@ -851,6 +861,7 @@ pub fn read(options: &RedisOptions) -> Result<Snapshot, Error> {
         flush_conn: Mutex::new(None),
         read_conn: Mutex::new((None, None)),
         flusher: Mutex::new(Flusher::default()),
+        view: Mutex::new((std::sync::Arc::default(), Changes::default())),
         remote: Mutex::new(Remote::default()),
         script: redis::Script::new(SCRIPT),
     };

@@ -69,15 +69,8 @@ fn kind_code(kind: MetricKind) -> u8 {
     }
 }
 
-const MODES: [GaugeMode; 7] = [
-    GaugeMode::All,
-    GaugeMode::LiveAll,
-    GaugeMode::Sum,
-    GaugeMode::LiveSum,
-    GaugeMode::Max,
-    GaugeMode::Min,
-    GaugeMode::MostRecent,
-];
+/// Modes are stored as their place in [`GaugeMode::ALL`].
+const MODES: [GaugeMode; 7] = GaugeMode::ALL;
 
 fn mode_code(mode: GaugeMode) -> u8 {
     MODES.iter().position(|m| *m == mode).unwrap_or(0) as u8
