@@ -498,7 +498,7 @@ impl System {
             .is_some()
     }
 
-    /// Health over the configured window.
+    /// Health over the configured window (or what of it has data yet).
     pub fn health(&self) -> Health {
         let cfg = &self.health_config();
         let view = self.windows.last(cfg.window);
@@ -515,10 +515,15 @@ impl System {
         let mut reasons = Vec::new();
         if let Some(rate) = error_rate {
             if calls >= cfg.min_calls && rate > cfg.max_error_rate {
+                // The span the data covers, which is shorter than the
+                // window until the window has filled.
+                let covered = view
+                    .as_ref()
+                    .map_or(cfg.window, |v| v.span().min(cfg.window));
                 reasons.push(format!(
-                    "error rate {:.2} % over the last {} s is above {:.2} %",
+                    "error rate {:.2} % over the last {} is above {:.2} %",
                     rate * 100.0,
-                    cfg.window.as_secs_f64(),
+                    seconds(covered),
                     cfg.max_error_rate * 100.0
                 ));
             }
@@ -847,8 +852,35 @@ pub(crate) fn api(path: &str) -> (u16, String) {
     (200, json.unwrap_or_default())
 }
 
+/// `60 s`, `1.3 s`, `20 ms`: a duration, to a tenth of a second where it
+/// is short, in milliseconds below a second.
+fn seconds(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s < 1.0 {
+        format!("{:.0} ms", s * 1000.0)
+    } else if s >= 10.0 || s.fract() == 0.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn durations_in_health_reasons_read_as_seconds() {
+        assert_eq!(super::seconds(std::time::Duration::from_mins(1)), "60 s");
+        assert_eq!(
+            super::seconds(std::time::Duration::from_millis(1300)),
+            "1.3 s"
+        );
+        assert_eq!(super::seconds(std::time::Duration::from_secs(2)), "2 s");
+        assert_eq!(
+            super::seconds(std::time::Duration::from_millis(20)),
+            "20 ms"
+        );
+    }
+
     use super::SystemConfig;
 
     /// Without the `push` feature an `exporters` section is an error that

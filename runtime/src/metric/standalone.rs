@@ -461,8 +461,18 @@ impl Histogram {
         self
     }
 
-    /// A histogram whose name and buckets are known only at run time.
+    /// A histogram whose name is known only at run time, with the default
+    /// buckets ([`HISTOGRAM_BUCKETS`]), registered now and kept for the rest
+    /// of the program (like [`Counter::register`] and [`Gauge::register`]).
     pub fn register(
+        name: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Result<&'static Histogram, Error> {
+        Histogram::register_with_buckets(name, help, HISTOGRAM_BUCKETS)
+    }
+
+    /// A histogram whose name and buckets are known only at run time.
+    pub fn register_with_buckets(
         name: impl Into<String>,
         help: impl Into<String>,
         buckets: &[f64],
@@ -614,7 +624,7 @@ mod tests {
             "{e}"
         );
         assert!(Gauge::register("9lives", "x").is_err());
-        let e = Histogram::register("ok_hist", "x", &[2.0, 1.0]).unwrap_err();
+        let e = Histogram::register_with_buckets("ok_hist", "x", &[2.0, 1.0]).unwrap_err();
         assert!(e.to_string().contains("strictly increasing"), "{e}");
         let c = Counter::register("runtime_named_total", "x").unwrap();
         c.inc();
@@ -626,7 +636,12 @@ mod tests {
             "{e}"
         );
         assert!(Counter::register("runtime_named_total", "again").is_err());
-        let h = Histogram::register("runtime_hist", "x", &[1.0]).unwrap();
+        // `register(name, help)` as for the others, with the default buckets.
+        let d = Histogram::register("runtime_default_hist", "x").unwrap();
+        d.observe(0.3);
+        let bounds: Vec<f64> = d.value().buckets.iter().map(|&(le, _)| le).collect();
+        assert_eq!(bounds, HISTOGRAM_BUCKETS);
+        let h = Histogram::register_with_buckets("runtime_hist", "x", &[1.0]).unwrap();
         h.observe(0.5);
         assert!(Gauge::register("runtime_hist_count", "x").is_err());
         assert!(Counter::register("runtime_hist_bucket", "x").is_err());

@@ -458,6 +458,14 @@ mod tests {
             &[("authorization", "Bearer tok")],
         ));
         assert_eq!(page.status(), StatusCode::OK);
+        // With a trailing slash: sent to the page (its links are relative).
+        let slash = endpoint.respond(&request(
+            Method::GET,
+            "/dashboard/",
+            &[("authorization", "Bearer tok")],
+        ));
+        assert_eq!(slash.status(), StatusCode::PERMANENT_REDIRECT);
+        assert_eq!(slash.headers()["location"], "/dashboard");
     }
 
     #[test]

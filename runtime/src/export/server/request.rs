@@ -29,6 +29,9 @@ pub(super) enum Route<'a> {
     Api(&'a str),
     /// The dashboard page over the API.
     Dashboard,
+    /// `/dashboard/`: sent to `/dashboard`, whose page's links are
+    /// relative to it.
+    DashboardSlash,
     /// `/-/reload`: reload the configuration, when something serves it.
     Reload,
     NotFound,
@@ -150,6 +153,8 @@ impl Handler {
             Route::Api(api)
         } else if path == "/dashboard" {
             Route::Dashboard
+        } else if path == "/dashboard/" {
+            Route::DashboardSlash
         } else if path == "/-/reload" {
             Route::Reload
         } else {
@@ -223,6 +228,14 @@ impl Handler {
             }
             Route::Health => plain(StatusCode::OK, "ok\n"),
             Route::Dashboard => dashboard(),
+            Route::DashboardSlash => {
+                let mut response = plain(StatusCode::PERMANENT_REDIRECT, "See /dashboard\n");
+                response.headers_mut().insert(
+                    hyper::header::LOCATION,
+                    hyper::header::HeaderValue::from_static("/dashboard"),
+                );
+                response
+            }
             Route::Metrics(fixed) => self.metrics(request, fixed),
         }
     }
