@@ -771,6 +771,28 @@ async fn a_key_in_the_url_query_reaches_the_endpoint_and_nothing_else() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_s_series_exist_at_zero_before_it_pushes() {
+    let mock = Mock::start(Mode::Ok).await;
+    let pusher = push::start(PushConfig {
+        endpoints: vec![remote_write_endpoint("quiet", mock.url("/w"), 3_600_000)],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    let text = telltale::render(telltale::Format::Prometheus);
+    for series in [
+        "telltale_push_sent_total",
+        "telltale_push_failed_total",
+        "telltale_push_retries_total",
+        "telltale_push_dropped_total",
+        "telltale_push_queue_length",
+    ] {
+        let line = format!("{series}{{endpoint=\"quiet\"}} 0\n");
+        assert!(text.contains(&line), "no {line:?} in {text}");
+    }
+    pusher.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn headers_reach_the_endpoint_and_status_serializes() {
     let mock = Mock::start(Mode::Ok).await;
     let mut endpoint = remote_write_endpoint("auth", mock.url("/w"), 60_000);

@@ -484,13 +484,25 @@ impl SelfMetrics {
     fn for_endpoint(name: &str) -> Option<SelfMetrics> {
         let f = SELF_FAMILIES.as_ref()?;
         let bind = [("endpoint", name)];
-        Some(SelfMetrics {
+        let metrics = SelfMetrics {
             sent: f.sent.labels(bind),
             failed: f.failed.labels(bind),
             retries: f.retries.labels(bind),
             dropped: f.dropped.labels(bind),
             queue: f.queue.labels(bind),
-        })
+        };
+        // Every series exists at zero from the start, so an alert on one
+        // that is absent does not fire for an endpoint that has not pushed.
+        for counter in [
+            &metrics.sent,
+            &metrics.failed,
+            &metrics.retries,
+            &metrics.dropped,
+        ] {
+            let _ = counter.inc_by(0);
+        }
+        let _ = metrics.queue.add(0.0);
+        Some(metrics)
     }
 }
 
