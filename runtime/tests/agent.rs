@@ -94,6 +94,28 @@ fn check_lists_every_mistake_with_file_line_column_and_key() {
     assert_eq!(out.status.code(), Some(2));
 }
 
+/// Starts `telltale agent --config config` on loopback and returns it with
+/// the address its first line says it serves.
+fn start_agent(config: &str) -> (std::process::Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["agent", "--config", config, "--host", "127.0.0.1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no URL in {first:?}"))
+        .to_owned();
+    (child, addr)
+}
+
 fn get(addr: &str, path: &str) -> String {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream
@@ -126,26 +148,7 @@ fn agent_serves_the_sources_of_its_file_and_stops_on_sigterm() {
             plugins.display()
         ),
     );
-    let mut child = Command::new(BIN)
-        .args(["agent", "--config", &config, "--host", "127.0.0.1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {first:?}"));
-    let addr = url
-        .trim_start_matches("http://")
-        .split('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (mut child, addr) = start_agent(&config);
     let deadline = Instant::now() + Duration::from_secs(10);
     let metrics = loop {
         let answer = get(&addr, "/metrics");
@@ -432,22 +435,7 @@ fn agent_with_a_file_backend_serves_every_process_s_values_of_its_directory() {
             shared.display()
         ),
     );
-    let mut child = Command::new(BIN)
-        .args(["agent", "--config", &config, "--host", "127.0.0.1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no URL in {first:?}"))
-        .to_owned();
+    let (mut child, addr) = start_agent(&config);
     let metrics = scrape_until(&addr, "orders_shipped_total 12");
     assert!(
         metrics.contains("\norders_shipped_total 12\r\n")

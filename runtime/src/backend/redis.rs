@@ -189,19 +189,8 @@ pub(crate) fn start(options: &RedisOptions) -> Result<(), Error> {
             options.url
         )));
     }
-    let client = redis::Client::open(options.url.as_str())
-        .map_err(|e| error(format!("url {:?}: {e}", options.url)))?;
-    let store = STORE.get_or_init(|| RedisStore {
-        options: options.clone(),
-        me: own_id(),
-        client,
-        flush_conn: Mutex::new(None),
-        read_conn: Mutex::new((None, None)),
-        flusher: Mutex::new(Flusher::default()),
-        view: Mutex::new((std::sync::Arc::default(), Changes::default())),
-        remote: Mutex::new(Remote::default()),
-        script: redis::Script::new(SCRIPT),
-    });
+    let fresh = RedisStore::new(options)?;
+    let store = STORE.get_or_init(|| fresh);
     delegate::install(store);
     status::started("redis");
     crate::backend::exit::flush_at_exit();
@@ -241,6 +230,22 @@ struct Meta {
 }
 
 impl RedisStore {
+    /// A store for the server of `options` (not connected yet).
+    fn new(options: &RedisOptions) -> Result<RedisStore, Error> {
+        Ok(RedisStore {
+            options: options.clone(),
+            me: own_id(),
+            client: redis::Client::open(options.url.as_str())
+                .map_err(|e| error(format!("url {:?}: {e}", options.url)))?,
+            flush_conn: Mutex::new(None),
+            read_conn: Mutex::new((None, None)),
+            flusher: Mutex::new(Flusher::default()),
+            view: Mutex::new((std::sync::Arc::default(), Changes::default())),
+            remote: Mutex::new(Remote::default()),
+            script: redis::Script::new(SCRIPT),
+        })
+    }
+
     fn key(&self, what: &str, family: &str) -> String {
         format!("{}{what}:{family}", self.options.key_prefix)
     }
@@ -853,18 +858,7 @@ impl Store for RedisStore {
 /// [`Error::Backend`] when the server cannot be reached or answers with
 /// an error.
 pub fn read(options: &RedisOptions) -> Result<Snapshot, Error> {
-    let store = RedisStore {
-        options: options.clone(),
-        me: own_id(),
-        client: redis::Client::open(options.url.as_str())
-            .map_err(|e| error(format!("url {:?}: {e}", options.url)))?,
-        flush_conn: Mutex::new(None),
-        read_conn: Mutex::new((None, None)),
-        flusher: Mutex::new(Flusher::default()),
-        view: Mutex::new((std::sync::Arc::default(), Changes::default())),
-        remote: Mutex::new(Remote::default()),
-        script: redis::Script::new(SCRIPT),
-    };
+    let store = RedisStore::new(options)?;
     let mut con = store.connect().map_err(error)?;
     let remote = store
         .fetch(&mut con)
