@@ -27,6 +27,10 @@ fn is_root() -> bool {
 /// Starts a server in a directory on a port.
 type Launcher = Box<dyn Fn(&Path, u16) -> std::process::Child>;
 
+/// Whether the server on a port takes queries (listening is not enough:
+/// PostgreSQL accepts connections while it starts up, and refuses them).
+type Ready = fn(u16) -> bool;
+
 /// A database server, killed by its pid (from its pid file) on drop.
 struct Server {
     dir: TempDir,
@@ -36,6 +40,7 @@ struct Server {
     /// SIGTERM waits for them to leave; SIGINT is its fast shutdown).
     stop_signal: &'static str,
     start: Launcher,
+    ready: Ready,
     /// The processes started, waited for when stopped.
     children: std::sync::Mutex<Vec<std::process::Child>>,
 }
@@ -55,10 +60,10 @@ impl Server {
         let child = (self.start)(self.dir.path(), self.port);
         self.children.lock().unwrap().push(child);
         let deadline = Instant::now() + Duration::from_mins(1);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while !(self.ready)(self.port) {
             assert!(
                 Instant::now() < deadline,
-                "the server did not listen on {}",
+                "the server was not ready on {} within a minute",
                 self.port
             );
             std::thread::sleep(Duration::from_millis(100));
@@ -150,6 +155,12 @@ fn start_postgres() -> Server {
         stop_signal: "-INT",
         children: std::sync::Mutex::new(Vec::new()),
         port: free_port(),
+        ready: |port| {
+            Command::new(postgres_bin("pg_isready"))
+                .args(["-q", "-h", "127.0.0.1", "-p", &port.to_string()])
+                .status()
+                .is_ok_and(|s| s.success())
+        },
         start: Box::new(|dir: &Path, port: u16| {
             let log = std::fs::File::create(dir.join("postgres.log")).unwrap();
             as_postgres(&postgres_bin("postgres"))
@@ -198,6 +209,8 @@ fn start_mariadb() -> Server {
         stop_signal: "-TERM",
         children: std::sync::Mutex::new(Vec::new()),
         port: free_port(),
+        // MariaDB listens once it takes queries.
+        ready: |port| std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
         start: Box::new(|dir: &Path, port: u16| {
             let log = std::fs::File::create(dir.join("mariadb.log")).unwrap();
             let mut c = Command::new("/usr/sbin/mariadbd");
