@@ -27,6 +27,11 @@ pub(crate) fn expand(kind: Kind, args: TokenStream, item: TokenStream) -> TokenS
         }
     };
     let input = item::parse(&mut cx, kind, item.clone());
+    if let (Some(args), Some(input)) = (&args, &input) {
+        if kind == Kind::Tracked && args.predicate.is_none() {
+            item::check_option_returns(&mut cx, input);
+        }
+    }
     match (cx.check(), args, input) {
         (Ok(()), Some(args), Some(input)) => Expander::new(kind, &args).input(input),
         (Err(errors), ..) => {

@@ -5,7 +5,10 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::ext::IdentExt as _;
-use syn::{Attribute, Block, ImplItem, Item, ItemFn, ItemImpl, Signature, Type};
+use syn::{
+    Attribute, Block, GenericArgument, ImplItem, Item, ItemFn, ItemImpl, PathArguments, ReturnType,
+    Signature, Type, TypeParamBound,
+};
 
 use crate::args::Kind;
 use crate::attr::two;
@@ -176,6 +179,89 @@ fn check_fn(cx: &mut Ctxt, kind: Kind, sig: &Signature, attrs: &[Attribute], in_
                 "a function can carry only one of #[timed] and #[tracked] (#[tracked] records the duration too)",
             );
         }
+    }
+}
+
+/// `#[tracked]` without `ok_if`/`error_if` on functions returning `Option`:
+/// whether `None` is a failure is the user's to say, so each such function
+/// (every such method of an impl block) is an error at its return type.
+pub(crate) fn check_option_returns(cx: &mut Ctxt, input: &Input) {
+    let mut check = |sig: &Signature, in_impl: bool| {
+        let ReturnType::Type(_, ty) = &sig.output else {
+            return;
+        };
+        if !is_option(ty) && !is_boxed_future_of_option(ty) {
+            return;
+        }
+        let hint = if in_impl {
+            "; on a method of an impl block, put the attribute with its argument on the method (or mark it `#[telltale::skip]`)"
+        } else {
+            ""
+        };
+        cx.error_spanned_by(
+            ty,
+            format!("#[tracked] cannot tell whether an `Option` is a success: add `error_if = Option::is_none` (a `None` counts as result=\"error\", error=\"is_none\") or `ok_if = ..` with a `fn(&Option<_>) -> bool`{hint}"),
+        );
+    };
+    match input {
+        Input::Fn(item) => check(&item.sig, false),
+        Input::Impl(block) => {
+            for impl_item in &block.item.items {
+                if let ImplItem::Fn(method) = impl_item {
+                    if !is_skipped(&method.attrs) && !has_own_attr(&method.attrs) {
+                        check(&method.sig, true);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether `ty` is written `Option<_>` (or `std::option::Option<_>`,
+/// `core::option::Option<_>`); an alias of it is not seen.
+fn is_option(ty: &Type) -> bool {
+    match ty {
+        Type::Paren(p) => is_option(&p.elem),
+        Type::Group(g) => is_option(&g.elem),
+        Type::Path(p) if p.qself.is_none() => {
+            let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            matches!(
+                names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                ["Option"] | ["std" | "core", "option", "Option"]
+            )
+        }
+        _ => false,
+    }
+}
+
+/// Whether `ty` is `Pin<Box<dyn Future<Output = Option<_>>>>` (what
+/// `async_trait` makes of an `async fn` returning `Option`).
+fn is_boxed_future_of_option(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p.path.segments.last().is_some_and(|last| {
+            let PathArguments::AngleBracketed(args) = &last.arguments else {
+                return false;
+            };
+            (last.ident == "Pin" || last.ident == "Box")
+                && args.args.iter().any(
+                    |arg| matches!(arg, GenericArgument::Type(inner) if is_boxed_future_of_option(inner)),
+                )
+        }),
+        Type::TraitObject(object) => object.bounds.iter().any(|bound| {
+            let TypeParamBound::Trait(bound) = bound else {
+                return false;
+            };
+            bound.path.segments.last().is_some_and(|last| {
+                let PathArguments::AngleBracketed(args) = &last.arguments else {
+                    return false;
+                };
+                last.ident == "Future"
+                    && args.args.iter().any(|arg| {
+                        matches!(arg, GenericArgument::AssocType(a) if a.ident == "Output" && is_option(&a.ty))
+                    })
+            })
+        }),
+        _ => false,
     }
 }
 

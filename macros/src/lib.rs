@@ -153,6 +153,10 @@ pub fn timed(args: TokenStream, item: TokenStream) -> TokenStream {
 /// - Any other return type → `result="ok"`, unless `ok_if = path` or
 ///   `error_if = path` names a `fn(&R) -> bool`: then a failed call is
 ///   `result="error"` with the predicate's name as `error` (`is_none`).
+/// - `Option<_>` needs one of them: without it, `#[tracked]` is a compile
+///   error at the return type suggesting `error_if = Option::is_none`
+///   (whether a `None` is a failure is the function's to say). An alias of
+///   `Option` is not recognised and counts as any other type.
 /// - A panic passing through → `result="error", error="panic"`; the panic
 ///   continues unchanged.
 /// - An `async fn` whose future is dropped before it completes (after its

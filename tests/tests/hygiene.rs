@@ -106,7 +106,7 @@ mod no_prelude {
 
     pub(crate) struct NoPreludeStore(pub(crate) u8);
 
-    #[::telltale::tracked]
+    #[::telltale::tracked(error_if = ::core::option::Option::is_none)]
     impl NoPreludeStore {
         pub(crate) fn get(&self) -> ::core::option::Option<u8> {
             ::core::option::Option::Some(self.0)

@@ -187,17 +187,22 @@ fn forms_plain(n: u32) -> u32 {
     n * 2
 }
 
-#[tracked]
+#[tracked(error_if = Option::is_none)]
 fn forms_option(n: u32) -> Option<u32> {
     n.checked_sub(1)
 }
 
 #[test]
-fn values_that_are_not_results_are_ok() {
+fn values_that_are_not_results_are_ok_and_options_say_which_fail() {
     assert_eq!(forms_plain(2), 4);
     assert_eq!(forms_option(0), None);
+    assert_eq!(forms_option(2), Some(1));
     assert_eq!(outcomes("forms_plain"), [e("ok", "", 1)]);
-    assert_eq!(outcomes("forms_option"), [e("ok", "", 1)]);
+    // An `Option` needs `ok_if`/`error_if` (ui/fail/tracked_option_without_predicate.rs).
+    assert_eq!(
+        outcomes("forms_option"),
+        [e("error", "is_none", 1), e("ok", "", 1)]
+    );
 }
 
 #[tracked]
@@ -571,6 +576,7 @@ impl FormsStore {
         Ok(())
     }
 
+    #[tracked(error_if = Option::is_none)]
     fn first(&self) -> Option<&u32> {
         self.items.first()
     }

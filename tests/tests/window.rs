@@ -217,6 +217,88 @@ fn success_rate_and_failure_breakdown_over_one_and_five_minutes() {
     assert_eq!(latency.count, 120);
 }
 
+struct WindowInventory;
+
+#[tracked]
+impl WindowInventory {
+    fn window_reserve(&self, n: u32) -> Result<u32, PayError> {
+        if n == 0 {
+            Err(PayError::Declined)
+        } else {
+            Ok(n)
+        }
+    }
+}
+
+#[tracked]
+fn window_reserve(n: u32) -> Result<u32, PayError> {
+    if n == 0 {
+        Err(PayError::Timeout)
+    } else {
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_operation_is_named_by_its_whole_label_or_by_its_method_name() {
+    let (clock, windows) = store();
+    windows.tick();
+    clock.advance(SEC);
+    WindowInventory.window_reserve(1).unwrap();
+    WindowInventory.window_reserve(0).unwrap_err();
+    WindowInventory.window_reserve(2).unwrap();
+    WindowInventory.window_reserve(3).unwrap();
+    window_reserve(0).unwrap_err();
+    windows.tick();
+    // The method's label is Type::method: that names it alone.
+    assert_eq!(
+        windows.success_rate("WindowInventory::window_reserve", MIN),
+        Some(0.75)
+    );
+    // The method's name alone adds up every function and method of that name.
+    assert_eq!(windows.success_rate("window_reserve", MIN), Some(0.6));
+    assert_eq!(
+        windows.failure_breakdown("window_reserve", MIN),
+        [("declined".to_string(), 1), ("timeout".to_string(), 1)]
+            .into_iter()
+            .collect()
+    );
+    // A name that is only a suffix of a label is not a method's name.
+    assert_eq!(windows.success_rate("reserve", MIN), None);
+    assert_eq!(windows.success_rate("Inventory::window_reserve", MIN), None);
+}
+
+static WINDOW_NAMED: Counter = Counter::new("window_named_orders_total", "Orders.");
+static WINDOW_NAMED_LATENCY: Histogram =
+    Histogram::new("window_named_latency_seconds", "Latency.");
+
+#[test]
+fn a_metric_is_named_by_its_family_name_or_any_of_its_sample_names() {
+    let (clock, windows) = store();
+    windows.tick();
+    clock.advance(SEC);
+    WINDOW_NAMED.inc_by(3);
+    WINDOW_NAMED_LATENCY.observe(0.5);
+    windows.tick();
+    for name in ["window_named_orders", "window_named_orders_total"] {
+        assert_eq!(windows.increase(name, &[], MIN), Some(3.0), "{name}");
+        assert_eq!(windows.select(Some(name), &[]).families.len(), 1, "{name}");
+    }
+    // A sample suffix of another kind names nothing.
+    assert_eq!(windows.increase("window_named_orders_count", &[], MIN), None);
+    for name in [
+        "window_named_latency_seconds",
+        "window_named_latency_seconds_count",
+        "window_named_latency_seconds_bucket",
+    ] {
+        let summary = windows.summary(name, &[], MIN).unwrap();
+        assert_eq!(summary.count, 1, "{name}");
+    }
+    assert!(windows
+        .summary("window_named_latency_seconds_total", &[], MIN)
+        .is_none());
+}
+
 #[tracked]
 async fn window_slow_op(fail: bool) -> Result<(), PayError> {
     if fail {

@@ -171,12 +171,7 @@ fn compile(
     let mut taken: BTreeSet<String> = BTreeSet::new();
     for (name, kind) in &families {
         taken.insert(name.clone());
-        let suffixes: &[&str] = match kind {
-            MetricKind::Counter => &["_total", "_created"],
-            MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
-            MetricKind::Gauge => &[],
-        };
-        taken.extend(suffixes.iter().map(|s| format!("{name}{s}")));
+        taken.extend(kind.sample_suffixes().iter().map(|s| format!("{name}{s}")));
     }
     let (compiled, mut errors) =
         compile_all(rules, default_window.unwrap_or(DEFAULT_WINDOW), &taken);

@@ -26,6 +26,44 @@ impl MetricKind {
             MetricKind::Histogram => "histogram",
         }
     }
+
+    /// The suffixes a family of this kind adds to its name for its samples
+    /// (`_total` and `_created` for a counter; `_bucket`, `_count`, `_sum`
+    /// and `_created` for a histogram; none for a gauge).
+    pub fn sample_suffixes(self) -> &'static [&'static str] {
+        match self {
+            MetricKind::Counter => &["_total", "_created"],
+            MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
+            MetricKind::Gauge => &[],
+        }
+    }
+}
+
+/// Whether `asked` names the family `family` of kind `kind`: its family
+/// name (`orders` for counter `orders_total`) or one of its sample names
+/// (`orders_total`; `latency_seconds_count` for a histogram). Every API that
+/// takes a metric's name (windows, views, `select`, the stream's filter)
+/// follows this one rule.
+///
+/// ```
+/// use telltale::snapshot::{names_family, MetricKind};
+/// assert!(names_family("orders_total", "orders", MetricKind::Counter));
+/// assert!(names_family("orders", "orders", MetricKind::Counter));
+/// assert!(!names_family("orders_total", "orders", MetricKind::Gauge));
+/// assert!(names_family("latency_seconds_bucket", "latency_seconds", MetricKind::Histogram));
+/// ```
+pub fn names_family(asked: &str, family: &str, kind: MetricKind) -> bool {
+    asked == family
+        || asked
+            .strip_prefix(family)
+            .is_some_and(|suffix| kind.sample_suffixes().contains(&suffix))
+}
+
+/// The family names `asked` may stand for: itself, and itself without each
+/// sample suffix it ends in (check the family's kind with [`names_family`]).
+pub(crate) fn family_candidates(asked: &str) -> impl Iterator<Item = &str> {
+    const SUFFIXES: [&str; 5] = ["_total", "_created", "_bucket", "_count", "_sum"];
+    std::iter::once(asked).chain(SUFFIXES.iter().filter_map(|s| asked.strip_suffix(s)))
 }
 
 /// The old name of [`MetricFamily`].

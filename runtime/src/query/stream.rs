@@ -39,7 +39,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::Stream;
 
-use crate::collect::snapshot::{MetricKind, Snapshot, Value};
+use crate::collect::snapshot::{names_family, MetricKind, Snapshot, Value};
 
 /// Batches a subscriber may fall behind before it skips some.
 pub const BUFFERED_TICKS: usize = 16;
@@ -80,7 +80,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Only families with this name (counters without `_total`); may repeat.
+    /// Only the family this names: its family name or one of its sample
+    /// names (`orders` or `orders_total`; see
+    /// [`names_family`](crate::snapshot::names_family)); may repeat.
     #[must_use]
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.names.push(name.into());
@@ -113,7 +115,7 @@ impl Filter {
     fn batch(&self, at: SystemTime, snapshot: &Snapshot) -> Batch {
         let mut values = Vec::new();
         for f in &snapshot.families {
-            if !self.names.is_empty() && !self.names.iter().any(|n| *n == f.name) {
+            if !self.names.is_empty() && !self.names.iter().any(|n| names_family(n, &f.name, f.kind)) {
                 continue;
             }
             if !self.kinds.is_empty() && !self.kinds.contains(&f.kind) {
@@ -277,6 +279,8 @@ mod tests {
     fn batches_carry_only_what_the_filter_selects() {
         run(async {
             let mut by_name = subscribe(Filter::default().name("stream_test_a"));
+            // The same family by its sample name, as windows take it.
+            let mut by_sample_name = subscribe(Filter::default().name("stream_test_a_total"));
             let mut gauges = subscribe(
                 Filter::default()
                     .kind(MetricKind::Gauge)
@@ -288,6 +292,7 @@ mod tests {
             let b = next_values(&mut by_name).await;
             assert_eq!(b.values.len(), 1);
             assert_eq!(b.values[0].value, Value::Counter(3.0));
+            assert_eq!(next_values(&mut by_sample_name).await, b);
             let b = next_values(&mut gauges).await;
             let names: Vec<&str> = b.values.iter().map(|v| v.name.as_str()).collect();
             assert_eq!(names, ["stream_test_g"]);

@@ -72,7 +72,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::collect::snapshot::{MetricFamily, MetricKind, Series, Snapshot, Value};
+use crate::collect::snapshot::{
+    family_candidates, names_family, MetricFamily, MetricKind, Series, Snapshot, Value,
+};
 #[cfg(feature = "json")]
 use crate::config::duration;
 use crate::metric::callsite::{CALLS_FAMILY, FUNCTION_LABEL};
@@ -468,11 +470,22 @@ fn matches(
         .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v))
 }
 
-/// The family `name`, or `name` without `_total`.
+/// Whether `op` names the operation labelled `function`: the label itself,
+/// or for a method (`Type::method`) the method's name.
+fn names_operation(op: &str, function: &str) -> bool {
+    function == op
+        || (!op.contains("::")
+            && function
+                .strip_suffix(op)
+                .is_some_and(|head| head.ends_with("::")))
+}
+
+/// The family `name` names: by its family name or one of its sample names
+/// (see [`names_family`]).
 fn lookup<'a>(frame: &'a Frame, name: &str) -> Option<&'a FrameFamily> {
-    frame
-        .family(name)
-        .or_else(|| name.strip_suffix("_total").and_then(|n| frame.family(n)))
+    family_candidates(name)
+        .filter_map(|n| frame.family(n))
+        .find(|f| names_family(name, &f.name, f.kind))
 }
 
 // ----- the store ---------------------------------------------------------------------------
@@ -798,9 +811,7 @@ fn newest_at_or_before(timeline: &[Arc<Frame>], t: Duration) -> Option<usize> {
 /// assert!(text.contains("window_doc_hits_total 1"));
 /// ```
 pub fn select(snapshot: &Snapshot, name: Option<&str>, filter: &[(&str, &str)]) -> Snapshot {
-    let wanted = |f: &MetricFamily| {
-        name.is_none_or(|n| f.name == n || n.strip_suffix("_total").is_some_and(|m| f.name == m))
-    };
+    let wanted = |f: &MetricFamily| name.is_none_or(|n| names_family(n, &f.name, f.kind));
     retain(snapshot, |f, s| wanted(f) && matches(&s.labels, filter))
 }
 
@@ -1056,18 +1067,17 @@ impl View {
     fn outcomes(&self, op: &str) -> (f64, f64, BTreeMap<String, f64>) {
         let (mut ok, mut error) = (0.0, 0.0);
         let mut kinds = BTreeMap::new();
-        for p in self.paths(
-            Some(CALLS_FAMILY),
-            MetricKind::Counter,
-            &[(FUNCTION_LABEL, op)],
-        ) {
-            let n: f64 = p.counter_steps().iter().sum();
+        for p in self.paths(Some(CALLS_FAMILY), MetricKind::Counter, &[]) {
             let label = |k: &str| {
                 p.labels
                     .iter()
                     .find(|(lk, _)| lk == k)
                     .map(|(_, v)| v.to_string())
             };
+            if !label(FUNCTION_LABEL).is_some_and(|f| names_operation(op, &f)) {
+                continue;
+            }
+            let n: f64 = p.counter_steps().iter().sum();
             match label("result").as_deref() {
                 Some("ok") => ok += n,
                 Some("error") => {
@@ -1086,8 +1096,11 @@ impl View {
     /// label of `function_calls`: a `#[tracked]` function or an operation
     /// recorded through the tracker API) over the window. Cancelled calls
     /// (futures dropped before completing) are neither: they are left out.
-    /// Same-named functions of different modules count together. `None` when
-    /// no call completed in the window.
+    /// Same-named functions of different modules count together, and so do
+    /// methods: a method's label is `Type::method`, which `op` names either
+    /// whole (`"Inventory::reserve"`, that method alone) or by the method's
+    /// name (`"reserve"`: every function and method called `reserve`). `None`
+    /// when no call completed in the window.
     pub fn success_rate(&self, op: &str) -> Option<f64> {
         let (ok, error, _) = self.outcomes(op);
         (ok + error > 0.0).then(|| ok / (ok + error))

@@ -27,7 +27,7 @@ fn longest<'a>(a: &'a str, b: &'a str) -> &'a str {
     }
 }
 
-#[tracked]
+#[tracked(error_if = Option::is_none)]
 fn split_first<'a, T>(items: &'a mut [T]) -> Option<&'a mut T>
 where
     T: Debug,

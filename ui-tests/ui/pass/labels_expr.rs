@@ -36,7 +36,7 @@ fn render(id: u32) -> u32 {
     id
 }
 
-#[tracked(labels = Route { method: Method::Get, path: &url[..1] })]
+#[tracked(labels = Route { method: Method::Get, path: &url[..1] }, error_if = Option::is_none)]
 async fn fetch(url: String) -> Option<usize> {
     Some(url.len())
 }

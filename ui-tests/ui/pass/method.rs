@@ -15,7 +15,7 @@ impl Cache {
         self.items.len()
     }
 
-    #[tracked]
+    #[tracked(error_if = Option::is_none)]
     fn first(&self) -> Option<&String> {
         self.items.first()
     }

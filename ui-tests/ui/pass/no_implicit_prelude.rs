@@ -14,7 +14,7 @@ fn parse(input: &str) -> ::core::result::Result<u32, ::core::num::ParseIntError>
 #[::telltale::timed(concurrency, labels(input = input))]
 fn timed(input: &str) {}
 
-#[::telltale::tracked]
+#[::telltale::tracked(ok_if = ::core::option::Option::is_some)]
 async fn later() -> ::core::option::Option<u8> {
     ::core::option::Option::Some(1)
 }
