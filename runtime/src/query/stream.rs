@@ -10,9 +10,8 @@
 //! so a slow consumer never slows recording or the ticker.
 //!
 //! ```
-//! use telltale::stream::{self, Filter, StreamItem};
+//! use telltale::stream::{self, Filter, StreamExt, StreamItem};
 //! use telltale::snapshot::MetricKind;
-//! use tokio_stream::StreamExt;
 //!
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 //! let mut values = stream::subscribe(Filter::default().kind(MetricKind::Counter));
@@ -38,6 +37,10 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::Stream;
+
+/// `next()` and the other combinators of a stream, re-exported so that a
+/// subscriber needs no `tokio-stream` dependency of its own.
+pub use tokio_stream::StreamExt;
 
 use crate::collect::snapshot::{names_family, MetricKind, Snapshot, Value};
 
@@ -248,7 +251,7 @@ impl Stream for MetricStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio_stream::StreamExt;
+    use super::StreamExt;
 
     static A: crate::metric::standalone::Counter =
         crate::metric::standalone::Counter::new("stream_test_a_total", "t");
