@@ -224,9 +224,18 @@ fn is_option(ty: &Type) -> bool {
         Type::Paren(p) => is_option(&p.elem),
         Type::Group(g) => is_option(&g.elem),
         Type::Path(p) if p.qself.is_none() => {
-            let names: Vec<String> = p.path.segments.iter().map(|s| s.ident.to_string()).collect();
+            let names: Vec<String> = p
+                .path
+                .segments
+                .iter()
+                .map(|s| s.ident.to_string())
+                .collect();
             matches!(
-                names.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .as_slice(),
                 ["Option"] | ["std" | "core", "option", "Option"]
             )
         }

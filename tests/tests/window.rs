@@ -269,8 +269,7 @@ fn an_operation_is_named_by_its_whole_label_or_by_its_method_name() {
 }
 
 static WINDOW_NAMED: Counter = Counter::new("window_named_orders_total", "Orders.");
-static WINDOW_NAMED_LATENCY: Histogram =
-    Histogram::new("window_named_latency_seconds", "Latency.");
+static WINDOW_NAMED_LATENCY: Histogram = Histogram::new("window_named_latency_seconds", "Latency.");
 
 #[test]
 fn a_metric_is_named_by_its_family_name_or_any_of_its_sample_names() {
@@ -285,7 +284,10 @@ fn a_metric_is_named_by_its_family_name_or_any_of_its_sample_names() {
         assert_eq!(windows.select(Some(name), &[]).families.len(), 1, "{name}");
     }
     // A sample suffix of another kind names nothing.
-    assert_eq!(windows.increase("window_named_orders_count", &[], MIN), None);
+    assert_eq!(
+        windows.increase("window_named_orders_count", &[], MIN),
+        None
+    );
     for name in [
         "window_named_latency_seconds",
         "window_named_latency_seconds_count",

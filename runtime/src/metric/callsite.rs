@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 use crate::collect::registry::{Collect, Desc, Registration, Sink};
 use crate::collect::snapshot::{MetricKind, Value};
+use crate::metric::failures;
 use crate::metric::family::{SeriesIndex, Visit};
 use crate::metric::labels::LabelSet;
 use crate::store::histogram::{HistogramCells, FUNCTION_CALL_BUCKETS};
@@ -400,6 +401,9 @@ pub struct Guard {
     series: &'static SeriesCells,
     start: u64,
     finished: bool,
+    /// A failure to list in the recent failures when the guard drops (with
+    /// the clock reading the duration is taken from).
+    failed: Option<ErrorKind>,
 }
 
 impl Guard {
@@ -416,13 +420,26 @@ impl Guard {
             series,
             start: clock::now(),
             finished: false,
+            failed: None,
         }
     }
 
     /// Records how a `#[tracked]` call ended; the duration is recorded when
-    /// the guard drops, right after.
+    /// the guard drops, right after, and a failure is listed in the recent
+    /// failures.
     #[inline]
     pub fn finish(mut self, outcome: Outcome) {
+        self.series.count(outcome);
+        self.finished = true;
+        if let Outcome::Error(kind) = outcome {
+            self.failed = Some(kind);
+        }
+    }
+
+    /// [`finish`](Self::finish) without listing a failure: the caller lists
+    /// it itself, with its metadata (timers).
+    #[inline]
+    pub(crate) fn finish_unlisted(mut self, outcome: Outcome) {
         self.series.count(outcome);
         self.finished = true;
     }
@@ -431,18 +448,33 @@ impl Guard {
 impl Drop for Guard {
     #[inline]
     fn drop(&mut self) {
-        let ticks = clock::now().saturating_sub(self.start);
+        let now = clock::now();
+        let ticks = now.saturating_sub(self.start);
         let shard = shard::current();
         self.series.hist.record_ticks_in(shard, ticks);
         if self.meta.concurrency || (self.meta.tracked && !self.finished) {
-            self.end_slow(shard);
+            self.end_slow(shard, now);
+        }
+        if let Some(kind) = self.failed {
+            list_failure(shard, self.meta.function, kind, now);
         }
     }
 }
 
+/// Lists a failed call in the recent failures.
+#[inline]
+fn list_failure(shard: usize, function: &'static str, kind: ErrorKind, now: u64) {
+    let (kind, type_name) = match kind {
+        ErrorKind::Indexed(values, i) => (values.get(i).copied().unwrap_or("unknown"), false),
+        ErrorKind::Named(name) => (name, true),
+        ErrorKind::Label(label) => (label, false),
+    };
+    failures::push_call(shard, function, kind, type_name, now);
+}
+
 impl Guard {
     #[cold]
-    fn end_slow(&self, shard: usize) {
+    fn end_slow(&self, shard: usize, now: u64) {
         let Some(o) = self.series.outcomes.get(shard) else {
             return;
         };
@@ -452,6 +484,7 @@ impl Guard {
         if self.meta.tracked && !self.finished {
             if std::thread::panicking() {
                 shard::add(&o.panicked, shard, 1);
+                failures::push_call(shard, self.meta.function, "panic", false, now);
             } else {
                 shard::add(&o.cancelled, shard, 1);
             }

@@ -118,7 +118,9 @@ impl Filter {
     fn batch(&self, at: SystemTime, snapshot: &Snapshot) -> Batch {
         let mut values = Vec::new();
         for f in &snapshot.families {
-            if !self.names.is_empty() && !self.names.iter().any(|n| names_family(n, &f.name, f.kind)) {
+            if !self.names.is_empty()
+                && !self.names.iter().any(|n| names_family(n, &f.name, f.kind))
+            {
                 continue;
             }
             if !self.kinds.is_empty() && !self.kinds.contains(&f.kind) {
@@ -250,8 +252,8 @@ impl Stream for MetricStream {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use super::StreamExt;
+    use super::*;
 
     static A: crate::metric::standalone::Counter =
         crate::metric::standalone::Counter::new("stream_test_a_total", "t");

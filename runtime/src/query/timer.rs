@@ -38,6 +38,7 @@ use crate::collect::snapshot::{Snapshot, Value};
 use crate::metric::callsite::{
     Callsite, CallsiteMeta, ErrorKind, Guard, Outcome, CALLS_FAMILY, DURATION_FAMILY,
 };
+use crate::metric::failures;
 use crate::store::histogram::ExpBuckets;
 
 /// Most distinct operation names and error kinds the API keeps; later ones
@@ -181,6 +182,9 @@ impl Operation {
             crate::store::clock::ticks_in(duration),
             outcome_of(outcome.err()),
         );
+        if let Err(kind) = outcome {
+            failures::push_reported(self.name(), kind, Vec::new());
+        }
     }
 
     pub(crate) fn count(self, outcome: Outcome) {
@@ -267,7 +271,10 @@ impl Timer {
     fn finish_as(mut self, outcome: Outcome, error: Option<String>) -> TimingResult {
         let duration = self.started.elapsed();
         if let Some(guard) = self.guard.take() {
-            guard.finish(outcome);
+            guard.finish_unlisted(outcome);
+        }
+        if let Some(kind) = &error {
+            failures::push_reported(self.name, kind, self.metadata.clone());
         }
         TimingResult {
             name: self.name.to_owned(),

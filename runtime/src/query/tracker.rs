@@ -21,30 +21,11 @@
 //! ));
 //! ```
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::SystemTime;
-
 use crate::metric::callsite::Outcome;
+use crate::metric::failures;
 use crate::query::timer::{kind, operation};
 
-/// How many recent failures [`recent_failures`] keeps.
-pub const RECENT_FAILURES: usize = 256;
-
-/// One recorded failure.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Failure {
-    /// The operation.
-    pub operation: String,
-    /// Its error kind.
-    pub kind: String,
-    /// When it was recorded.
-    pub at: SystemTime,
-    /// What the caller attached.
-    pub metadata: Vec<(String, String)>,
-}
-
-static RECENT: Mutex<VecDeque<Failure>> = Mutex::new(VecDeque::new());
+pub use crate::metric::failures::{recent_failures, Failure, RECENT_FAILURES};
 
 /// Records a success of `operation`. Its metadata is accepted for symmetry
 /// with [`record_failure`] and not kept: successes are only counted.
@@ -55,31 +36,14 @@ pub fn record_success(operation_name: &str, _metadata: &[(&str, &str)]) {
 /// Records a failure of `operation` with an error kind.
 pub fn record_failure(operation_name: &str, error_kind: &str, metadata: &[(&str, &str)]) {
     operation(operation_name).count(Outcome::Error(kind(error_kind)));
-    let mut recent = RECENT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if recent.len() == RECENT_FAILURES {
-        recent.pop_front();
-    }
-    recent.push_back(Failure {
-        operation: operation_name.to_owned(),
-        kind: error_kind.to_owned(),
-        at: SystemTime::now(),
-        metadata: metadata
+    failures::push_reported(
+        operation_name,
+        error_kind,
+        metadata
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
-    });
-}
-
-/// The most recent failures, oldest first (at most [`RECENT_FAILURES`]).
-pub fn recent_failures() -> Vec<Failure> {
-    RECENT
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .iter()
-        .cloned()
-        .collect()
+    );
 }
 
 #[cfg(test)]
