@@ -32,12 +32,18 @@ fn recent_panics() -> Result<(), StockError> {
     panic!("recent_panics panics");
 }
 
-struct RecentStore;
+struct RecentStore {
+    stock: u8,
+}
 
 #[tracked]
 impl RecentStore {
     fn recent_get(&self) -> Result<u8, StockError> {
-        Err(StockError::OutOfStock)
+        if self.stock == 0 {
+            Err(StockError::OutOfStock)
+        } else {
+            Ok(self.stock)
+        }
     }
 }
 
@@ -62,7 +68,7 @@ fn every_failed_call_is_listed_whatever_recorded_it() {
     recent_parse("x").unwrap_err();
     recent_parse("7").unwrap();
     std::panic::catch_unwind(recent_panics).unwrap_err();
-    RecentStore.recent_get().unwrap_err();
+    RecentStore { stock: 0 }.recent_get().unwrap_err();
     tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap()

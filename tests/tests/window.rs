@@ -217,12 +217,14 @@ fn success_rate_and_failure_breakdown_over_one_and_five_minutes() {
     assert_eq!(latency.count, 120);
 }
 
-struct WindowInventory;
+struct WindowInventory {
+    open: bool,
+}
 
 #[tracked]
 impl WindowInventory {
     fn window_reserve(&self, n: u32) -> Result<u32, PayError> {
-        if n == 0 {
+        if n == 0 || !self.open {
             Err(PayError::Declined)
         } else {
             Ok(n)
@@ -244,10 +246,12 @@ fn an_operation_is_named_by_its_whole_label_or_by_its_method_name() {
     let (clock, windows) = store();
     windows.tick();
     clock.advance(SEC);
-    WindowInventory.window_reserve(1).unwrap();
-    WindowInventory.window_reserve(0).unwrap_err();
-    WindowInventory.window_reserve(2).unwrap();
-    WindowInventory.window_reserve(3).unwrap();
+    WindowInventory { open: true }.window_reserve(1).unwrap();
+    WindowInventory { open: true }
+        .window_reserve(0)
+        .unwrap_err();
+    WindowInventory { open: true }.window_reserve(2).unwrap();
+    WindowInventory { open: true }.window_reserve(3).unwrap();
     window_reserve(0).unwrap_err();
     windows.tick();
     // The method's label is Type::method: that names it alone.
