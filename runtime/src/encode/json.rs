@@ -13,7 +13,7 @@
 //!   {"name":"function_calls_duration_seconds","type":"histogram","unit":"seconds","help":"Call duration.",
 //!    "series":[
 //!      {"labels":{"function":"fetch"},"count":3,"sum":0.75,"min":0.125,"max":0.5,
-//!       "quantiles":{"p50":0.1236,"p90":0.4946,"p95":0.4946,"p99":0.4946,"p999":0.4946},
+//!       "quantiles":{"p50":0.125,"p90":0.4946,"p95":0.4946,"p99":0.4946,"p999":0.4946},
 //!       "buckets":[{"le":0.1,"count":0},{"le":0.25,"count":2},{"le":"+Inf","count":3}],
 //!       "created":null}]},
 //!   {"name":"queue_depth","type":"gauge","unit":null,"help":"",
@@ -58,8 +58,8 @@
 //! | `labels` | object | as above |
 //! | `count` | integer | number of observations |
 //! | `sum` | number | sum of the observations |
-//! | `min`, `max` | number or `null` | the exact smallest and largest observation, where the store tracks them (durations), else `null` |
-//! | `quantiles` | object | `p50`, `p90`, `p95`, `p99`, `p999`: estimated quantiles (within about 1.1 %), each `null` when there is no observation |
+//! | `min`, `max` | number or `null` | the exact smallest and largest observation (every histogram keeps them); `null` with no observation, or for a series read from elsewhere that does not carry them (parsed text, a source, the Redis backend) |
+//! | `quantiles` | object | `p50`, `p90`, `p95`, `p99`, `p999`: estimated quantiles (within about 1.1 %, and within `min`..`max` where those are known), each `null` when there is no observation |
 //! | `buckets` | array | classic buckets, cumulative, increasing `le`: `{"le": number, "count": integer}`, the last one `{"le": "+Inf", "count": <count>}` |
 //! | `created` | number or `null` | as above |
 //!
@@ -394,22 +394,43 @@ mod tests {
         let values = [0.001, 0.002, 0.004, 0.008, 1.0];
         let exponential = from_values(values);
         let value = HistogramValue::from_exponential(exponential, &[0.005, 0.5]);
-        let mut with_extremes = value.clone();
-        with_extremes.exponential.min = Some(0.001);
-        with_extremes.exponential.max = Some(1.0);
+        // A value read from text or another process may carry no extremes.
+        let mut without_extremes = value.clone();
+        without_extremes.exponential.min = None;
+        without_extremes.exponential.max = None;
         let out = json(vec![family(
             "h",
             "",
             MetricKind::Histogram,
             vec![
                 series(&[("a", "1")], Value::Histogram(value.clone())),
-                series(&[("a", "2")], Value::Histogram(with_extremes)),
+                series(&[("a", "2")], Value::Histogram(without_extremes)),
             ],
         )]);
         let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
         let first = &parsed["families"][0]["series"][0];
         assert_eq!(first["count"], 5);
-        assert_eq!(first["min"], serde_json::Value::Null);
+        // An f64 store keeps its exact extremes, and quantiles stay within them.
+        assert_eq!(first["min"], 0.001);
+        assert_eq!(first["max"], 1.0);
+        for (name, _) in super::QUANTILES {
+            let q = first["quantiles"][name].as_f64().unwrap();
+            assert!((0.001..=1.0).contains(&q), "{name} {q}");
+        }
+        // One observation: every quantile is that observation.
+        let one = HistogramValue::from_exponential(from_values([1.5]), &[1.0]);
+        let out = json(vec![family(
+            "one",
+            "",
+            MetricKind::Histogram,
+            vec![series(&[], Value::Histogram(one))],
+        )]);
+        let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let only = &parsed["families"][0]["series"][0];
+        assert_eq!((&only["min"], &only["max"]), (&1.5.into(), &1.5.into()));
+        for (name, _) in super::QUANTILES {
+            assert_eq!(only["quantiles"][name], 1.5, "{name}");
+        }
         for (name, q) in super::QUANTILES {
             let expected = value.quantile(q).unwrap();
             assert_eq!(first["quantiles"][name].as_f64(), Some(expected), "{name}");
@@ -428,7 +449,7 @@ mod tests {
             ])
         );
         let second = &parsed["families"][0]["series"][1];
-        assert_eq!(second["min"], 0.001);
-        assert_eq!(second["max"], 1.0);
+        assert_eq!(second["min"], serde_json::Value::Null);
+        assert_eq!(second["max"], serde_json::Value::Null);
     }
 }

@@ -179,7 +179,9 @@ pub(crate) struct HistShard {
     /// none), not yet in its bucket. It is bucketed on the next call, where
     /// that work does not wait for the clock read of the call being recorded.
     pending: AtomicU64,
-    /// Tick stores: the smallest and largest value bucketed (exact).
+    /// The smallest and largest value bucketed (exact): ticks in a tick
+    /// store, the bits of the (non-negative) value in an `f64` store, whose
+    /// order is the values' order.
     min: AtomicU64,
     max: AtomicU64,
     zero: AtomicU64,
@@ -213,6 +215,24 @@ impl HistShard {
             }
         }
         shard::add_f64(&self.sum, shard, v);
+        // `+ 0.0` turns -0.0 into 0.0; other values here are not negative.
+        self.extremes(shard, (v + 0.0).to_bits());
+    }
+
+    /// Keeps `key` if it is a new smallest or largest.
+    #[inline]
+    fn extremes(&self, shard: usize, key: u64) {
+        if shard < shard::SHARED {
+            if key < self.min.load(Relaxed) {
+                self.min.store(key, Relaxed);
+            }
+            if key > self.max.load(Relaxed) {
+                self.max.store(key, Relaxed);
+            }
+        } else {
+            self.min.fetch_min(key, Relaxed);
+            self.max.fetch_max(key, Relaxed);
+        }
     }
 
     /// Records a duration in raw clock ticks: an integer sum and no float
@@ -238,17 +258,7 @@ impl HistShard {
 
     #[inline]
     fn bucket_ticks(&self, shard: usize, ticks: u64) {
-        if shard < shard::SHARED {
-            if ticks < self.min.load(Relaxed) {
-                self.min.store(ticks, Relaxed);
-            }
-            if ticks > self.max.load(Relaxed) {
-                self.max.store(ticks, Relaxed);
-            }
-        } else {
-            self.min.fetch_min(ticks, Relaxed);
-            self.max.fetch_max(ticks, Relaxed);
-        }
+        self.extremes(shard, ticks);
         // Signed conversion is one instruction; ticks never reach 2^63.
         let Slot::Bucket(octave, sub) = slot(ticks as i64 as f64) else {
             return self.record_special(shard, ticks as i64 as f64);
@@ -355,6 +365,13 @@ impl HistShard {
                     Slot::Overflow => out.overflow += 1,
                     Slot::Ignore => {}
                 }
+            }
+        } else {
+            let (min, max) = (self.min.load(Relaxed), self.max.load(Relaxed));
+            if min <= max {
+                let (lo, hi) = (f64::from_bits(min), f64::from_bits(max));
+                out.min = Some(out.min.map_or(lo, |m| m.min(lo)));
+                out.max = Some(out.max.map_or(hi, |m| m.max(hi)));
             }
         }
     }
@@ -772,8 +789,17 @@ impl ExpBuckets {
     }
 
     /// The estimated `q`-quantile, `q` in `0.0..=1.0` (nearest rank, reported
-    /// as the geometric middle of the bucket holding it); `None` when empty.
+    /// as the geometric middle of the bucket holding it, within the observed
+    /// `min..=max` where those are known); `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
+        let estimate = self.bucket_quantile(q)?;
+        Some(match (self.min, self.max) {
+            (Some(min), Some(max)) if min <= max => estimate.clamp(min, max),
+            _ => estimate,
+        })
+    }
+
+    fn bucket_quantile(&self, q: f64) -> Option<f64> {
         let count = self.count();
         if count == 0 || q.is_nan() {
             return None;
