@@ -268,7 +268,7 @@ proptest! {
         prop_assert_eq!(rows.len(), series.len() + 1);
         prop_assert_eq!(rows[0].join(","), telltale::encode::csv::HEADER);
         for ((labels, value), row) in series.iter().zip(&rows[1..]) {
-            prop_assert_eq!(row.len(), 17);
+            prop_assert_eq!(row.len(), 18);
             prop_assert_eq!(&row[0], &AT_MS.to_string());
             prop_assert_eq!(&row[1], "g");
             prop_assert_eq!(&row[2], "gauge");
@@ -415,4 +415,82 @@ fn python_csv_module_reads_the_same_fields() {
         assert_eq!(&read_labels(&row[5]).unwrap(), labels);
         assert!(same(csv_number(&row[6]).unwrap(), *value));
     }
+}
+
+#[derive(telltale::LabelSet)]
+struct Lane {
+    lane: String,
+}
+
+static DECLARED_JOBS: telltale::Counter =
+    telltale::Counter::new("encode_declared_jobs_total", "Jobs.");
+static DECLARED_DEPTH: telltale::Gauge = telltale::Gauge::new("encode_declared_depth", "Depth.");
+static DECLARED_LATENCY: telltale::Family<Lane, telltale::Histogram> =
+    telltale::Family::new("encode_declared_latency_seconds", "Latency.");
+
+/// The name a metric is declared with is found in every format: in the text
+/// formats on its samples, in JSON and CSV as `sample_name` beside the
+/// family name (a counter's without `_total`). A family of histograms (an
+/// `f64` store) has its exact `min` and `max`, and quantiles within them.
+#[test]
+fn a_declared_name_is_found_in_every_format() {
+    DECLARED_JOBS.inc();
+    DECLARED_DEPTH.set(2.0);
+    let lane = DECLARED_LATENCY.labels(Lane { lane: "a".into() });
+    lane.observe(1.5);
+    let declared = [
+        ("encode_declared_jobs_total", "encode_declared_jobs"),
+        ("encode_declared_depth", "encode_declared_depth"),
+        (
+            "encode_declared_latency_seconds",
+            "encode_declared_latency_seconds",
+        ),
+    ];
+    for format in [Format::Prometheus, Format::OpenMetrics] {
+        let text = telltale::render(format);
+        for (name, _) in declared {
+            assert!(
+                text.lines().any(|l| l.starts_with(name)),
+                "{name} in {format:?}\n{text}"
+            );
+        }
+    }
+    let doc: Json = serde_json::from_str(&telltale::render(Format::Json)).unwrap();
+    let csv = telltale::render(Format::Csv);
+    let rows = read_csv(&csv).unwrap();
+    let column = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    for (name, family) in declared {
+        let found: Vec<&Json> = doc["families"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["sample_name"] == name)
+            .collect();
+        assert_eq!(found.len(), 1, "{name} in JSON");
+        assert_eq!(found[0]["name"], family);
+        let row = rows
+            .iter()
+            .find(|row| row[column("sample_name")] == name)
+            .unwrap_or_else(|| panic!("{name} in CSV"));
+        assert_eq!(row[column("name")], family);
+    }
+    let latency = doc["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "encode_declared_latency_seconds")
+        .unwrap();
+    let series = &latency["series"][0];
+    assert_eq!((&series["min"], &series["max"]), (&1.5.into(), &1.5.into()));
+    for q in ["p50", "p90", "p95", "p99", "p999"] {
+        assert_eq!(series["quantiles"][q], 1.5, "{q}");
+    }
+    let row = rows
+        .iter()
+        .find(|row| row[column("name")] == "encode_declared_latency_seconds")
+        .unwrap();
+    assert_eq!(
+        (row[column("min")].as_str(), row[column("p50")].as_str()),
+        ("1.5", "1.5")
+    );
 }

@@ -87,6 +87,19 @@ pub struct MetricFamily {
     pub series: Vec<Series>,
 }
 
+impl MetricFamily {
+    /// The name its value samples carry in the text formats, the name it was
+    /// declared with: `<name>_total` for a counter, the family name for a
+    /// gauge, and for a histogram the family name its `_bucket`, `_count`
+    /// and `_sum` samples extend.
+    pub fn sample_name(&self) -> std::borrow::Cow<'_, str> {
+        match self.kind {
+            MetricKind::Counter => format!("{}_total", self.name).into(),
+            MetricKind::Gauge | MetricKind::Histogram => std::borrow::Cow::Borrowed(&*self.name),
+        }
+    }
+}
+
 /// One series of a family: its labels and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Series {

@@ -1,13 +1,13 @@
 //! The CSV table of [`Format::Csv`](crate::Format::Csv): schema 1.
 //!
 //! RFC 4180 CSV in UTF-8: a header row, then one row per series, every row
-//! ended by CR LF, always these 17 columns in this order:
+//! ended by CR LF, always these 18 columns in this order:
 //!
 //! ```text
-//! timestamp_ms,name,type,unit,help,labels,value,count,sum,min,max,p50,p90,p95,p99,p999,created
-//! 1700000000123,function_calls,counter,,Calls.,"function=""fetch"",result=""ok""",3,,,,,,,,,,1700000000.25
-//! 1700000000123,function_calls_duration_seconds,histogram,seconds,Call duration.,"function=""fetch""",,3,0.75,0.125,0.5,0.1236,0.4946,0.4946,0.4946,0.4946,
-//! 1700000000123,queue_depth,gauge,,,,NaN,,,,,,,,,,
+//! timestamp_ms,name,type,unit,help,labels,value,count,sum,min,max,p50,p90,p95,p99,p999,created,sample_name
+//! 1700000000123,function_calls,counter,,Calls.,"function=""fetch"",result=""ok""",3,,,,,,,,,,1700000000.25,function_calls_total
+//! 1700000000123,function_calls_duration_seconds,histogram,seconds,Call duration.,"function=""fetch""",,3,0.75,0.125,0.5,0.125,0.4946,0.4946,0.4946,0.4946,,function_calls_duration_seconds
+//! 1700000000123,queue_depth,gauge,,,,NaN,,,,,,,,,,,queue_depth
 //! ```
 //!
 //! (Quantiles shortened here: they are written with all their digits.)
@@ -17,7 +17,7 @@
 //! | column | content |
 //! |---|---|
 //! | `timestamp_ms` | time of the export, integer milliseconds since the Unix epoch (UTC); the same on every row |
-//! | `name` | the family name; a counter's is without `_total` |
+//! | `name` | the family name; a counter's is without `_total` (`jobs` for a counter declared `jobs_total`) |
 //! | `type` | `counter`, `gauge` or `histogram` |
 //! | `unit` | the unit (`seconds`, `bytes`), empty when none |
 //! | `help` | the help text, unescaped |
@@ -25,9 +25,10 @@
 //! | `value` | a counter's total or a gauge's value; empty for histograms |
 //! | `count` | a histogram's number of observations (integer); empty otherwise |
 //! | `sum` | a histogram's sum of observations; empty otherwise |
-//! | `min`, `max` | a histogram's exact smallest and largest observation where the store tracks them (durations); empty otherwise |
-//! | `p50` … `p999` | a histogram's estimated 0.5, 0.9, 0.95, 0.99 and 0.999 quantiles (within about 1.1 %); empty when it has no observation, and for counters and gauges |
+//! | `min`, `max` | a histogram's exact smallest and largest observation; empty for counters and gauges, with no observation, and for a series read from elsewhere that does not carry them |
+//! | `p50` … `p999` | a histogram's estimated 0.5, 0.9, 0.95, 0.99 and 0.999 quantiles (within about 1.1 %, and within `min`..`max` where known); empty when it has no observation, and for counters and gauges |
 //! | `created` | when the series was created, seconds since the Unix epoch; empty when unknown |
+//! | `sample_name` | the name it was declared with and its samples carry in the text formats: a counter's `<name>_total`, else `name` |
 //!
 //! Rows come family by family, families sorted by name, series sorted by
 //! labels. A family without series has no row. Classic buckets are not in
@@ -52,7 +53,7 @@
 //! # Stability
 //!
 //! Within schema 1 the columns above keep their names, order and meaning.
-//! Future versions may add columns after `created` and new `type` values;
+//! Future versions may add columns after `sample_name` and new `type` values;
 //! read columns by their header name, and ignore columns you do not know.
 
 use std::fmt::Write as _;
@@ -62,7 +63,7 @@ use crate::collect::snapshot::{HistogramValue, MetricFamily, MetricKind, Series,
 
 /// The header row, without its line end.
 pub const HEADER: &str =
-    "timestamp_ms,name,type,unit,help,labels,value,count,sum,min,max,p50,p90,p95,p99,p999,created";
+    "timestamp_ms,name,type,unit,help,labels,value,count,sum,min,max,p50,p90,p95,p99,p999,created,sample_name";
 
 /// Appends `snapshot` as a schema-1 CSV table stamped `timestamp_ms` to `out`.
 pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
@@ -118,6 +119,8 @@ fn encode_series(
     if let Some(created) = series.created {
         write_float(out, created, FloatStyle::Value);
     }
+    out.push(',');
+    write_field(out, &family.sample_name());
     out.push_str("\r\n");
 }
 
@@ -229,7 +232,7 @@ mod tests {
     #[test]
     fn header_only_for_an_empty_snapshot() {
         assert_eq!(csv(vec![]), format!("{}\r\n", super::HEADER));
-        assert_eq!(super::HEADER.split(',').count(), 17);
+        assert_eq!(super::HEADER.split(',').count(), 18);
     }
 
     #[test]
@@ -267,17 +270,17 @@ mod tests {
         let out = csv(vec![calls, duration, depth, none]);
         let expected = [
             super::HEADER,
-            r#"1700000000123,function_calls,counter,,"Calls, ""by"" function.","function=""fetch"",result=""ok""",3,,,,,,,,,,1700000000.25"#,
-            r#"1700000000123,function_calls,counter,,"Calls, ""by"" function.","path=""a,b\\c\nd""",0.5,,,,,,,,,,"#,
-            "1700000000123,d_seconds,histogram,seconds,,,,3,0.75,,,,,,,,",
-            "1700000000123,depth,gauge,,Depth.,,NaN,,,,,,,,,,",
-            r#"1700000000123,depth,gauge,,Depth.,"q=""""",-1e-05,,,,,,,,,,"#,
+            r#"1700000000123,function_calls,counter,,"Calls, ""by"" function.","function=""fetch"",result=""ok""",3,,,,,,,,,,1700000000.25,function_calls_total"#,
+            r#"1700000000123,function_calls,counter,,"Calls, ""by"" function.","path=""a,b\\c\nd""",0.5,,,,,,,,,,,function_calls_total"#,
+            "1700000000123,d_seconds,histogram,seconds,,,,3,0.75,,,,,,,,,d_seconds",
+            "1700000000123,depth,gauge,,Depth.,,NaN,,,,,,,,,,,depth",
+            r#"1700000000123,depth,gauge,,Depth.,"q=""""",-1e-05,,,,,,,,,,,depth"#,
             "",
         ]
         .join("\r\n");
         assert_eq!(out, expected);
         let rows = read(&out).unwrap();
-        assert!(rows.iter().all(|row| row.len() == 17), "{rows:?}");
+        assert!(rows.iter().all(|row| row.len() == 18), "{rows:?}");
         assert_eq!(rows[2][5], "path=\"a,b\\\\c\\nd\"");
         assert_eq!(rows[1][4], "Calls, \"by\" function.");
     }

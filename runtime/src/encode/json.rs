@@ -7,16 +7,16 @@
 //!
 //! ```json
 //! {"schema":1,"timestamp_ms":1700000000123,"families":[
-//!   {"name":"function_calls","type":"counter","unit":null,"help":"Calls by function and result.",
+//!   {"name":"function_calls","sample_name":"function_calls_total","type":"counter","unit":null,"help":"Calls by function and result.",
 //!    "series":[
 //!      {"labels":{"function":"fetch","result":"ok"},"value":3,"created":1700000000.25}]},
-//!   {"name":"function_calls_duration_seconds","type":"histogram","unit":"seconds","help":"Call duration.",
+//!   {"name":"function_calls_duration_seconds","sample_name":"function_calls_duration_seconds","type":"histogram","unit":"seconds","help":"Call duration.",
 //!    "series":[
 //!      {"labels":{"function":"fetch"},"count":3,"sum":0.75,"min":0.125,"max":0.5,
 //!       "quantiles":{"p50":0.125,"p90":0.4946,"p95":0.4946,"p99":0.4946,"p999":0.4946},
 //!       "buckets":[{"le":0.1,"count":0},{"le":0.25,"count":2},{"le":"+Inf","count":3}],
 //!       "created":null}]},
-//!   {"name":"queue_depth","type":"gauge","unit":null,"help":"",
+//!   {"name":"queue_depth","sample_name":"queue_depth","type":"gauge","unit":null,"help":"",
 //!    "series":[{"labels":{},"value":"NaN","created":null}]}]}
 //! ```
 //!
@@ -37,7 +37,8 @@
 //!
 //! | member | type | meaning |
 //! |---|---|---|
-//! | `name` | string | the family name; a counter's is without `_total` |
+//! | `name` | string | the family name; a counter's is without `_total` (`jobs` for a counter declared `jobs_total`) |
+//! | `sample_name` | string | the name it was declared with and its samples carry in the text formats: a counter's `<name>_total`, else `name` (a histogram's samples add `_bucket`, `_count`, `_sum` to it) |
 //! | `type` | string | `"counter"`, `"gauge"` or `"histogram"` |
 //! | `unit` | string or `null` | the unit (`"seconds"`, `"bytes"`), `null` when none |
 //! | `help` | string | the help text, unescaped (`""` when none) |
@@ -107,6 +108,8 @@ pub(super) fn encode(snapshot: &Snapshot, timestamp_ms: i64, out: &mut String) {
 fn encode_family(family: &MetricFamily, out: &mut String) {
     out.push_str("{\"name\":");
     write_string(out, &family.name);
+    out.push_str(",\"sample_name\":");
+    write_string(out, &family.sample_name());
     out.push_str(",\"type\":\"");
     out.push_str(family.kind.as_str());
     out.push_str("\",\"unit\":");
@@ -306,20 +309,20 @@ mod tests {
         let out = json(vec![calls, duration, depth, empty]);
         let expected = concat!(
             r#"{"schema":1,"timestamp_ms":1700000000123,"families":["#,
-            r#"{"name":"function_calls","type":"counter","unit":null,"help":"Calls \"by\" function.","series":["#,
+            r#"{"name":"function_calls","sample_name":"function_calls_total","type":"counter","unit":null,"help":"Calls \"by\" function.","series":["#,
             r#"{"labels":{"function":"fetch","result":"ok"},"value":3,"created":1700000000.25},"#,
             r#"{"labels":{"function":"f\\g","result":""},"value":0.5,"created":null}]},"#,
-            r#"{"name":"d_seconds","type":"histogram","unit":"seconds","help":"","series":["#,
+            r#"{"name":"d_seconds","sample_name":"d_seconds","type":"histogram","unit":"seconds","help":"","series":["#,
             r#"{"labels":{"function":"fetch"},"count":3,"sum":0.75,"min":null,"max":null,"#,
             r#""quantiles":{"p50":null,"p90":null,"p95":null,"p99":null,"p999":null},"#,
             r#""buckets":[{"le":0.1,"count":0},{"le":0.25,"count":2},{"le":"+Inf","count":3}],"#,
             r#""created":null}]},"#,
-            r#"{"name":"depth","type":"gauge","unit":null,"help":"Depth.","series":["#,
+            r#"{"name":"depth","sample_name":"depth","type":"gauge","unit":null,"help":"Depth.","series":["#,
             r#"{"labels":{},"value":"NaN","created":null},"#,
             r#"{"labels":{"q":"a"},"value":"-Inf","created":null},"#,
             r#"{"labels":{"q":"b"},"value":-1e-05,"created":null},"#,
             r#"{"labels":{"q":"c"},"value":"+Inf","created":null}]},"#,
-            r#"{"name":"none","type":"counter","unit":null,"help":"No series.","series":[]}]}"#,
+            r#"{"name":"none","sample_name":"none_total","type":"counter","unit":null,"help":"No series.","series":[]}]}"#,
             "\n"
         );
         assert_eq!(out, expected);
@@ -351,9 +354,9 @@ mod tests {
             out,
             concat!(
                 r#"{"schema":1,"timestamp_ms":1700000000123,"families":["#,
-                r#"{"name":"c","type":"counter","unit":null,"help":"","series":["#,
+                r#"{"name":"c","sample_name":"c_total","type":"counter","unit":null,"help":"","series":["#,
                 r#"{"labels":{"a":"2"},"value":1,"created":null}]},"#,
-                r#"{"name":"h","type":"histogram","unit":null,"help":"","series":[]}]}"#,
+                r#"{"name":"h","sample_name":"h","type":"histogram","unit":null,"help":"","series":[]}]}"#,
                 "\n"
             )
         );

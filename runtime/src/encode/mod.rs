@@ -118,7 +118,7 @@ pub fn encode(snapshot: &Snapshot, format: Format, out: &mut String) {
 /// telltale::encode::encode_at(&snapshot, telltale::Format::Json, at, &mut out);
 /// assert_eq!(
 ///     out,
-///     r#"{"schema":1,"timestamp_ms":1700000000123,"families":[{"name":"jobs","type":"counter","unit":null,"help":"Jobs run.","series":[{"labels":{"queue":"a"},"value":3,"created":null}]}]}"#
+///     r#"{"schema":1,"timestamp_ms":1700000000123,"families":[{"name":"jobs","sample_name":"jobs_total","type":"counter","unit":null,"help":"Jobs run.","series":[{"labels":{"queue":"a"},"value":3,"created":null}]}]}"#
 ///         .to_owned() + "\n",
 /// );
 /// ```
