@@ -790,6 +790,23 @@ async fn an_endpoint_s_series_exist_at_zero_before_it_pushes() {
         assert!(text.contains(&line), "no {line:?} in {text}");
     }
     pusher.shutdown().await;
+    // A stopped endpoint's series leave the exposition, as they do when
+    // its pusher is dropped.
+    let text = telltale::render(telltale::Format::Prometheus);
+    assert!(!text.contains("endpoint=\"quiet\""), "{text}");
+    let dropped = push::start(PushConfig {
+        endpoints: vec![remote_write_endpoint("dropped", mock.url("/w"), 3_600_000)],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    let text = telltale::render(telltale::Format::Prometheus);
+    assert!(
+        text.contains("telltale_push_sent_total{endpoint=\"dropped\"} 0\n"),
+        "{text}"
+    );
+    drop(dropped);
+    let text = telltale::render(telltale::Format::Prometheus);
+    assert!(!text.contains("endpoint=\"dropped\""), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,3 +232,31 @@ fn a_timer_failure_with_the_label_value_matches_tracked() {
     assert_eq!(calls(&s, "timer_fetch_page", "error", "not_found"), 2.0);
     assert_eq!(calls(&s, "timer_fetch_page", "error", "FetchError"), 1.0);
 }
+
+#[test]
+fn an_operation_only_counted_exports_no_duration_histogram() {
+    let durations = |s: &Snapshot| {
+        s.family("function_calls_duration_seconds")
+            .map(|f| {
+                f.series
+                    .iter()
+                    .filter(|s| {
+                        s.labels
+                            .iter()
+                            .any(|(k, v)| k == "function" && v == "timer_counted_only")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    tracker::record_success("timer_counted_only", &[]);
+    tracker::record_failure("timer_counted_only", "refused", &[]);
+    let s = Snapshot::collect();
+    assert_eq!(calls(&s, "timer_counted_only", "ok", ""), 1.0);
+    assert_eq!(durations(&s), 0, "no empty duration histogram");
+    // Its first measured call brings the duration series.
+    timer::record("timer_counted_only", Duration::from_millis(3), Ok(()));
+    let s = Snapshot::collect();
+    assert_eq!(durations(&s), 1);
+    assert_eq!(timer::stats("timer_counted_only").unwrap().count, 1);
+}

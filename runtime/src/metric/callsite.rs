@@ -641,12 +641,18 @@ impl Collect for Callsite {
             unit: None,
             kind: MetricKind::Gauge,
         };
+        // An operation of the timer and tracker API (it has no module) may
+        // only ever be counted (`tracker::record_*`): its duration series
+        // appears with its first measured call, not as an empty histogram.
+        let api = meta.module.is_empty();
         // The families exist before any series does (a labeled function has
         // none until its first call).
         if meta.tracked {
             out.declare(&calls);
         }
-        out.declare(&duration);
+        if !api {
+            out.declare(&duration);
+        }
         if meta.concurrency {
             out.declare(&concurrent);
         }
@@ -682,12 +688,14 @@ impl Collect for Callsite {
             if meta.tracked {
                 push_outcomes(out, &calls, &labels, &outcomes, s.created);
             }
-            out.push(
-                &duration,
-                labels.clone(),
-                Value::Histogram(hist),
-                Some(s.created),
-            );
+            if !api || hist.count > 0 {
+                out.push(
+                    &duration,
+                    labels.clone(),
+                    Value::Histogram(hist),
+                    Some(s.created),
+                );
+            }
             if meta.concurrency {
                 out.push(
                     &concurrent,

@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
@@ -17,11 +17,11 @@ use serde::Serialize;
 
 use super::config::{redact_url, EndpointConfig, FieldError, Protocol, RetryPolicy};
 use super::protocol;
+use super::self_metrics::SelfMetrics;
 use super::tls::{self, Tls};
 use super::wire::{BaseUrl, Wire};
-use crate::metric::dynamic::{self, Metric};
+use crate::error::Error;
 use crate::store::clock::unix_seconds;
-use crate::{error::Error, metric::standalone::Counter, metric::standalone::Gauge};
 pub(crate) use tls::{client, Client};
 
 /// What one endpoint has done so far.
@@ -429,83 +429,6 @@ pub(crate) async fn deliver(
 
 // ----- statistics ----------------------------------------------------------------------
 
-/// The `telltale_push_*` series of one endpoint.
-#[derive(Debug)]
-pub(crate) struct SelfMetrics {
-    sent: Metric<Counter>,
-    failed: Metric<Counter>,
-    retries: Metric<Counter>,
-    dropped: Metric<Counter>,
-    queue: Metric<Gauge>,
-}
-
-struct SelfFamilies {
-    sent: Metric<Counter>,
-    failed: Metric<Counter>,
-    retries: Metric<Counter>,
-    dropped: Metric<Counter>,
-    queue: Metric<Gauge>,
-}
-
-static SELF_FAMILIES: LazyLock<Option<SelfFamilies>> = LazyLock::new(|| {
-    let counter = |name: &str, help: &str| {
-        dynamic::counter(name)
-            .help(help)
-            .required_labels(["endpoint"])
-            .register()
-            .ok()
-    };
-    Some(SelfFamilies {
-        sent: counter(
-            "telltale_push_sent_total",
-            "Payloads an endpoint accepted, by endpoint.",
-        )?,
-        failed: counter(
-            "telltale_push_failed_total",
-            "Push requests that failed (errors, timeouts, refusals), by endpoint.",
-        )?,
-        retries: counter(
-            "telltale_push_retries_total",
-            "Push requests that were retries, by endpoint.",
-        )?,
-        dropped: counter(
-            "telltale_push_dropped_total",
-            "Payloads dropped because an endpoint's queue was full or the endpoint refused them, by endpoint.",
-        )?,
-        queue: dynamic::gauge("telltale_push_queue_length")
-            .help("Payloads waiting to be pushed, by endpoint.")
-            .required_labels(["endpoint"])
-            .register()
-            .ok()?,
-    })
-});
-
-impl SelfMetrics {
-    fn for_endpoint(name: &str) -> Option<SelfMetrics> {
-        let f = SELF_FAMILIES.as_ref()?;
-        let bind = [("endpoint", name)];
-        let metrics = SelfMetrics {
-            sent: f.sent.labels(bind),
-            failed: f.failed.labels(bind),
-            retries: f.retries.labels(bind),
-            dropped: f.dropped.labels(bind),
-            queue: f.queue.labels(bind),
-        };
-        // Every series exists at zero from the start, so an alert on one
-        // that is absent does not fire for an endpoint that has not pushed.
-        for counter in [
-            &metrics.sent,
-            &metrics.failed,
-            &metrics.retries,
-            &metrics.dropped,
-        ] {
-            let _ = counter.inc_by(0);
-        }
-        let _ = metrics.queue.add(0.0);
-        Some(metrics)
-    }
-}
-
 /// What an endpoint has done so far.
 #[derive(Debug, Default)]
 pub(crate) struct Stats {
@@ -540,7 +463,7 @@ impl Stats {
         self.consecutive_failures.store(0, Ordering::Relaxed);
         self.text().success_at = Some(SystemTime::now());
         if let Some(m) = &self.metrics {
-            let _ = m.sent.inc();
+            m.sent();
         }
     }
 
@@ -549,14 +472,14 @@ impl Stats {
         self.consecutive_failures.fetch_add(1, Ordering::Relaxed);
         self.error(message.to_owned());
         if let Some(m) = &self.metrics {
-            let _ = m.failed.inc();
+            m.failed();
         }
     }
 
     fn retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
         if let Some(m) = &self.metrics {
-            let _ = m.retries.inc();
+            m.retry();
         }
     }
 
@@ -570,7 +493,7 @@ impl Stats {
             self.dropped.fetch_add(n, Ordering::Relaxed);
         }
         if let Some(m) = &self.metrics {
-            let _ = m.dropped.inc_by(n);
+            m.dropped(n);
         }
     }
 
@@ -677,7 +600,7 @@ impl Endpoint {
         let client = client(&target.tls);
         Endpoint {
             stats: Stats {
-                metrics: SelfMetrics::for_endpoint(&target.name),
+                metrics: Some(SelfMetrics::start(&target.name)),
                 ..Stats::default()
             },
             target,
@@ -696,7 +619,7 @@ impl Endpoint {
 
     fn set_queue_gauge(&self, len: usize) {
         if let Some(m) = &self.stats.metrics {
-            let _ = m.queue.set(len as f64);
+            m.queue(len);
         }
     }
 
@@ -747,6 +670,14 @@ impl Endpoint {
                 queue.len()
             };
             self.set_queue_gauge(len);
+        }
+    }
+
+    /// The endpoint stopped: its `telltale_push_*` series are no longer
+    /// exported.
+    pub(crate) fn retire(&self) {
+        if let Some(m) = &self.stats.metrics {
+            m.retire();
         }
     }
 

@@ -70,6 +70,7 @@ mod grouping;
 mod protocol;
 pub mod pushgateway;
 pub mod remote_write;
+mod self_metrics;
 mod tls;
 mod wire;
 
@@ -121,6 +122,9 @@ struct Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         self.stop.send_replace(true);
+        for endpoint in &self.endpoints {
+            endpoint.retire();
+        }
         for tasks in [&mut self.collectors, &mut self.senders] {
             for task in tasks
                 .get_mut()
@@ -397,6 +401,10 @@ impl Pusher {
         }
         for task in tasks {
             let _ = task.await;
+        }
+        // A stopped endpoint's telltale_push_* series leave the exposition.
+        for endpoint in &self.inner.endpoints {
+            endpoint.retire();
         }
         *done = true;
     }
