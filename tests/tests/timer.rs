@@ -236,18 +236,16 @@ fn a_timer_failure_with_the_label_value_matches_tracked() {
 #[test]
 fn an_operation_only_counted_exports_no_duration_histogram() {
     let durations = |s: &Snapshot| {
-        s.family("function_calls_duration_seconds")
-            .map(|f| {
-                f.series
-                    .iter()
-                    .filter(|s| {
-                        s.labels
-                            .iter()
-                            .any(|(k, v)| k == "function" && v == "timer_counted_only")
-                    })
-                    .count()
-            })
-            .unwrap_or(0)
+        s.family("function_calls_duration_seconds").map_or(0, |f| {
+            f.series
+                .iter()
+                .filter(|s| {
+                    s.labels
+                        .iter()
+                        .any(|(k, v)| k == "function" && v == "timer_counted_only")
+                })
+                .count()
+        })
     };
     tracker::record_success("timer_counted_only", &[]);
     tracker::record_failure("timer_counted_only", "refused", &[]);

@@ -39,7 +39,7 @@ use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::collect::visit::SeriesWriter;
 use crate::metric::labels::LabelSet;
 use crate::metric::standalone::{
-    bucket_problem, checked, family_name, histogram_unit, Counter, Gauge, Histogram,
+    bucket_problem, check_name, family_name, histogram_unit, Counter, Gauge, Histogram,
 };
 use crate::store::histogram::HISTOGRAM_BUCKETS;
 use crate::store::histogram::{ExpBuckets, HistShard};
@@ -1055,8 +1055,9 @@ impl<L, M: FamilyMetric> std::fmt::Debug for Family<L, M> {
 impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
     /// A family named `name`. An invalid name fails to compile in a `static`.
     pub const fn new(name: &'static str, help: &'static str) -> Self {
+        check_name!(name);
         Family {
-            name: checked(name),
+            name,
             help,
             buckets: HISTOGRAM_BUCKETS,
             cap: 0,

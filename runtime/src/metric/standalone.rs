@@ -15,7 +15,7 @@ use std::sync::Once;
 use crate::backend::mode::GaugeMode;
 use crate::collect::registry::{Collect, Desc, Sink};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
-use crate::error::{check_metric_name, metric_name_problem, Error};
+use crate::error::{check_metric_name, Error};
 use crate::store::histogram::{HistogramCells, HISTOGRAM_BUCKETS};
 use crate::store::shard::ShardedU64;
 use crate::{collect::registry, store::clock};
@@ -36,12 +36,17 @@ pub(crate) fn histogram_unit(name: &str) -> Option<&'static str> {
         .find(|u| name.ends_with(&format!("_{u}")))
 }
 
-pub(crate) const fn checked(name: &'static str) -> &'static str {
-    if let Some(problem) = metric_name_problem(name) {
-        panic!("{}", problem);
-    }
-    name
+/// Panics with what is wrong with `name` as a metric name, at the caller:
+/// each public constructor calls this first, so a compile error in a
+/// `static` points at the user's call with one note inside telltale.
+macro_rules! check_name {
+    ($name:expr) => {
+        if let Some(message) = crate::error::metric_name_message($name) {
+            panic!("{}", message.as_str());
+        }
+    };
 }
+pub(crate) use check_name;
 
 /// Registration state shared by every metric type.
 #[derive(Debug)]
@@ -57,7 +62,7 @@ struct Header {
 impl Header {
     const fn new(name: &'static str, help: &'static str) -> Header {
         Header {
-            name: Cow::Borrowed(checked(name)),
+            name: Cow::Borrowed(name),
             help: Cow::Borrowed(help),
             registered: Once::new(),
             created: AtomicU64::new(0),
@@ -140,6 +145,7 @@ impl Counter {
     /// A counter named `name` (`_total` is optional: the family is the name
     /// without it). An invalid name fails to compile in a `static`.
     pub const fn new(name: &'static str, help: &'static str) -> Counter {
+        check_name!(name);
         Counter {
             header: Header::new(name, help),
             cells: ShardedU64::new(),
@@ -215,6 +221,7 @@ pub struct Gauge {
 impl Gauge {
     /// A gauge named `name`, starting at zero.
     pub const fn new(name: &'static str, help: &'static str) -> Gauge {
+        check_name!(name);
         Gauge {
             header: Header::new(name, help),
             bits: AtomicU64::new(0),
@@ -331,6 +338,7 @@ pub struct IntGauge {
 impl IntGauge {
     /// An integer gauge named `name`, starting at zero.
     pub const fn new(name: &'static str, help: &'static str) -> IntGauge {
+        check_name!(name);
         IntGauge {
             header: Header::new(name, help),
             value: AtomicI64::new(0),
@@ -443,6 +451,7 @@ pub struct Histogram {
 impl Histogram {
     /// A histogram named `name` with [`HISTOGRAM_BUCKETS`].
     pub const fn new(name: &'static str, help: &'static str) -> Histogram {
+        check_name!(name);
         Histogram {
             header: Header::new(name, help),
             buckets: HISTOGRAM_BUCKETS,

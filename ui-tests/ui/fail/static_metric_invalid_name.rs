@@ -1,0 +1,7 @@
+use telltale::Counter;
+
+static HITS: Counter = Counter::new("hits-total", "Hits.");
+
+fn main() {
+    HITS.inc();
+}
