@@ -91,7 +91,7 @@ impl<'a> Expander<'a> {
             Input::Fn(mut item) => {
                 let function = item.sig.ident.unraw().to_string();
                 let docs = doc_comment(&item.attrs);
-                let body = self.body(&docs, &item.attrs, &item.sig, &item.block, &function);
+                let body = self.body(&docs, &item.attrs, &item.sig, &item.block, &function, None);
                 replace_body(&mut item.block, body);
                 item.into_token_stream()
             }
@@ -105,16 +105,32 @@ impl<'a> Expander<'a> {
                         method.attrs.retain(|attr| !item::is_skip_attr(attr));
                         continue;
                     }
+                    let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
                     if item::has_own_attr(&method.attrs) {
+                        // Its own arguments, with the impl's name for it.
+                        let Some((index, kind, args)) = item::own_method_args(method) else {
+                            continue;
+                        };
+                        method.attrs.remove(index);
+                        let docs = doc_comment(&method.attrs);
+                        let body = Expander::new(kind, &args).body(
+                            &docs,
+                            &method.attrs,
+                            &method.sig,
+                            &method.block,
+                            &function,
+                            Some(&block.item.generics),
+                        );
+                        replace_body(&mut method.block, body);
                         continue;
                     }
-                    let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
                     let body = self.body(
                         &impl_docs,
                         &method.attrs,
                         &method.sig,
                         &method.block,
                         &function,
+                        Some(&block.item.generics),
                     );
                     replace_body(&mut method.block, body);
                 }
@@ -132,8 +148,10 @@ impl<'a> Expander<'a> {
         sig: &Signature,
         block: &Block,
         function: &str,
+        outer: Option<&syn::Generics>,
     ) -> TokenStream {
-        let header = self.header(docs, function);
+        let errors = self.errors(sig, outer);
+        let header = self.header(docs, function, &errors);
         match form::form(self.kind, attrs, sig, block) {
             Form::Async => self.async_fn(&header, sig, block),
             Form::Boxed(prefix, boxed) => self.boxed_future(&header, sig, prefix, boxed),
@@ -157,7 +175,7 @@ impl<'a> Expander<'a> {
 
     /// The `use`, the callsite `static` and its registration. They go in a
     /// block of their own, so the user's body sees none of these names.
-    fn header(&self, docs: &str, function: &str) -> TokenStream {
+    fn header(&self, docs: &str, function: &str, errors: &TokenStream) -> TokenStream {
         let site = Span::mixed_site();
         let Expander {
             private: p,
@@ -195,9 +213,65 @@ impl<'a> Expander<'a> {
                 buckets: &[#(#buckets),*],
                 label_names: &[#(#label_names),*],
                 labeled: #labeled,
+                errors: #errors,
             });
             #p::inventory::submit! { #p::Registration::callsite(&#callsite) }
         }
+    }
+
+    /// The `errors` of the callsite's metadata: a function naming the error
+    /// kinds a `#[tracked]` function can report, so they are exported at zero
+    /// from the start, or `None` when its error type cannot be named outside
+    /// the function (it mentions `Self`, a generic parameter or a lifetime,
+    /// or the return type is an alias of `Result`).
+    fn errors(&self, sig: &Signature, outer: Option<&syn::Generics>) -> TokenStream {
+        let site = Span::mixed_site();
+        let p = &self.private;
+        let none = quote_spanned!(site=> ::core::option::Option::None);
+        if self.kind != Kind::Tracked {
+            return none;
+        }
+        if let Some(predicate) = &self.args.predicate {
+            let kind = predicate
+                .path()
+                .segments
+                .last()
+                .map_or_else(String::new, |s| s.ident.unraw().to_string());
+            return quote_spanned! {site=> ::core::option::Option::Some({
+                fn __telltale_errors() -> #p::ErrorKind {
+                    #p::ErrorKind::Label(#kind)
+                }
+                __telltale_errors
+            })};
+        }
+        let Some(error) = future_output(sig)
+            .or_else(|| return_type(sig))
+            .and_then(|ty| result_error(&ty))
+        else {
+            return none;
+        };
+        let mut params: Vec<String> = Vec::new();
+        for generics in std::iter::once(&sig.generics).chain(outer) {
+            for param in &generics.params {
+                match param {
+                    syn::GenericParam::Type(t) => params.push(t.ident.to_string()),
+                    syn::GenericParam::Const(c) => params.push(c.ident.to_string()),
+                    syn::GenericParam::Lifetime(_) => {}
+                }
+            }
+        }
+        if !nameable_outside(error.to_token_stream(), &params) {
+            return none;
+        }
+        let use_private = self.use_private();
+        quote_spanned! {site=> ::core::option::Option::Some({
+            fn __telltale_errors() -> #p::ErrorKind {
+                #use_private
+                use #p::{ErrorsLabeled as _, ErrorsNamed as _};
+                (&&#p::ErrorsOf::<#error>(::core::marker::PhantomData)).__telltale_errors()
+            }
+            __telltale_errors
+        })}
     }
 
     /// `let __telltale_guard = { <header> __TELLTALE_CALLSITE.enter(..) };`
@@ -458,6 +532,47 @@ impl VisitMut for ImplTraitToInfer {
         }
         syn::visit_mut::visit_type_mut(self, ty);
     }
+}
+
+/// `E` of a return type written `Result<T, E>` (any path ending in `Result`
+/// with two type arguments).
+fn result_error(ty: &Type) -> Option<Type> {
+    let Type::Path(path) = ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    match types.as_slice() {
+        [_, error] => Some((*error).clone()),
+        _ => None,
+    }
+}
+
+/// Whether a type written with these tokens can be named in an item of its
+/// own: no `Self`, no `_`, no `impl`, no lifetime, no generic parameter.
+fn nameable_outside(tokens: TokenStream, params: &[String]) -> bool {
+    tokens.into_iter().all(|tt| match tt {
+        proc_macro2::TokenTree::Ident(i) => {
+            let i = i.to_string();
+            i != "Self" && i != "impl" && i != "_" && !params.contains(&i)
+        }
+        proc_macro2::TokenTree::Punct(p) => p.as_char() != '\'' && p.as_char() != '_',
+        proc_macro2::TokenTree::Group(g) => nameable_outside(g.stream(), params),
+        proc_macro2::TokenTree::Literal(_) => true,
+    })
 }
 
 /// `R` of a `Pin<Box<dyn Future<Output = R> + ..>>` return type.

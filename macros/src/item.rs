@@ -153,6 +153,49 @@ fn own_attr(attrs: &[Attribute]) -> Option<&Attribute> {
     })
 }
 
+/// A method of an instrumented impl block with its own `#[timed]` or
+/// `#[tracked]`, when that attribute and the method check clean: the
+/// attribute's position, kind and arguments, so the impl block expands the
+/// method with them (and its `Type::method` name). `None` leaves the
+/// attribute to expand, and report, on its own.
+pub(crate) fn own_method_args(
+    method: &syn::ImplItemFn,
+) -> Option<(usize, Kind, crate::args::Args)> {
+    let index = method.attrs.iter().position(|attr| {
+        let path = attr.path();
+        path.segments.len() <= 2
+            && path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "timed" || s.ident == "tracked")
+    })?;
+    let attr = &method.attrs[index];
+    let kind = match attr.path().segments.last()?.ident.to_string().as_str() {
+        "timed" => Kind::Timed,
+        _ => Kind::Tracked,
+    };
+    let tokens = match &attr.meta {
+        syn::Meta::Path(_) => TokenStream::new(),
+        syn::Meta::List(list) => list.tokens.clone(),
+        syn::Meta::NameValue(_) => return None,
+    };
+    let mut cx = Ctxt::new();
+    let args = crate::args::parse(&mut cx, kind, tokens).ok()?;
+    let mut rest = method.attrs.clone();
+    rest.remove(index);
+    check_fn(&mut cx, kind, &method.sig, &rest, false);
+    check_track_caller(&mut cx, kind, &method.sig, &rest, &method.block);
+    if kind == Kind::Tracked && args.predicate.is_none() {
+        if let ReturnType::Type(_, ty) = &method.sig.output {
+            if is_option(ty) || is_boxed_future_of_option(ty) {
+                return None;
+            }
+        }
+    }
+    cx.check().ok()?;
+    Some((index, kind, args))
+}
+
 /// A method with its own `#[timed]`/`#[tracked]` inside an instrumented impl
 /// block is left to that attribute.
 pub(crate) fn has_own_attr(attrs: &[Attribute]) -> bool {

@@ -69,3 +69,33 @@ impl<T: ?Sized> ClassifyOther for Classify<'_, T> {
         Outcome::Ok
     }
 }
+
+/// The error type of a function's `Result`, for the error kinds it can
+/// report to be exported at zero from the start (autoref specialization, as
+/// [`Classify`]).
+#[derive(Debug)]
+pub struct ErrorsOf<E: ?Sized>(pub ::core::marker::PhantomData<E>);
+
+/// A bounded label value: every variant is a kind.
+pub trait ErrorsLabeled {
+    /// The kinds, as an [`ErrorKind`] naming them all.
+    fn __telltale_errors(self) -> ErrorKind;
+}
+
+/// Any other error type: its type name is the one kind.
+pub trait ErrorsNamed {
+    /// The kind, as an [`ErrorKind`].
+    fn __telltale_errors(self) -> ErrorKind;
+}
+
+impl<E: BoundedLabelValue> ErrorsLabeled for &&ErrorsOf<E> {
+    fn __telltale_errors(self) -> ErrorKind {
+        ErrorKind::Indexed(E::VALUES, 0)
+    }
+}
+
+impl<E> ErrorsNamed for &ErrorsOf<E> {
+    fn __telltale_errors(self) -> ErrorKind {
+        ErrorKind::Named(::core::any::type_name::<E>())
+    }
+}

@@ -716,3 +716,117 @@ fn instrumented_functions_are_registered_before_their_first_call() {
     assert!(matches!(calls.unwrap().value, Value::Counter(n) if n == 0.0));
     let _ = never;
 }
+
+struct FormsSiblings {
+    fail: bool,
+}
+
+#[tracked]
+impl FormsSiblings {
+    fn read(&self) -> Result<u8, FetchError> {
+        if self.fail {
+            return Err(FetchError::Timeout);
+        }
+        Ok(1)
+    }
+
+    fn write(&self) -> Result<u8, FetchError> {
+        if self.fail {
+            return Err(FetchError::Timeout);
+        }
+        Ok(2)
+    }
+
+    fn parse(&self, s: &str) -> Result<u8, std::num::ParseIntError> {
+        if self.fail {
+            return Ok(0);
+        }
+        s.parse()
+    }
+
+    #[tracked(error_if = Option::is_none)]
+    fn first(&self) -> Option<u8> {
+        (!self.fail).then_some(1)
+    }
+}
+
+#[tracked]
+fn forms_generic_error<E: std::fmt::Debug>(e: Option<E>) -> Result<(), E> {
+    e.map_or(Ok(()), Err)
+}
+
+/// Every error kind a function can report exists at zero from the start,
+/// alike for every method of an impl (one called, one not), for a labeled
+/// error type, a named one and an `error_if` predicate. A method with its own
+/// attribute in an instrumented impl keeps its `Type::method` name.
+#[test]
+fn error_kinds_exist_at_zero_for_every_method_alike() {
+    let zero = |function: &str| -> Vec<(String, String)> {
+        let s = Snapshot::collect();
+        let mut kinds: Vec<(String, String)> = s
+            .family("function_calls")
+            .unwrap()
+            .series
+            .iter()
+            .filter(|x| x.label("function") == Some(function))
+            .filter(|x| x.value == Value::Counter(0.0))
+            .map(|x| {
+                (
+                    x.label("result").unwrap().to_owned(),
+                    x.label("error").unwrap().to_owned(),
+                )
+            })
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let kinds = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(r, e)| ((*r).to_owned(), (*e).to_owned()))
+            .collect()
+    };
+    // Before any call.
+    for method in ["FormsSiblings::read", "FormsSiblings::write"] {
+        assert_eq!(
+            zero(method),
+            kinds(&[
+                ("error", "io"),
+                ("error", "not_found"),
+                ("error", "timeout"),
+                ("ok", "")
+            ]),
+            "{method}"
+        );
+    }
+    assert_eq!(
+        zero("FormsSiblings::parse"),
+        kinds(&[("error", "ParseIntError"), ("ok", "")])
+    );
+    assert_eq!(
+        zero("FormsSiblings::first"),
+        kinds(&[("error", "is_none"), ("ok", "")])
+    );
+    // One sibling fails: the other still has every kind at zero.
+    FormsSiblings { fail: true }.read().unwrap_err();
+    assert_eq!(outcomes("FormsSiblings::read"), [e("error", "timeout", 1)]);
+    assert_eq!(
+        zero("FormsSiblings::read"),
+        kinds(&[("error", "io"), ("error", "not_found"), ("ok", "")])
+    );
+    assert_eq!(
+        zero("FormsSiblings::write"),
+        kinds(&[
+            ("error", "io"),
+            ("error", "not_found"),
+            ("error", "timeout"),
+            ("ok", "")
+        ])
+    );
+    assert_eq!(FormsSiblings { fail: false }.first(), Some(1));
+    assert_eq!(outcomes("FormsSiblings::first"), [e("ok", "", 1)]);
+    assert_eq!(FormsSiblings { fail: false }.write().unwrap(), 2);
+    assert_eq!(FormsSiblings { fail: false }.parse("3"), Ok(3));
+    // An error type that is a generic parameter is only known once it happens.
+    forms_generic_error::<u8>(None).unwrap();
+    assert_eq!(zero("forms_generic_error"), kinds(&[]));
+}

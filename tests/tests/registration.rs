@@ -57,6 +57,21 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
         Some(0.0)
     );
     assert_eq!(calls(&first, "xcrate_parse_port", "ok"), Some(0.0));
+    // Every error kind it can report is at zero too, before any error.
+    let error_kinds: Vec<(&str, f64)> = first
+        .family("function_calls")
+        .unwrap()
+        .series
+        .iter()
+        .filter(|s| {
+            s.label("function") == Some("xcrate_parse_port") && s.label("result") == Some("error")
+        })
+        .map(|s| match s.value {
+            Value::Counter(v) => (s.label("error").unwrap(), v),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(error_kinds, [("not_a_number", 0.0), ("zero", 0.0)]);
     assert_eq!(duration_count(&first, "xcrate_parse_port"), Some(0));
     assert_eq!(duration_count(&first, "xcrate_sum"), Some(0));
     let module = first

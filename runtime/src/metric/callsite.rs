@@ -63,6 +63,11 @@ pub struct CallsiteMeta {
     /// Every call has labels (`labels(..)` or `labels = expr`): there is no
     /// unlabeled series to export.
     pub labeled: bool,
+    /// The error kinds a `#[tracked]` function can report, when the macro
+    /// can name its error type (or its `ok_if`/`error_if` predicate): they
+    /// are exported at zero from the start. `Indexed` stands for every value
+    /// of its table.
+    pub errors: Option<fn() -> ErrorKind>,
 }
 
 /// One instrumented function.
@@ -501,6 +506,7 @@ fn push_outcomes(
     calls: &Desc<'_>,
     labels: &[(String, String)],
     outcomes: &OutcomeCounts,
+    known: &[String],
     created: f64,
 ) {
     let mut push = |result: &str, error: &str, n: u64| {
@@ -512,6 +518,11 @@ fn push_outcomes(
     push("ok", "", outcomes.ok);
     for (label, n) in &outcomes.errors {
         push("error", label, *n);
+    }
+    for label in known {
+        if !outcomes.errors.iter().any(|(l, _)| l == label) {
+            push("error", label, 0);
+        }
     }
     if outcomes.panicked > 0 {
         push("error", "panic", outcomes.panicked);
@@ -656,6 +667,15 @@ impl Collect for Callsite {
         if meta.concurrency {
             out.declare(&concurrent);
         }
+        // The error kinds exported at zero before they happen.
+        let known: Vec<String> = match meta.errors.map(|f| f()) {
+            Some(ErrorKind::Indexed(values, _)) => values.iter().map(|v| (*v).to_owned()).collect(),
+            Some(ErrorKind::Named(name)) => {
+                vec![crate::metric::labels::readable_type_name(name)]
+            }
+            Some(ErrorKind::Label(label)) => vec![label.to_owned()],
+            None => Vec::new(),
+        };
         let label_names = crate::metric::labels::export_names(
             &[
                 FUNCTION_LABEL,
@@ -686,7 +706,7 @@ impl Collect for Callsite {
             );
             let outcomes = s.read_outcomes();
             if meta.tracked {
-                push_outcomes(out, &calls, &labels, &outcomes, s.created);
+                push_outcomes(out, &calls, &labels, &outcomes, &known, s.created);
             }
             if !api || hist.count > 0 {
                 out.push(
@@ -747,6 +767,7 @@ mod tests {
         buckets: &[],
         label_names: &[],
         labeled: true,
+        errors: None,
     };
     static CALLSITE: Callsite = Callsite::new(&META);
 
@@ -778,6 +799,7 @@ mod tests {
             buckets: &[],
             label_names: &[],
             labeled: false,
+            errors: None,
         };
         static IDLE: Callsite = Callsite::new(&IDLE_META);
         /// The value of the probe's series in `family` (with `result`).

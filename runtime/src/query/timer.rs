@@ -81,6 +81,7 @@ pub(crate) fn callsite(name: &str) -> &'static Callsite {
             buckets: &[],
             label_names: &[],
             labeled: false,
+            errors: None,
         }));
         Box::leak(Box::new(Callsite::new(meta)))
     })

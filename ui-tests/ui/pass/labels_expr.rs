@@ -99,7 +99,12 @@ fn main() {
         calls
             .series
             .iter()
-            .find(|s| s.label("function") == Some(function) && s.label("result") == Some(result))
+            // Not the kinds at zero every labeled series has from the start.
+            .find(|s| {
+                s.label("function") == Some(function)
+                    && s.label("result") == Some(result)
+                    && s.value != telltale::snapshot::Value::Counter(0.0)
+            })
             .unwrap_or_else(|| panic!("no {function} {result} series"))
     };
     let names = |s: &telltale::snapshot::Series| -> Vec<String> {
