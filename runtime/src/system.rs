@@ -106,6 +106,10 @@ mod no_push {
         }
     }
 
+    pub(super) fn others(_own: Option<&Pusher>) -> Vec<EndpointStatus> {
+        Vec::new()
+    }
+
     #[allow(clippy::needless_pass_by_value)] // the same signature as the real one
     pub(super) fn start(config: PushConfig) -> Result<Pusher, Error> {
         match config {}
@@ -342,10 +346,15 @@ impl System {
         self.windows.tick();
     }
 
-    /// The status of every exporter endpoint, in configuration order (empty
-    /// without exporters). Still answers after a shutdown.
+    /// The status of every exporter endpoint: the system's own, in
+    /// configuration order (still answering after a shutdown), then those of
+    /// every other running pusher (started with `push::start` directly), so
+    /// `/api/exporters` and the dashboard show every push the process makes.
     pub fn exporters(&self) -> Vec<EndpointStatus> {
-        self.pusher().map(|p| p.status()).unwrap_or_default()
+        let own = self.pusher();
+        let mut all = own.as_ref().map(|p| p.status()).unwrap_or_default();
+        all.extend(push::others(own.as_deref()));
+        all
     }
 
     /// Why the configured exporters did not start, if they did not.

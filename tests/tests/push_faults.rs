@@ -891,7 +891,8 @@ async fn a_system_starts_reports_and_flushes_its_exporters() {
             system.overview().exporters_error.as_deref(),
             Some(recorded.as_str())
         );
-        assert!(system.exporters().is_empty());
+        // Other tests' pushers may be listed; this system has none.
+        assert!(system.exporters().iter().all(|e| e.name != "central"));
         system.shutdown();
     })
     .join()
@@ -907,8 +908,9 @@ async fn a_system_starts_reports_and_flushes_its_exporters() {
     .await;
     wait_for("the status", || {
         let overview = system.overview();
+        // Its own come first; other tests' running pushers after them.
         match overview.exporters.as_slice() {
-            [one] if one.name == "central" && one.payloads_sent >= 1 => Ok(()),
+            [one, ..] if one.name == "central" && one.payloads_sent >= 1 => Ok(()),
             other => Err(format!("{other:?}")),
         }
     })
@@ -1101,4 +1103,58 @@ async fn otlp_waits_as_long_as_retry_after_asks() {
         "{s:?}"
     );
     pusher.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pusher_started_directly_is_listed_with_the_system_s_exporters() {
+    use telltale::system::{System, SystemConfig};
+
+    let mock = Mock::start(Mode::Ok).await;
+    let system = System::start(SystemConfig {
+        resources: None,
+        exporters: Some(PushConfig {
+            endpoints: vec![remote_write_endpoint(
+                "listed_own",
+                mock.url("/w"),
+                3_600_000,
+            )],
+            ..PushConfig::default()
+        }),
+        ..SystemConfig::default()
+    });
+    let direct = push::start(PushConfig {
+        endpoints: vec![remote_write_endpoint(
+            "listed_direct",
+            mock.url("/d"),
+            3_600_000,
+        )],
+        ..PushConfig::default()
+    })
+    .expect("start");
+    assert!(push::running().iter().any(|p| p.same(&direct)));
+    let names = |system: &System| -> Vec<String> {
+        system
+            .exporters()
+            .into_iter()
+            .map(|e| e.name)
+            .filter(|n| n.starts_with("listed_"))
+            .collect()
+    };
+    // The system's own first, then the direct one; on the overview (the
+    // dashboard's data) too.
+    assert_eq!(names(&system), ["listed_own", "listed_direct"]);
+    let overview = serde_json::to_value(system.overview()).expect("serialize");
+    assert!(
+        overview["exporters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "listed_direct"),
+        "{overview}"
+    );
+    // A stopped pusher is no longer listed.
+    direct.shutdown().await;
+    assert!(!push::running().iter().any(|p| p.same(&direct)));
+    assert_eq!(names(&system), ["listed_own"]);
+    system.shutdown_and_flush().await;
 }

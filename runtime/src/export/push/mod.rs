@@ -249,7 +249,7 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
         collectors.push(collector);
         senders.push(sending);
     }
-    Ok(Pusher {
+    let pusher = Pusher {
         inner: Arc::new(Inner {
             endpoints,
             commands,
@@ -260,7 +260,37 @@ pub fn start(config: PushConfig) -> Result<Pusher, Error> {
             shut_down: tokio::sync::Mutex::new(false),
             runtime,
         }),
-    })
+    };
+    let mut started = STARTED.lock().unwrap_or_else(PoisonError::into_inner);
+    started.retain(|p| p.strong_count() > 0);
+    started.push(Arc::downgrade(&pusher.inner));
+    Ok(pusher)
+}
+
+/// Every pusher started, as long as something holds it.
+static STARTED: Mutex<Vec<std::sync::Weak<Inner>>> = Mutex::new(Vec::new());
+
+/// Every running pusher, whoever started it (a [`System`](crate::system::System),
+/// a reload, or [`start`] called directly), oldest first: what
+/// `/api/exporters` and the dashboard show.
+pub fn running() -> Vec<Pusher> {
+    STARTED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .map(|inner| Pusher { inner })
+        .filter(Pusher::is_running)
+        .collect()
+}
+
+/// The endpoints of every running pusher but `own`.
+pub(crate) fn others(own: Option<&Pusher>) -> Vec<EndpointStatus> {
+    running()
+        .into_iter()
+        .filter(|p| own.is_none_or(|o| !o.same(p)))
+        .flat_map(|p| p.status())
+        .collect()
 }
 
 /// Asks an endpoint's sending task to send its queue now; `None` when the
@@ -307,6 +337,11 @@ impl Pusher {
     /// Every endpoint's status, in configuration order.
     pub fn status(&self) -> Vec<EndpointStatus> {
         self.inner.endpoints.iter().map(|e| e.status()).collect()
+    }
+
+    /// Whether `self` and `other` are the same pusher (clones of one).
+    pub fn same(&self, other: &Pusher) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
     }
 
     /// Whether the tasks run (false after [`shutdown`](Self::shutdown)).
