@@ -150,9 +150,10 @@ impl<'a> Expander<'a> {
         function: &str,
         outer: Option<&syn::Generics>,
     ) -> TokenStream {
-        let errors = self.errors(sig, outer);
+        let form = form::form(self.kind, attrs, sig, block);
+        let errors = self.errors(sig, outer, matches!(form, Form::Boxed(..)));
         let header = self.header(docs, function, &errors);
-        match form::form(self.kind, attrs, sig, block) {
+        match form {
             Form::Async => self.async_fn(&header, sig, block),
             Form::Boxed(prefix, boxed) => self.boxed_future(&header, sig, prefix, boxed),
             form @ (Form::GuardOnly | Form::Inline | Form::Closure) => {
@@ -224,7 +225,7 @@ impl<'a> Expander<'a> {
     /// from the start, or `None` when its error type cannot be named outside
     /// the function (it mentions `Self`, a generic parameter or a lifetime,
     /// or the return type is an alias of `Result`).
-    fn errors(&self, sig: &Signature, outer: Option<&syn::Generics>) -> TokenStream {
+    fn errors(&self, sig: &Signature, outer: Option<&syn::Generics>, boxed: bool) -> TokenStream {
         let site = Span::mixed_site();
         let p = &self.private;
         let none = quote_spanned!(site=> ::core::option::Option::None);
@@ -244,10 +245,14 @@ impl<'a> Expander<'a> {
                 __telltale_errors
             })};
         }
-        let Some(error) = future_output(sig)
-            .or_else(|| return_type(sig))
-            .and_then(|ty| result_error(&ty))
-        else {
+        // The future's output where the boxed future is what is classified
+        // (`async_trait`), else the return type.
+        let classified = if boxed {
+            future_output(sig)
+        } else {
+            return_type(sig)
+        };
+        let Some(error) = classified.and_then(|ty| result_error(&ty)) else {
             return none;
         };
         let mut params: Vec<String> = Vec::new();

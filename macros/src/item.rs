@@ -161,13 +161,23 @@ fn own_attr(attrs: &[Attribute]) -> Option<&Attribute> {
 pub(crate) fn own_method_args(
     method: &syn::ImplItemFn,
 ) -> Option<(usize, Kind, crate::args::Args)> {
+    // Only telltale's own (bare or `telltale::`): another crate's `tracked`
+    // is left to that crate.
     let index = method.attrs.iter().position(|attr| {
-        let path = attr.path();
-        path.segments.len() <= 2
-            && path
-                .segments
-                .last()
-                .is_some_and(|s| s.ident == "timed" || s.ident == "tracked")
+        let names: Vec<String> = attr
+            .path()
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect();
+        matches!(
+            names
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .as_slice(),
+            ["timed" | "tracked"] | ["telltale", "timed" | "tracked"]
+        )
     })?;
     let attr = &method.attrs[index];
     let kind = match attr.path().segments.last()?.ident.to_string().as_str() {

@@ -204,7 +204,15 @@ impl HistShard {
 
     #[inline]
     pub(crate) fn record(&self, shard: usize, v: f64) {
-        match slot(v) {
+        let slot = slot(v);
+        if matches!(slot, Slot::Ignore) {
+            return;
+        }
+        // Before the count, so that a reader seeing the count sees the
+        // extreme too (quantiles are clamped to them).
+        // `+ 0.0` turns -0.0 into 0.0; other values here are not negative.
+        self.extremes(shard, (v + 0.0).to_bits());
+        match slot {
             Slot::Ignore => return,
             Slot::Zero => shard::add(&self.zero, shard, 1),
             Slot::Overflow => shard::add(&self.overflow, shard, 1),
@@ -215,8 +223,6 @@ impl HistShard {
             }
         }
         shard::add_f64(&self.sum, shard, v);
-        // `+ 0.0` turns -0.0 into 0.0; other values here are not negative.
-        self.extremes(shard, (v + 0.0).to_bits());
     }
 
     /// Keeps `key` if it is a new smallest or largest.
@@ -549,11 +555,11 @@ impl Drop for HistogramCells {
 pub struct ExpBuckets {
     /// Sum of all observations.
     pub sum: f64,
-    /// The smallest observation, exactly, where the store tracks it
-    /// (durations of instrumented functions and timers); `None` otherwise
-    /// or when empty.
+    /// The smallest observation, exactly (every store tracks it); `None`
+    /// when empty, or for a histogram made without it (a difference of two
+    /// readings, values read from text or another process).
     pub min: Option<f64>,
-    /// The largest observation, exactly, where the store tracks it.
+    /// The largest observation, exactly; `None` as for `min`.
     pub max: Option<f64>,
     /// What one unit of the store is worth (seconds per clock tick for
     /// durations, 1 otherwise): bucket bounds are scaled by it.
@@ -665,18 +671,24 @@ impl ExpBuckets {
     /// added to the bucket of `self` that holds its geometric middle, so the
     /// merged quantiles keep about twice the usual relative error.
     pub fn merge(&mut self, other: &ExpBuckets) {
-        if self.count() == 0 && self.sum == 0.0 {
+        let (self_empty, other_empty) = (self.count() == 0, other.count() == 0);
+        if self_empty && self.sum == 0.0 {
             self.scale = other.scale;
         }
         self.sum += other.sum;
-        self.min = match (self.min, other.min) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        // Extremes are known only when known for every observation: one side
+        // without them (a window's delta, a remote total) makes them unknown,
+        // so quantiles are not clamped to a part of the data.
+        let extreme = |a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64| match (
+            self_empty,
+            other_empty,
+        ) {
+            (true, _) => b,
+            (_, true) => a,
+            _ => Some(pick(a?, b?)),
         };
-        self.max = match (self.max, other.max) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        self.min = extreme(self.min, other.min, f64::min);
+        self.max = extreme(self.max, other.max, f64::max);
         self.zero += other.zero;
         self.overflow += other.overflow;
         if other.scale.to_bits() == self.scale.to_bits() {
@@ -833,6 +845,32 @@ pub(crate) fn from_values(values: impl IntoIterator<Item = f64>) -> ExpBuckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f64_stores_keep_extremes_and_merges_keep_only_whole_ones() {
+        let a = from_values([0.5, 2.0]);
+        assert_eq!((a.min, a.max), (Some(0.5), Some(2.0)));
+        // One observation: every quantile is it, not its bucket's middle.
+        let one = from_values([1.5]);
+        assert_eq!(one.quantile(0.5), Some(1.5));
+        let mut merged = a.clone();
+        merged.merge(&from_values([4.0]));
+        assert_eq!((merged.min, merged.max), (Some(0.5), Some(4.0)));
+        // With an empty side, the other's extremes stay.
+        let mut empty = ExpBuckets::default();
+        empty.merge(&a);
+        assert_eq!((empty.min, empty.max), (Some(0.5), Some(2.0)));
+        // A side with observations but no extremes (a delta, a remote total)
+        // makes them unknown, so no quantile is clamped to part of the data.
+        let mut unknown = from_values([8.0]);
+        unknown.min = None;
+        unknown.max = None;
+        let mut merged = a.clone();
+        merged.merge(&unknown);
+        assert_eq!((merged.min, merged.max), (None, None));
+        let p100 = merged.quantile(1.0).unwrap();
+        assert!((p100 / 8.0 - 1.0).abs() < 0.011, "{p100}");
+    }
 
     #[test]
     fn bounds_are_powers_of_two_to_the_thirty_second() {

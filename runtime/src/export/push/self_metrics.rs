@@ -52,7 +52,9 @@ impl SelfMetrics {
         let mut endpoints = endpoints();
         let entry = endpoints.entry(name.to_owned()).or_default();
         entry.running += 1;
-        entry.counts.queue.store(0, Ordering::Relaxed);
+        if entry.running == 1 {
+            entry.counts.queue.store(0, Ordering::Relaxed);
+        }
         SelfMetrics {
             name: name.to_owned(),
             counts: Arc::clone(&entry.counts),
