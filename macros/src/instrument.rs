@@ -106,26 +106,26 @@ impl<'a> Expander<'a> {
                         continue;
                     }
                     let function = format!("{}::{}", block.self_name, method.sig.ident.unraw());
-                    if item::has_own_attr(&method.attrs) {
-                        // Its own arguments, with the impl's name for it.
+                    // A method with its own attribute: its own arguments and
+                    // doc comment, with the impl's name for it.
+                    let own = if item::has_own_attr(&method.attrs) {
                         let Some((index, kind, args)) = item::own_method_args(method) else {
                             continue;
                         };
                         method.attrs.remove(index);
-                        let docs = doc_comment(&method.attrs);
-                        let body = Expander::new(kind, &args).body(
-                            &docs,
-                            &method.attrs,
-                            &method.sig,
-                            &method.block,
-                            &function,
-                            Some(&block.item.generics),
-                        );
-                        replace_body(&mut method.block, body);
-                        continue;
-                    }
-                    let body = self.body(
-                        &impl_docs,
+                        Some((kind, args, doc_comment(&method.attrs)))
+                    } else {
+                        None
+                    };
+                    let own_expander = own
+                        .as_ref()
+                        .map(|(kind, args, _)| Expander::new(*kind, args));
+                    let (expander, docs) = match (&own_expander, &own) {
+                        (Some(e), Some((_, _, docs))) => (e, docs),
+                        _ => (self, &impl_docs),
+                    };
+                    let body = expander.body(
+                        docs,
                         &method.attrs,
                         &method.sig,
                         &method.block,

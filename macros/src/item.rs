@@ -164,20 +164,12 @@ pub(crate) fn own_method_args(
     // Only telltale's own (bare or `telltale::`): another crate's `tracked`
     // is left to that crate.
     let index = method.attrs.iter().position(|attr| {
-        let names: Vec<String> = attr
-            .path()
-            .segments
-            .iter()
-            .map(|s| s.ident.to_string())
-            .collect();
-        matches!(
-            names
-                .iter()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .as_slice(),
-            ["timed" | "tracked"] | ["telltale", "timed" | "tracked"]
-        )
+        path_is(attr.path(), |names| {
+            matches!(
+                names,
+                ["timed" | "tracked"] | ["telltale", "timed" | "tracked"]
+            )
+        })
     })?;
     let attr = &method.attrs[index];
     let kind = match attr.path().segments.last()?.ident.to_string().as_str() {
@@ -270,28 +262,22 @@ pub(crate) fn check_option_returns(cx: &mut Ctxt, input: &Input) {
     }
 }
 
+/// Whether the segment names of `path` satisfy `test`.
+fn path_is(path: &syn::Path, test: impl Fn(&[&str]) -> bool) -> bool {
+    let names: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    test(&names)
+}
+
 /// Whether `ty` is written `Option<_>` (or `std::option::Option<_>`,
 /// `core::option::Option<_>`); an alias of it is not seen.
 fn is_option(ty: &Type) -> bool {
     match ty {
         Type::Paren(p) => is_option(&p.elem),
         Type::Group(g) => is_option(&g.elem),
-        Type::Path(p) if p.qself.is_none() => {
-            let names: Vec<String> = p
-                .path
-                .segments
-                .iter()
-                .map(|s| s.ident.to_string())
-                .collect();
-            matches!(
-                names
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                ["Option"] | ["std" | "core", "option", "Option"]
-            )
-        }
+        Type::Path(p) if p.qself.is_none() => path_is(&p.path, |names| {
+            matches!(names, ["Option"] | ["std" | "core", "option", "Option"])
+        }),
         _ => false,
     }
 }

@@ -43,6 +43,20 @@ fn duration_count(snapshot: &Snapshot, function: &str) -> Option<u64> {
         })
 }
 
+/// The `error` label and count of each failed-call series of `function`.
+fn error_kinds(s: &Snapshot, function: &str) -> Vec<(String, f64)> {
+    s.family("function_calls")
+        .unwrap()
+        .series
+        .iter()
+        .filter(|x| x.label("function") == Some(function) && x.label("result") == Some("error"))
+        .map(|x| match x.value {
+            Value::Counter(v) => (x.label("error").unwrap().to_owned(), v),
+            _ => unreachable!(),
+        })
+        .collect()
+}
+
 // One test only: the first snapshot of this process must be the one checked.
 #[test]
 fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
@@ -58,20 +72,10 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
     );
     assert_eq!(calls(&first, "xcrate_parse_port", "ok"), Some(0.0));
     // Every error kind it can report is at zero too, before any error.
-    let error_kinds: Vec<(&str, f64)> = first
-        .family("function_calls")
-        .unwrap()
-        .series
-        .iter()
-        .filter(|s| {
-            s.label("function") == Some("xcrate_parse_port") && s.label("result") == Some("error")
-        })
-        .map(|s| match s.value {
-            Value::Counter(v) => (s.label("error").unwrap(), v),
-            _ => unreachable!(),
-        })
-        .collect();
-    assert_eq!(error_kinds, [("not_a_number", 0.0), ("zero", 0.0)]);
+    assert_eq!(
+        error_kinds(&first, "xcrate_parse_port"),
+        [("not_a_number".to_owned(), 0.0), ("zero".to_owned(), 0.0)]
+    );
     assert_eq!(duration_count(&first, "xcrate_parse_port"), Some(0));
     assert_eq!(duration_count(&first, "xcrate_sum"), Some(0));
     let module = first
@@ -104,21 +108,8 @@ fn functions_of_every_crate_are_exported_at_zero_before_their_first_call() {
 
     let after = Snapshot::collect();
     assert_eq!(calls(&after, "xcrate_parse_port", "ok"), Some(1.0));
-    let errors: Vec<(String, f64)> = after
-        .family("function_calls")
-        .unwrap()
-        .series
-        .iter()
-        .filter(|s| {
-            s.label("function") == Some("xcrate_parse_port") && s.label("result") == Some("error")
-        })
-        .map(|s| match s.value {
-            Value::Counter(v) => (s.label("error").unwrap().to_owned(), v),
-            _ => unreachable!(),
-        })
-        .collect();
     assert_eq!(
-        errors,
+        error_kinds(&after, "xcrate_parse_port"),
         vec![("not_a_number".to_owned(), 1.0), ("zero".to_owned(), 1.0)]
     );
     assert_eq!(duration_count(&after, "xcrate_sum"), Some(1));

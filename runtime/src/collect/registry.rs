@@ -542,13 +542,8 @@ impl FamilyBuilder {
 
 /// The names a family of `kind` takes in either format: its own and its samples'.
 fn taken(name: &str, kind: MetricKind) -> Vec<String> {
-    let suffixes: &[&str] = match kind {
-        MetricKind::Counter => &["_total", "_created"],
-        MetricKind::Gauge => &[],
-        MetricKind::Histogram => &["_bucket", "_count", "_sum", "_created"],
-    };
     std::iter::once(name.to_owned())
-        .chain(suffixes.iter().map(|s| format!("{name}{s}")))
+        .chain(kind.sample_suffixes().iter().map(|s| format!("{name}{s}")))
         .collect()
 }
 

@@ -62,8 +62,10 @@ pub fn names_family(asked: &str, family: &str, kind: MetricKind) -> bool {
 /// The family names `asked` may stand for: itself, and itself without each
 /// sample suffix it ends in (check the family's kind with [`names_family`]).
 pub(crate) fn family_candidates(asked: &str) -> impl Iterator<Item = &str> {
-    const SUFFIXES: [&str; 5] = ["_total", "_created", "_bucket", "_count", "_sum"];
-    std::iter::once(asked).chain(SUFFIXES.iter().filter_map(|s| asked.strip_suffix(s)))
+    let suffixes = [MetricKind::Counter, MetricKind::Histogram]
+        .into_iter()
+        .flat_map(MetricKind::sample_suffixes);
+    std::iter::once(asked).chain(suffixes.filter_map(|s| asked.strip_suffix(s)))
 }
 
 /// The old name of [`MetricFamily`].

@@ -297,7 +297,13 @@ mod tests {
             let b = next_values(&mut by_name).await;
             assert_eq!(b.values.len(), 1);
             assert_eq!(b.values[0].value, Value::Counter(3.0));
-            assert_eq!(next_values(&mut by_sample_name).await, b);
+            let by_sample = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                next_values(&mut by_sample_name),
+            )
+            .await
+            .expect("the sample name selects the family");
+            assert_eq!(by_sample, b);
             let b = next_values(&mut gauges).await;
             let names: Vec<&str> = b.values.iter().map(|v| v.name.as_str()).collect();
             assert_eq!(names, ["stream_test_g"]);
