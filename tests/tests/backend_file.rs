@@ -79,14 +79,15 @@ fn worker() {
             }
         }
         "progress" => {
+            // No flush: the cells are in the mapped file.
             let mut done = 0u64;
             loop {
                 for _ in 0..10_000 {
                     JOBS.inc();
                 }
                 done += 10_000;
-                backend::flush().unwrap();
-                println!("flushed {done}");
+                SLOTS_MAX.set(done as i64);
+                println!("counted {done}");
             }
         }
         "short" => JOBS.inc(),
@@ -201,8 +202,9 @@ fn eight_processes_of_a_million_increments_add_up_exactly() {
 
     // Compaction folds the eight files into the archive and removes them;
     // the totals stay exact.
+    // Two files a process: the flushed one and its mapped cells.
     let done = compact_directory(&dir).unwrap();
-    assert_eq!((done.absorbed, done.removed), (8, 8));
+    assert_eq!((done.absorbed, done.removed), (16, 16));
     assert_eq!(files(&dir), [".lock", "archive.tt"]);
     let again = read_directory(&dir).unwrap();
     assert_eq!(number(&again.snapshot, "jobs", &[]), 8.0 * n as f64);
@@ -333,35 +335,44 @@ fn gauges_combine_by_mode_over_live_and_exited_processes() {
 }
 
 #[test]
-fn a_killed_worker_keeps_what_it_flushed_and_compaction_keeps_it() {
+fn a_killed_worker_keeps_every_increment_and_compaction_keeps_it() {
     let dir = temp_dir("kill");
-    let config = config(&dir, "");
+    // A flush interval far longer than the test: what survives the kill
+    // is what the mapped cells hold, not a flushed file.
+    let config = config(&dir, "flush_interval = \"1h\"\n");
     let mut child = spawn(&config, "progress", &[]);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut last = 0u64;
     while last < 200_000 {
-        last = line_after(&mut out, "flushed ").parse().unwrap();
+        last = line_after(&mut out, "counted ").parse().unwrap();
     }
     child.kill().unwrap(); // SIGKILL: no exit handler runs
     child.wait().unwrap();
-    // What it reported before it died, read from the pipe after the kill:
-    // every count it printed was flushed first.
+    // What it reported before it died, read from the pipe after the kill.
     let mut rest = String::new();
     let _ = std::io::Read::read_to_string(&mut out, &mut rest);
     for line in rest.lines() {
-        if let Some(n) = line.trim().strip_prefix("flushed ") {
+        if let Some(n) = line.trim().strip_prefix("counted ") {
             last = last.max(n.parse().unwrap());
         }
     }
-    let before = number(&read_directory(&dir).unwrap().snapshot, "jobs", &[]);
+    let read = read_directory(&dir).unwrap();
+    assert!(read.problems.is_empty(), "{:?}", read.problems);
+    assert_eq!((read.live, read.dead), (0, 1), "one process, dead");
+    let before = number(&read.snapshot, "jobs", &[]);
     assert!(
         before >= last as f64,
-        "{before} < {last} flushed before the kill"
+        "{before} < {last} counted before the kill"
     );
     // At most the batch it was recording when killed on top.
     assert!(
         before <= (last + 10_000) as f64,
         "{before} > {last} + 10,000"
+    );
+    let slots = number(&read.snapshot, "slots_max", &[]);
+    assert!(
+        slots >= last as f64 && slots <= before,
+        "{slots} against {last}..{before}"
     );
     compact_directory(&dir).unwrap();
     let after = read_directory(&dir).unwrap();
@@ -370,6 +381,7 @@ fn a_killed_worker_keeps_what_it_flushed_and_compaction_keeps_it() {
         before,
         "archived exactly once"
     );
+    assert_eq!(number(&after.snapshot, "slots_max", &[]), slots);
     assert_eq!(files(&dir), [".lock", "archive.tt"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -399,8 +411,8 @@ fn a_thousand_short_processes_leave_a_bounded_directory() {
     drop(server_out);
     let done = compact_directory(&dir).unwrap();
     // The server compacted as it went: what is left is at most the last
-    // batch and the server itself.
-    assert!(done.absorbed <= 9, "{done:?}");
+    // batch and the server itself, two files each.
+    assert!(done.absorbed <= 2 * 9, "{done:?}");
     assert_eq!(files(&dir), [".lock", "archive.tt"]);
     let read = read_directory(&dir).unwrap();
     assert_eq!(number(&read.snapshot, "jobs", &[]), 1000.0);
@@ -416,8 +428,15 @@ fn damaged_and_foreign_files_are_reported_and_left_out() {
     assert!(w.wait().unwrap().success());
     let good = files(&dir)
         .into_iter()
-        .find(|n| n.starts_with("proc-"))
+        .find(|n| {
+            n.starts_with("proc-")
+                && std::path::Path::new(n)
+                    .extension()
+                    .is_some_and(|e| e == "tt")
+        })
         .unwrap();
+    let cells = good.replace(".tt", ".cells");
+    let cell_bytes = std::fs::read(dir.join(&cells)).unwrap();
     let bytes = std::fs::read(dir.join(&good)).unwrap();
     // A file cut short (by a crash or a full disk), one of another layout
     // version, and one that is not a telltale file at all, named as
@@ -427,6 +446,11 @@ fn damaged_and_foreign_files_are_reported_and_left_out() {
     other[8] = 9;
     std::fs::write(dir.join("proc-999998-1.tt"), &other).unwrap();
     std::fs::write(dir.join("proc-999997-1.tt"), b"garbage").unwrap();
+    // Mapped cells: cut inside the header, of another layout version.
+    std::fs::write(dir.join("proc-999996-1.cells"), &cell_bytes[..40]).unwrap();
+    let mut other = cell_bytes.clone();
+    other[8] = 9;
+    std::fs::write(dir.join("proc-999995-1.cells"), &other).unwrap();
     let read = read_directory(&dir).unwrap();
     assert_eq!(
         number(&read.snapshot, "jobs", &[]),
@@ -434,7 +458,7 @@ fn damaged_and_foreign_files_are_reported_and_left_out() {
         "the good file counts"
     );
     let problems = read.problems.join("\n");
-    assert_eq!(read.problems.len(), 3, "{problems}");
+    assert_eq!(read.problems.len(), 5, "{problems}");
     assert!(
         problems.contains("proc-999999-1.tt") && problems.contains("checksum"),
         "{problems}"
@@ -444,10 +468,19 @@ fn damaged_and_foreign_files_are_reported_and_left_out() {
         problems.contains("not a telltale backend file"),
         "{problems}"
     );
-    // Compaction absorbs the good file and leaves the bad ones for a person.
+    assert!(
+        problems.contains("proc-999996-1.cells: the file is cut short"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("proc-999995-1.cells: cells layout version 9"),
+        "{problems}"
+    );
+    // Compaction absorbs the good process's files and leaves the bad ones
+    // for a person.
     let done = compact_directory(&dir).unwrap();
-    assert_eq!(done.absorbed, 1);
-    assert_eq!(files(&dir).len(), 5, "{:?}", files(&dir));
+    assert_eq!(done.absorbed, 2);
+    assert_eq!(files(&dir).len(), 7, "{:?}", files(&dir));
     assert_eq!(
         number(&read_directory(&dir).unwrap().snapshot, "jobs", &[]),
         1.0

@@ -7,11 +7,16 @@
 //! gauges and histograms, families, `#[timed]`/`#[tracked]` callsites,
 //! dynamic metrics. telltale's own `telltale_*` series, process
 //! resources, source batches and aggregation outputs stay per process.
-//! Recording is the same on every backend: it adds to this process's
-//! cells. A multi-process backend writes those cells' values out every
-//! flush interval (and when the process exits) and a collection in any
-//! process merges every process's values: counters and histograms
-//! summed, gauges by their [`GaugeMode`].
+//! Recording is the same on every backend: it adds to relaxed-atomic
+//! cells. With the file backend running, a [`Counter`](crate::Counter),
+//! [`Gauge`](crate::Gauge) or [`IntGauge`](crate::IntGauge) registered
+//! from then on has those cells in this process's mapped file, so other
+//! processes read them as they are and `kill -9` loses none of its
+//! updates; every other metric keeps its cells in the process, and a
+//! multi-process backend writes their values out every flush interval
+//! (and when the process exits). A collection in any process merges
+//! every process's values: counters and histograms summed, gauges by
+//! their [`GaugeMode`].
 //!
 //! The backend is chosen once, before the first metric records: by
 //! [`load`] in code, else by the configuration file's `[backend]`
@@ -28,6 +33,7 @@
 //! # Ok::<(), telltale::Error>(())
 //! ```
 
+pub(crate) mod cells;
 mod choice;
 #[cfg(any(feature = "backend-file", feature = "backend-redis"))]
 mod delegate;
@@ -43,6 +49,7 @@ mod part;
 mod process;
 #[cfg(feature = "backend-redis")]
 pub mod redis;
+pub(crate) mod resident;
 mod start;
 #[cfg_attr(
     not(any(feature = "backend-file", feature = "backend-redis")),

@@ -9,10 +9,12 @@
 //! [`Error`] for names known only at run time.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
 use std::sync::Once;
 
+use crate::backend::cells::{Describe, GaugeLine};
 use crate::backend::mode::GaugeMode;
+use crate::backend::resident;
 use crate::collect::registry::{Collect, Desc, Sink};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::error::{check_metric_name, Error};
@@ -94,19 +96,35 @@ impl Header {
         })
     }
 
+    /// Registers `me` unless it is; `attach` runs once, after the
+    /// registration (which starts the backend) and before anything
+    /// records: where the metric takes its cells from the backend.
     #[inline]
-    fn ensure_registered(&self, me: &'static dyn Collect) {
+    fn ensure_registered<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
         if !self.registered.is_completed() {
-            self.register(me);
+            self.register(me, attach);
         }
     }
 
     #[cold]
-    fn register(&self, me: &'static dyn Collect) {
+    fn register<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
         self.registered.call_once(|| {
             self.created_at();
             registry::register(me);
+            attach(me);
         });
+    }
+
+    /// How a backend that keeps cells names this metric's (of `kind`).
+    fn describe(&self, kind: MetricKind, mode: GaugeMode) -> Describe<'_> {
+        Describe {
+            family: family_name(&self.name, kind),
+            help: &self.help,
+            unit: None,
+            labels: &[],
+            mode,
+            created: self.created_at(),
+        }
     }
 
     fn created_at(&self) -> f64 {
@@ -139,6 +157,9 @@ impl Header {
 pub struct Counter {
     header: Header,
     cells: ShardedU64,
+    /// The cells a backend keeps (the file backend's mapped file), when
+    /// it gave some: used instead of `cells`.
+    resident: AtomicPtr<ShardedU64>,
 }
 
 impl Counter {
@@ -149,6 +170,7 @@ impl Counter {
         Counter {
             header: Header::new(name, help),
             cells: ShardedU64::new(),
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -162,8 +184,9 @@ impl Counter {
         let c: &'static Counter = Box::leak(Box::new(Counter {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Counter, &taking)?,
             cells: ShardedU64::new(),
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        c.header.register(c);
+        c.header.register(c, Counter::attach);
         Ok(c)
     }
 
@@ -176,13 +199,29 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn inc_by(&'static self, n: u64) {
-        self.header.ensure_registered(self);
-        self.cells.add(n);
+        self.header.ensure_registered(self, Counter::attach);
+        self.cells().add(n);
     }
 
     /// The current total.
     pub fn get(&self) -> u64 {
-        self.cells.sum()
+        self.cells().sum()
+    }
+
+    #[inline]
+    fn cells(&self) -> &ShardedU64 {
+        let p = self.resident.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer is a backend's cells, which live for
+        // the rest of the process.
+        unsafe { p.as_ref() }.unwrap_or(&self.cells)
+    }
+
+    fn attach(&'static self) {
+        let what = self.header.describe(MetricKind::Counter, GaugeMode::All);
+        if let Some(cells) = resident::counter(&what) {
+            self.resident
+                .store(std::ptr::from_ref(cells).cast_mut(), Ordering::Release);
+        }
     }
 }
 
@@ -216,6 +255,8 @@ pub struct Gauge {
     header: Header,
     bits: AtomicU64,
     mode: GaugeMode,
+    /// The line a backend keeps, when it gave one: used instead of `bits`.
+    resident: AtomicPtr<GaugeLine>,
 }
 
 impl Gauge {
@@ -226,6 +267,7 @@ impl Gauge {
             header: Header::new(name, help),
             bits: AtomicU64::new(0),
             mode: GaugeMode::All,
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -248,29 +290,28 @@ impl Gauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             bits: AtomicU64::new(0),
             mode: GaugeMode::All,
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        g.header.register(g);
+        g.header.register(g, Gauge::attach);
         Ok(g)
     }
 
     /// Sets the value.
     #[inline]
     pub fn set(&'static self, v: f64) {
-        self.header.ensure_registered(self);
-        self.bits.store(v.to_bits(), Ordering::Relaxed);
+        self.header.ensure_registered(self, Gauge::attach);
+        self.bits().store(v.to_bits(), Ordering::Relaxed);
     }
 
     /// Adds `v` (negative to subtract).
     #[inline]
     pub fn add(&'static self, v: f64) {
-        self.header.ensure_registered(self);
-        let mut cur = self.bits.load(Ordering::Relaxed);
+        self.header.ensure_registered(self, Gauge::attach);
+        let bits = self.bits();
+        let mut cur = bits.load(Ordering::Relaxed);
         loop {
             let new = (f64::from_bits(cur) + v).to_bits();
-            match self
-                .bits
-                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
-            {
+            match bits.compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => return,
                 Err(actual) => cur = actual,
             }
@@ -297,7 +338,23 @@ impl Gauge {
 
     /// The current value.
     pub fn get(&self) -> f64 {
-        f64::from_bits(self.bits.load(Ordering::Relaxed))
+        f64::from_bits(self.bits().load(Ordering::Relaxed))
+    }
+
+    #[inline]
+    fn bits(&self) -> &AtomicU64 {
+        let p = self.resident.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer is a backend's line, which lives for
+        // the rest of the process.
+        unsafe { p.as_ref() }.map_or(&self.bits, |line| &line.value)
+    }
+
+    fn attach(&'static self) {
+        let what = self.header.describe(MetricKind::Gauge, self.mode);
+        if let Some(line) = resident::gauge(&what, false) {
+            self.resident
+                .store(std::ptr::from_ref(line).cast_mut(), Ordering::Release);
+        }
     }
 }
 
@@ -333,6 +390,8 @@ pub struct IntGauge {
     header: Header,
     value: AtomicI64,
     mode: GaugeMode,
+    /// The line a backend keeps, when it gave one: used instead of `value`.
+    resident: AtomicPtr<GaugeLine>,
 }
 
 impl IntGauge {
@@ -343,6 +402,7 @@ impl IntGauge {
             header: Header::new(name, help),
             value: AtomicI64::new(0),
             mode: GaugeMode::All,
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -364,23 +424,24 @@ impl IntGauge {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Gauge, &taking)?,
             value: AtomicI64::new(0),
             mode: GaugeMode::All,
+            resident: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        g.header.register(g);
+        g.header.register(g, IntGauge::attach);
         Ok(g)
     }
 
     /// Sets the value.
     #[inline]
     pub fn set(&'static self, v: i64) {
-        self.header.ensure_registered(self);
-        self.value.store(v, Ordering::Relaxed);
+        self.header.ensure_registered(self, IntGauge::attach);
+        self.value().store(v, Ordering::Relaxed);
     }
 
     /// Adds `v` (wrapping).
     #[inline]
     pub fn add(&'static self, v: i64) {
-        self.header.ensure_registered(self);
-        self.value.fetch_add(v, Ordering::Relaxed);
+        self.header.ensure_registered(self, IntGauge::attach);
+        self.value().fetch_add(v, Ordering::Relaxed);
     }
 
     /// Subtracts `v` (wrapping).
@@ -403,7 +464,23 @@ impl IntGauge {
 
     /// The current value.
     pub fn get(&self) -> i64 {
-        self.value.load(Ordering::Relaxed)
+        self.value().load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn value(&self) -> &AtomicI64 {
+        let p = self.resident.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer is a backend's line, which lives for
+        // the rest of the process.
+        unsafe { p.as_ref() }.map_or(&self.value, GaugeLine::int)
+    }
+
+    fn attach(&'static self) {
+        let what = self.header.describe(MetricKind::Gauge, self.mode);
+        if let Some(line) = resident::gauge(&what, true) {
+            self.resident
+                .store(std::ptr::from_ref(line).cast_mut(), Ordering::Release);
+        }
     }
 }
 
@@ -499,14 +576,14 @@ impl Histogram {
             buckets: Box::leak(buckets.to_vec().into_boxed_slice()),
             cells: HistogramCells::new(),
         }));
-        h.header.register(h);
+        h.header.register(h, |_| {});
         Ok(h)
     }
 
     /// Records one observation. Negative and `NaN` observations are ignored.
     #[inline]
     pub fn observe(&'static self, v: f64) {
-        self.header.ensure_registered(self);
+        self.header.ensure_registered(self, |_| {});
         self.cells.record(v);
     }
 

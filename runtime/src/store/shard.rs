@@ -112,11 +112,13 @@ pub(crate) fn add_f64(cell: &AtomicU64, shard: usize, v: f64) {
 
 /// A `u64` padded to its own cache line.
 #[derive(Debug, Default)]
-#[repr(align(64))]
+#[repr(C, align(64))]
 pub(crate) struct Padded(pub(crate) AtomicU64);
 
-/// A counter split into [`SHARDS`] cache-line-aligned shards.
+/// A counter split into [`SHARDS`] cache-line-aligned shards (laid out as
+/// the shards alone, which the file backend's mapped cells rely on).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct ShardedU64 {
     shards: [Padded; SHARDS],
 }

@@ -2,7 +2,10 @@
 //! and compaction.
 //!
 //! A process writes `proc-<pid>-<token>.tt` (through a temporary file and
-//! a rename, so a reader sees a whole file or the previous one). The
+//! a rename, so a reader sees a whole file or the previous one), and keeps
+//! the cells of metrics registered once the backend runs in
+//! `proc-<pid>-<token>.cells` (mapped: read as they are now). Both are the
+//! process's files: read, absorbed and deleted alike. The
 //! archive `archive.tt` holds the sum of every dead process whose file it
 //! absorbed, and the names of the files absorbed by its last compaction.
 //!
@@ -21,6 +24,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use crate::backend::file::arena;
 use crate::backend::file::format::{self, Decoded};
 use crate::backend::part::{self, Part, ProcessId};
 use crate::backend::process;
@@ -32,8 +36,13 @@ pub(crate) fn file_name(p: ProcessId) -> String {
     format!("proc-{}.tt", p.key())
 }
 
+/// The process whose file (`.tt`, or its mapped cells, `.cells`) `name` is.
 fn process_of(name: &str) -> Option<ProcessId> {
-    ProcessId::parse(name.strip_prefix("proc-")?.strip_suffix(".tt")?)
+    let key = name.strip_prefix("proc-")?;
+    ProcessId::parse(
+        key.strip_suffix(".tt")
+            .or_else(|| key.strip_suffix(".cells"))?,
+    )
 }
 
 /// Writes `bytes` to `dir/name` through a temporary file and a rename;
@@ -101,6 +110,13 @@ impl Cache {
                 Unread::Bad(format!("{}: {e}", path.display()))
             }
         };
+        if path.extension().is_some_and(|e| e == "cells") {
+            // Mapped cells change without a write: read as they are now.
+            let decoded = arena::read(path)
+                .map_err(gone)?
+                .map_err(|e| Unread::Bad(format!("{}: {e}", path.display())))?;
+            return Ok(std::sync::Arc::new(decoded));
+        }
         let meta = fs::metadata(path).map_err(gone)?;
         let stamp = stamp(&meta);
         let mut files = self

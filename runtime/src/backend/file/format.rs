@@ -72,8 +72,13 @@ fn kind_code(kind: MetricKind) -> u8 {
 /// Modes are stored as their place in [`GaugeMode::ALL`].
 const MODES: [GaugeMode; 7] = GaugeMode::ALL;
 
-fn mode_code(mode: GaugeMode) -> u8 {
+pub(crate) fn mode_code(mode: GaugeMode) -> u8 {
     MODES.iter().position(|m| *m == mode).unwrap_or(0) as u8
+}
+
+/// The inverse of [`mode_code`].
+pub(crate) fn mode_of(code: u8) -> Option<GaugeMode> {
+    MODES.get(code as usize).copied()
 }
 
 /// Encodes a part (with an archive's generation and absorbed names).
@@ -262,7 +267,7 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Decoded, String> {
             2 => MetricKind::Histogram,
             k => return Err(format!("family {name:?} has unknown type {k}")),
         };
-        let mode = MODES.get(r.u8()? as usize).copied().unwrap_or_default();
+        let mode = mode_of(r.u8()?).unwrap_or_default();
         let mut series = Vec::new();
         for _ in 0..r.count(8)? {
             let labels = (0..r.count(8)?)

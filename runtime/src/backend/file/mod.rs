@@ -1,10 +1,11 @@
 //! The file backend: one file per process in a shared directory, an
 //! archive of exited processes, compaction.
 
+mod arena;
 mod dir;
 mod format;
 mod store;
 
 pub use dir::Compaction;
-pub(crate) use store::start;
+pub(crate) use store::{arena, start};
 pub use store::{compact, compact_directory, read_directory, DirectoryRead};

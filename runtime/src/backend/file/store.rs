@@ -6,6 +6,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::Instant;
 
 use crate::backend::delegate::{self, Store};
+use crate::backend::file::arena::Arena;
 use crate::backend::file::dir::{self, Cache, Compaction};
 use crate::backend::file::format;
 use crate::backend::kind::FileOptions;
@@ -26,6 +27,13 @@ struct FileStore {
 }
 
 static STORE: OnceLock<FileStore> = OnceLock::new();
+/// This process's mapped cells, once the backend runs.
+static ARENA: OnceLock<Arena> = OnceLock::new();
+
+/// This process's mapped cells, when the file backend runs.
+pub(crate) fn arena() -> Option<&'static Arena> {
+    ARENA.get()
+}
 
 fn problem(directory: &Path, e: impl std::fmt::Display) -> Error {
     Error::Backend {
@@ -40,9 +48,21 @@ fn problem(directory: &Path, e: impl std::fmt::Display) -> Error {
 pub(crate) fn start(options: &FileOptions) -> Result<(), Error> {
     let directory = &options.directory;
     std::fs::create_dir_all(directory).map_err(|e| problem(directory, e))?;
+    let me = process::own();
+    if ARENA.get().is_none() {
+        // Without it (a file system that cannot map files shared), every
+        // metric keeps its cells in the process and is written out each
+        // flush: said in the status.
+        match Arena::create(directory, me) {
+            Ok(a) => {
+                let _ = ARENA.set(a);
+            }
+            Err(e) => status::problem(&e),
+        }
+    }
     let store = FileStore {
         options: options.clone(),
-        me: process::own(),
+        me,
         cache: Cache::default(),
         written: Mutex::new((Changes::default(), Vec::new())),
     };
@@ -80,7 +100,17 @@ impl FileStore {
     fn write(&self) -> Result<(), String> {
         let snapshot = shared::collect_shared();
         let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
-        let part = Part::from_snapshot(self.me, &snapshot, &mut written.0);
+        let mut part = Part::from_snapshot(self.me, &snapshot, &mut written.0);
+        if let Some(arena) = ARENA.get() {
+            arena.stamp_changes(crate::store::clock::unix_now());
+            // Series whose cells are in the mapped file are read from it.
+            part.families.retain_mut(|family| {
+                let had = family.series.len();
+                let name = &family.name;
+                family.series.retain(|s| !arena.holds(name, &s.labels));
+                had == 0 || !family.series.is_empty()
+            });
+        }
         let bytes = format::encode(&part, 0, &[]);
         if bytes == written.1 {
             return Ok(());
@@ -109,15 +139,9 @@ impl Store for FileStore {
         if let Some(bad) = others.bad.first() {
             status::problem(bad);
         }
-        let (mut live, mut dead) = (1, 0);
-        for d in &others.parts {
-            match d.part.owner {
-                Some(p) if process::alive(p) => live += 1,
-                Some(_) => dead += 1,
-                None => {}
-            }
-        }
-        status::processes(live, dead);
+        let (live, dead) = count(&others.parts);
+        // And this process, whose files are not among the others.
+        status::processes(live + 1, dead);
         let parts = std::iter::once(&own).chain(others.parts.iter().map(|d| &d.part));
         part::merge(parts, &process::alive)
     }
@@ -130,6 +154,15 @@ impl Store for FileStore {
             reason,
         })
     }
+}
+
+/// Live and dead processes among the owners of `parts` (a process with a
+/// flushed file and a cells file counted once; the archive not at all).
+fn count(parts: &[std::sync::Arc<format::Decoded>]) -> (usize, usize) {
+    let owners: std::collections::BTreeSet<ProcessId> =
+        parts.iter().filter_map(|d| d.part.owner).collect();
+    let live = owners.iter().filter(|p| process::alive(**p)).count();
+    (live, owners.len() - live)
 }
 
 /// Folds the files of dead processes in the file backend's directory into
@@ -181,14 +214,7 @@ pub fn read_directory(directory: impl AsRef<Path>) -> Result<DirectoryRead, Erro
     // A process id no file has: every file is someone else's.
     let nobody = ProcessId { pid: 0, token: 0 };
     let others = dir::read_others(directory, nobody, &cache).map_err(|e| problem(directory, e))?;
-    let (mut live, mut dead) = (0, 0);
-    for d in &others.parts {
-        match d.part.owner {
-            Some(p) if process::alive(p) => live += 1,
-            Some(_) => dead += 1,
-            None => {}
-        }
-    }
+    let (live, dead) = count(&others.parts);
     let families = part::merge(others.parts.iter().map(|d| &d.part), &process::alive);
     let mut sink = crate::collect::registry::Sink::default();
     part::push_into(&families, &mut sink);

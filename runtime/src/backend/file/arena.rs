@@ -1,0 +1,691 @@
+//! Cells that live in a memory-mapped file: `proc-<pid>-<token>.cells`.
+//!
+//! A metric registered while the file backend runs takes its cells here
+//! instead of in the process, so every update is a store into the shared
+//! page cache: a process killed with `kill -9` loses none of it, and any
+//! other process reads the values as they are now.
+//!
+//! Layout, little-endian, every entry 64-byte aligned: a header line (the
+//! magic `TTLCELL\0`, the layout version `u32`, the owner's `pid: u32` and
+//! start `token: u64`, then at byte 24 the end of the entries written so
+//! far, `u64`, stored after each entry is whole), then entries. An entry
+//! is a description (its length `u32`, where its cells start in it `u32`,
+//! the kind `u8`, the gauge mode `u8`, six bytes of padding, the creation
+//! time `f64`, then the family name, help, unit and label pairs as `u32`
+//! lengths and UTF-8) followed, at a 64-byte boundary, by its cells:
+//!
+//! - a counter: 8 shards of 64 bytes, each a `u64` the reader sums;
+//! - a gauge: one line holding the value (`f64` bits, or an `i64`), when
+//!   it last changed (`f64` Unix seconds, kept by the owner's flush), and
+//!   the value that change time belongs to.
+//!
+//! The file grows in steps (with its blocks allocated, so that a store
+//! never meets a full disk) into address space reserved at the start, so a
+//! cell never moves; past [`RESERVE`] bytes new metrics keep their cells
+//! in the process (and are written out every flush, as the backend does
+//! for metrics registered before it started).
+
+// Pointers into a mapping are cast to the cells they hold: the mapping is
+// page-aligned, every entry starts on a 64-byte line and its cells on one
+// too (readers check both), and the header's end is at byte 24.
+#![allow(clippy::cast_ptr_alignment)]
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+
+use rustix::mm::{self, MapFlags, ProtFlags};
+
+use crate::backend::cells::{Describe, GaugeLine};
+use crate::backend::file::format::{mode_code, mode_of, Decoded};
+use crate::backend::part::{Part, PartFamily, PartSeries, ProcessId};
+use crate::collect::snapshot::{MetricKind, Value};
+use crate::store::shard::{ShardedU64, SHARDS};
+
+const MAGIC: &[u8; 8] = b"TTLCELL\0";
+/// The layout this telltale writes and reads.
+const VERSION: u32 = 1;
+const LINE: usize = 64;
+/// Where the header keeps the end of the entries.
+const END_AT: usize = 24;
+/// Address space reserved for one process's file.
+pub(crate) const RESERVE: usize = 256 << 20;
+/// The file's first size, and the least it grows by.
+const FIRST: usize = 64 << 10;
+
+/// What an entry's cells hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Kind {
+    Counter = 1,
+    Gauge = 2,
+    IntGauge = 3,
+}
+
+impl Kind {
+    fn from_code(code: u8) -> Option<Kind> {
+        [Kind::Counter, Kind::Gauge, Kind::IntGauge]
+            .into_iter()
+            .find(|k| *k as u8 == code)
+    }
+
+    fn cells(self) -> usize {
+        match self {
+            Kind::Counter => SHARDS * LINE,
+            Kind::Gauge | Kind::IntGauge => LINE,
+        }
+    }
+}
+
+/// A series: its family and labels.
+type SeriesKey = (String, Vec<(String, String)>);
+
+/// The writing side: this process's file, mapped.
+#[derive(Debug)]
+pub(crate) struct Arena {
+    path: PathBuf,
+    /// The owner's pid (a forked child has another).
+    pid: u32,
+    file: fs::File,
+    base: *mut u8,
+    grow: Mutex<Grow>,
+    /// Gauges with cells here, for their change times.
+    gauges: Mutex<Vec<&'static GaugeLine>>,
+    /// The families and labels with cells here, which the process's
+    /// flushed file leaves out.
+    resident: Mutex<HashSet<SeriesKey>>,
+}
+
+// SAFETY: `base` points to a mapping that lives as long as the process (an
+// arena is never dropped while running: it sits in a static) and is only
+// written under `grow`'s lock or through atomics.
+unsafe impl Send for Arena {}
+unsafe impl Sync for Arena {}
+
+#[derive(Debug)]
+struct Grow {
+    /// Bytes of the file mapped (its length).
+    mapped: usize,
+    /// End of the entries.
+    end: usize,
+}
+
+/// The file name of process `p`'s cells.
+pub(crate) fn file_name(p: ProcessId) -> String {
+    format!("proc-{}.cells", p.key())
+}
+
+impl Arena {
+    /// Creates this process's file in `dir` and maps it.
+    pub(crate) fn create(dir: &Path, me: ProcessId) -> Result<Arena, String> {
+        let path = dir.join(file_name(me));
+        let shown = path.display().to_string();
+        let problem = |e: &dyn std::fmt::Display| format!("{shown}: {e}");
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| problem(&e))?;
+        // SAFETY: a fresh reservation, no access allowed, at an address the
+        // kernel picks.
+        let base = unsafe {
+            mm::mmap_anonymous(
+                std::ptr::null_mut(),
+                RESERVE,
+                ProtFlags::empty(),
+                MapFlags::PRIVATE | MapFlags::NORESERVE,
+            )
+        }
+        .map_err(|e| problem(&e))?
+        .cast::<u8>();
+        let arena = Arena {
+            path,
+            pid: std::process::id(),
+            file,
+            base,
+            grow: Mutex::new(Grow { mapped: 0, end: 0 }),
+            gauges: Mutex::new(Vec::new()),
+            resident: Mutex::new(HashSet::new()),
+        };
+        {
+            let mut grow = arena.grow.lock().unwrap_or_else(PoisonError::into_inner);
+            arena.map_to(&mut grow, LINE).map_err(|e| problem(&e))?;
+            let mut header = [0u8; LINE];
+            header[..8].copy_from_slice(MAGIC);
+            header[8..12].copy_from_slice(&VERSION.to_le_bytes());
+            header[12..16].copy_from_slice(&me.pid.to_le_bytes());
+            header[16..24].copy_from_slice(&me.token.to_le_bytes());
+            // SAFETY: the first line is mapped and no reader trusts it
+            // before its end is stored.
+            unsafe { std::ptr::copy_nonoverlapping(header.as_ptr(), arena.base, LINE) };
+            grow.end = LINE;
+            arena.end_cell().store(LINE as u64, Ordering::Release);
+        }
+        Ok(arena)
+    }
+
+    /// The path of the file.
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn end_cell(&self) -> &AtomicU64 {
+        // SAFETY: the header line is mapped for the arena's life; byte 24
+        // is 8-aligned.
+        unsafe { &*self.base.add(END_AT).cast::<AtomicU64>() }
+    }
+
+    /// Makes at least `len` bytes of the file mapped.
+    fn map_to(&self, grow: &mut Grow, len: usize) -> std::io::Result<()> {
+        if len <= grow.mapped {
+            return Ok(());
+        }
+        if len > RESERVE {
+            return Err(std::io::Error::other("the cells file is full"));
+        }
+        let new = len.max(grow.mapped * 2).clamp(FIRST, RESERVE);
+        allocate(&self.file, grow.mapped, new)?;
+        // SAFETY: `[mapped, new)` lies inside this arena's reservation, and
+        // nothing refers to it yet.
+        unsafe {
+            mm::mmap(
+                self.base.add(grow.mapped).cast(),
+                new - grow.mapped,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED | MapFlags::FIXED,
+                &self.file,
+                grow.mapped as u64,
+            )?;
+        }
+        grow.mapped = new;
+        Ok(())
+    }
+
+    /// Writes an entry describing `what`, of `kind`, and returns its cells.
+    fn entry(&self, kind: Kind, what: &Describe<'_>) -> Option<*mut u8> {
+        let mut text = Vec::with_capacity(64);
+        for s in [what.family, what.help, what.unit.unwrap_or("")] {
+            push_str(&mut text, s);
+        }
+        text.extend_from_slice(&(what.labels.len() as u32).to_le_bytes());
+        for (k, v) in what.labels {
+            push_str(&mut text, k);
+            push_str(&mut text, v);
+        }
+        let cells_at = (24 + text.len()).next_multiple_of(LINE);
+        let len = cells_at + kind.cells();
+        let mut head = [0u8; 24];
+        head[..4].copy_from_slice(&u32::try_from(len).ok()?.to_le_bytes());
+        head[4..8].copy_from_slice(&u32::try_from(cells_at).ok()?.to_le_bytes());
+        head[8] = kind as u8;
+        head[9] = mode_code(what.mode);
+        head[16..24].copy_from_slice(&what.created.to_bits().to_le_bytes());
+        if std::process::id() != self.pid {
+            // A child forked from the owner shares the mapping but not the
+            // lock that orders appends: its new metrics keep their cells.
+            return None;
+        }
+        let mut grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = grow.end;
+        if let Err(e) = self.map_to(&mut grow, at + len) {
+            crate::backend::status::problem(&format!("{}: {e}", self.path.display()));
+            return None;
+        }
+        // SAFETY: `[at, at + len)` is mapped, past the end readers trust,
+        // and written by this thread alone (under `grow`); the cells after
+        // the description are still the file's zeros.
+        let cells = unsafe {
+            let start = self.base.add(at);
+            std::ptr::copy_nonoverlapping(head.as_ptr(), start, head.len());
+            std::ptr::copy_nonoverlapping(text.as_ptr(), start.add(24), text.len());
+            start.add(cells_at)
+        };
+        grow.end = at + len;
+        self.end_cell().store(grow.end as u64, Ordering::Release);
+        let key = (
+            what.family.to_owned(),
+            what.labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        self.resident
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key);
+        Some(cells)
+    }
+
+    /// Cells for a counter, or `None` when the file is full.
+    pub(crate) fn counter(&self, what: &Describe<'_>) -> Option<&'static ShardedU64> {
+        let cells = self.entry(Kind::Counter, what)?;
+        // SAFETY: 8 zeroed, 64-aligned lines that stay mapped for the rest
+        // of the process: the layout of a `ShardedU64` at zero.
+        Some(unsafe { &*cells.cast::<ShardedU64>() })
+    }
+
+    /// A line for a gauge (`int`: an `i64` one), or `None` when the file
+    /// is full.
+    pub(crate) fn gauge(&self, what: &Describe<'_>, int: bool) -> Option<&'static GaugeLine> {
+        let kind = if int { Kind::IntGauge } else { Kind::Gauge };
+        let cells = self.entry(kind, what)?;
+        // SAFETY: a zeroed, 64-aligned line that stays mapped for the rest
+        // of the process.
+        let line: &'static GaugeLine = unsafe { &*cells.cast::<GaugeLine>() };
+        line.changed
+            .store(what.created.to_bits(), Ordering::Relaxed);
+        self.gauges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line);
+        Some(line)
+    }
+
+    /// Stamps `now` on every gauge whose value changed since the last call.
+    pub(crate) fn stamp_changes(&self, now: f64) {
+        for line in self
+            .gauges
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            line.stamp(now);
+        }
+    }
+
+    /// Whether the series `family{labels}` has its cells here.
+    pub(crate) fn holds(&self, family: &str, labels: &[(String, String)]) -> bool {
+        let resident = self.resident.lock().unwrap_or_else(PoisonError::into_inner);
+        // Owned key: the set is small next to a flush's other work.
+        resident.contains(&(family.to_owned(), labels.to_vec()))
+    }
+}
+
+/// Gives the file real blocks for `[from, to)` (growing it to `to`), so
+/// that a store into a mapped cell never meets a full disk (which would
+/// kill the process with `SIGBUS`): a full disk is an error here instead.
+fn allocate(file: &fs::File, from: usize, to: usize) -> std::io::Result<()> {
+    match rustix::fs::fallocate(
+        file,
+        rustix::fs::FallocateFlags::empty(),
+        from as u64,
+        (to - from) as u64,
+    ) {
+        Ok(()) => Ok(()),
+        // A file system without it: write the zeros.
+        Err(rustix::io::Errno::OPNOTSUPP) => {
+            let zeros = vec![0u8; 64 << 10];
+            let mut at = from;
+            while at < to {
+                let n = (to - at).min(zeros.len());
+                std::os::unix::fs::FileExt::write_all_at(file, &zeros[..n], at as u64)?;
+                at += n;
+            }
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn push_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+// ----- reading ----------------------------------------------------------------------
+
+/// A read-only mapping of another process's file, unmapped when dropped.
+struct Mapped {
+    ptr: *mut u8,
+    len: usize,
+}
+
+impl Drop for Mapped {
+    fn drop(&mut self) {
+        // SAFETY: `ptr..ptr + len` is this mapping, no longer referred to.
+        let _ = unsafe { mm::munmap(self.ptr.cast(), self.len) };
+    }
+}
+
+impl Mapped {
+    fn bytes(&self, at: usize, n: usize) -> Result<&[u8], String> {
+        let end = at.checked_add(n).filter(|e| *e <= self.len);
+        match end {
+            // SAFETY: in bounds of the mapping; these bytes (descriptions,
+            // the header) are not written again once their end is stored.
+            Some(_) => Ok(unsafe { std::slice::from_raw_parts(self.ptr.add(at), n) }),
+            None => Err(format!("an entry runs past the end of the file (at {at})")),
+        }
+    }
+
+    /// The `u64` cell at `at` (8-aligned, in bounds: checked by callers).
+    fn cell(&self, at: usize) -> u64 {
+        // SAFETY: callers check `at + 8 <= len` and alignment; the writer
+        // updates the cell with atomics.
+        unsafe { (*self.ptr.add(at).cast::<AtomicU64>()).load(Ordering::Relaxed) }
+    }
+}
+
+struct Reader<'a> {
+    map: &'a Mapped,
+    at: usize,
+    end: usize,
+}
+
+impl Reader<'_> {
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        if self.at + n > self.end {
+            return Err(format!("an entry is cut short (at {})", self.at));
+        }
+        let b = self.map.bytes(self.at, n)?;
+        self.at += n;
+        Ok(b)
+    }
+
+    fn str(&mut self) -> Result<String, String> {
+        let n = self.u32()? as usize;
+        let at = self.at;
+        String::from_utf8(self.take(n)?.to_vec())
+            .map_err(|_| format!("a name is not UTF-8 (at {at})"))
+    }
+}
+
+/// Reads a process's cells file: its owner and every metric in it at its
+/// value now. `Err` when it cannot be opened; `Ok(Err(..))` when it is
+/// not a cells file this telltale reads, with what is wrong.
+pub(crate) fn read(path: &Path) -> std::io::Result<Result<Decoded, String>> {
+    let file = fs::File::open(path)?;
+    let mut outcome = Err(String::new());
+    // The owner may grow the file between the length read here and the
+    // end read from the mapping: map it again (its end stays inside the
+    // file's length, which grows first).
+    for _ in 0..3 {
+        let len = usize::try_from(file.metadata()?.len()).unwrap_or(usize::MAX);
+        if len < LINE {
+            return Ok(Err("the file is cut short (no header)".to_owned()));
+        }
+        let len = len.min(RESERVE);
+        // SAFETY: a fresh read-only shared mapping of the file, unmapped by
+        // `Mapped`'s drop.
+        let ptr = unsafe {
+            mm::mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ,
+                MapFlags::SHARED,
+                &file,
+                0,
+            )
+        }?
+        .cast::<u8>();
+        let map = Mapped { ptr, len };
+        outcome = decode(&map);
+        let grown = file.metadata()?.len() > len as u64;
+        if outcome.is_ok() || !grown {
+            break;
+        }
+    }
+    Ok(outcome)
+}
+
+fn decode(map: &Mapped) -> Result<Decoded, String> {
+    let header = map.bytes(0, LINE)?;
+    if &header[..8] != MAGIC {
+        return Err("not a telltale cells file".to_owned());
+    }
+    let version = u32::from_le_bytes([header[8], header[9], header[10], header[11]]);
+    if version != VERSION {
+        return Err(format!(
+            "cells layout version {version}, this telltale reads version {VERSION}"
+        ));
+    }
+    let word = |at: usize| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&header[at..at + 8]);
+        u64::from_le_bytes(b)
+    };
+    let owner = ProcessId {
+        pid: u32::from_le_bytes([header[12], header[13], header[14], header[15]]),
+        token: word(16),
+    };
+    // SAFETY: 8-aligned, inside the header line; Acquire pairs with the
+    // writer's Release after each whole entry.
+    let end = unsafe { (*map.ptr.add(END_AT).cast::<AtomicU64>()).load(Ordering::Acquire) };
+    let end = usize::try_from(end).unwrap_or(usize::MAX);
+    if end > map.len || end < LINE {
+        return Err(format!(
+            "the end of the entries ({end}) is past the file ({})",
+            map.len
+        ));
+    }
+    let mut families: Vec<PartFamily> = Vec::new();
+    let mut at = LINE;
+    while at < end {
+        let (family, series, next) = entry(map, at, end)?;
+        if let Some(f) = families.iter_mut().find(|f| f.name == family.name) {
+            f.series.push(series);
+        } else {
+            let mut family = family;
+            family.series.push(series);
+            families.push(family);
+        }
+        at = next;
+    }
+    Ok(Decoded {
+        part: Part {
+            owner: Some(owner),
+            families,
+        },
+        ..Decoded::default()
+    })
+}
+
+/// The entry at `at`: its family (without series), its series, and where
+/// the next entry starts.
+fn entry(map: &Mapped, at: usize, end: usize) -> Result<(PartFamily, PartSeries, usize), String> {
+    let head = map.bytes(at, 24)?;
+    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+    let cells_at = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+    let kind = Kind::from_code(head[8])
+        .ok_or_else(|| format!("an entry of unknown kind {} (at {at})", head[8]))?;
+    let mode =
+        mode_of(head[9]).ok_or_else(|| format!("an unknown gauge mode {} (at {at})", head[9]))?;
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&head[16..24]);
+    let created = f64::from_bits(u64::from_le_bytes(b));
+    if !len.is_multiple_of(LINE)
+        || !cells_at.is_multiple_of(LINE)
+        || cells_at + kind.cells() != len
+        || at + len > end
+    {
+        return Err(format!("a damaged entry (at {at})"));
+    }
+    let mut r = Reader {
+        map,
+        at: at + 24,
+        end: at + cells_at,
+    };
+    let name = r.str()?;
+    let help = r.str()?;
+    let unit = r.str()?;
+    let n = r.u32()? as usize;
+    let mut labels = Vec::with_capacity(n.min(64));
+    for _ in 0..n {
+        labels.push((r.str()?, r.str()?));
+    }
+    let cells = at + cells_at;
+    let (metric_kind, value, changed) = match kind {
+        Kind::Counter => {
+            let sum = (0..SHARDS).fold(0u64, |acc, s| acc.wrapping_add(map.cell(cells + s * LINE)));
+            (MetricKind::Counter, Value::Counter(sum as f64), 0.0)
+        }
+        Kind::Gauge | Kind::IntGauge => {
+            let bits = map.cell(cells);
+            let value = if kind == Kind::Gauge {
+                f64::from_bits(bits)
+            } else {
+                bits as i64 as f64
+            };
+            (
+                MetricKind::Gauge,
+                Value::Gauge(value),
+                f64::from_bits(map.cell(cells + 8)),
+            )
+        }
+    };
+    let family = PartFamily {
+        name,
+        help,
+        unit: (!unit.is_empty()).then_some(unit),
+        kind: metric_kind,
+        mode,
+        series: Vec::new(),
+    };
+    let series = PartSeries {
+        labels,
+        value,
+        created: (metric_kind == MetricKind::Counter).then_some(created),
+        changed,
+    };
+    Ok((family, series, at + len))
+}
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // times and counts stored and read back exactly
+mod tests {
+    use super::*;
+    use crate::backend::mode::GaugeMode;
+
+    fn temp(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("telltale-arena-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn describe<'a>(family: &'a str, labels: &'a [(&'a str, &'a str)]) -> Describe<'a> {
+        Describe {
+            family,
+            help: "Help.",
+            unit: None,
+            labels,
+            mode: GaugeMode::Max,
+            created: 1_600_000_000.5,
+        }
+    }
+
+    #[test]
+    fn cells_written_here_read_back_from_the_file_as_they_are_now() {
+        let dir = temp("read");
+        let me = ProcessId { pid: 7, token: 9 };
+        let arena = Arena::create(&dir, me).unwrap();
+        let jobs = arena.counter(&describe("jobs", &[])).unwrap();
+        let busy = arena
+            .gauge(&describe("busy", &[("pool", "a")]), false)
+            .unwrap();
+        let slots = arena.gauge(&describe("slots", &[]), true).unwrap();
+        jobs.add(41);
+        jobs.add(1);
+        busy.value.store(2.5f64.to_bits(), Ordering::Relaxed);
+        slots.value.store((-3i64) as u64, Ordering::Relaxed);
+        arena.stamp_changes(1_700_000_000.0);
+        let read = read(arena.path()).unwrap().unwrap();
+        assert_eq!(read.part.owner, Some(me));
+        let names: Vec<&str> = read.part.families.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["jobs", "busy", "slots"]);
+        let jobs_read = &read.part.families[0];
+        assert_eq!(jobs_read.kind, MetricKind::Counter);
+        assert_eq!(jobs_read.series[0].value, Value::Counter(42.0));
+        assert_eq!(jobs_read.series[0].created, Some(1_600_000_000.5));
+        let busy_read = &read.part.families[1];
+        assert_eq!(busy_read.mode, GaugeMode::Max);
+        assert_eq!(
+            busy_read.series[0].labels,
+            [("pool".to_owned(), "a".to_owned())]
+        );
+        assert_eq!(busy_read.series[0].value, Value::Gauge(2.5));
+        assert_eq!(busy_read.series[0].changed, 1_700_000_000.0);
+        assert_eq!(read.part.families[2].series[0].value, Value::Gauge(-3.0));
+        // An unchanged gauge keeps its change time.
+        arena.stamp_changes(1_800_000_000.0);
+        let again = super::read(arena.path()).unwrap().unwrap();
+        assert_eq!(again.part.families[1].series[0].changed, 1_700_000_000.0);
+        assert!(arena.holds("busy", &[("pool".to_owned(), "a".to_owned())]));
+        assert!(!arena.holds("busy", &[]));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_file_grows_without_moving_a_cell() {
+        let dir = temp("grow");
+        let arena = Arena::create(&dir, ProcessId { pid: 1, token: 1 }).unwrap();
+        let names: Vec<String> = (0..400).map(|i| format!("c{i}")).collect();
+        let cells: Vec<&ShardedU64> = names
+            .iter()
+            .map(|n| arena.counter(&describe(n, &[])).unwrap())
+            .collect();
+        for (i, c) in cells.iter().enumerate() {
+            c.add(i as u64);
+        }
+        assert!(fs::metadata(arena.path()).unwrap().len() > FIRST as u64);
+        let read = read(arena.path()).unwrap().unwrap();
+        assert_eq!(read.part.families.len(), 400);
+        for (i, f) in read.part.families.iter().enumerate() {
+            assert_eq!(f.name, format!("c{i}"));
+            assert_eq!(f.series[0].value, Value::Counter(i as f64));
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_damaged_file_says_what_is_wrong() {
+        let dir = temp("bad");
+        let path = dir.join("proc-1-1.cells");
+        fs::write(&path, b"short").unwrap();
+        assert!(read(&path).unwrap().unwrap_err().contains("cut short"));
+        fs::write(&path, [0u8; 64]).unwrap();
+        assert!(read(&path)
+            .unwrap()
+            .unwrap_err()
+            .contains("not a telltale cells file"));
+        let mut other = [0u8; 64];
+        other[..8].copy_from_slice(MAGIC);
+        other[8..12].copy_from_slice(&2u32.to_le_bytes());
+        fs::write(&path, other).unwrap();
+        assert!(read(&path).unwrap().unwrap_err().contains("version 2"));
+        // An end past the file.
+        other[8..12].copy_from_slice(&VERSION.to_le_bytes());
+        other[24..32].copy_from_slice(&4096u64.to_le_bytes());
+        fs::write(&path, other).unwrap();
+        assert!(read(&path).unwrap().unwrap_err().contains("past the file"));
+        // A whole file cut in the middle of an entry.
+        let arena = Arena::create(&dir, ProcessId { pid: 2, token: 2 }).unwrap();
+        arena.counter(&describe("jobs", &[("a", "b")])).unwrap();
+        let mut bytes = fs::read(arena.path()).unwrap();
+        bytes.truncate(LINE + 40);
+        let cut = dir.join("proc-3-3.cells");
+        fs::write(&cut, &bytes).unwrap();
+        let e = read(&cut).unwrap().unwrap_err();
+        assert!(
+            e.contains("past the file") || e.contains("cut short"),
+            "{e}"
+        );
+        // Damage inside an entry: an unknown kind.
+        let mut bytes = fs::read(arena.path()).unwrap();
+        bytes[LINE + 8] = 99;
+        fs::write(&cut, &bytes).unwrap();
+        assert!(read(&cut).unwrap().unwrap_err().contains("unknown kind 99"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
