@@ -84,6 +84,7 @@ fn worker() {
             loop {
                 for _ in 0..10_000 {
                     JOBS.inc();
+                    SIZES.observe(0.5);
                 }
                 done += 10_000;
                 SLOTS_MAX.set(done as i64);
@@ -369,6 +370,16 @@ fn a_killed_worker_keeps_every_increment_and_compaction_keeps_it() {
         before <= (last + 10_000) as f64,
         "{before} > {last} + 10,000"
     );
+    let Some(Value::Histogram(sizes)) = value(&read.snapshot, "job_size", &[]) else {
+        panic!("job_size in {:#?}", read.snapshot)
+    };
+    assert!(
+        sizes.count >= last && sizes.count <= last + 10_000,
+        "{} observations against {last} counted",
+        sizes.count
+    );
+    assert_eq!(sizes.buckets, [(1.0, sizes.count), (10.0, sizes.count)]);
+    assert_eq!(sizes.sum, sizes.count as f64 * 0.5);
     let slots = number(&read.snapshot, "slots_max", &[]);
     assert!(
         slots >= last as f64 && slots <= before,
@@ -382,6 +393,13 @@ fn a_killed_worker_keeps_every_increment_and_compaction_keeps_it() {
         "archived exactly once"
     );
     assert_eq!(number(&after.snapshot, "slots_max", &[]), slots);
+    let Some(Value::Histogram(archived)) = value(&after.snapshot, "job_size", &[]) else {
+        panic!("job_size after compaction")
+    };
+    assert_eq!(
+        archived.count, sizes.count,
+        "histogram archived exactly once"
+    );
     assert_eq!(files(&dir), [".lock", "archive.tt"]);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,6 +17,10 @@ pub(crate) struct Describe<'a> {
     pub(crate) mode: GaugeMode,
     /// When the metric was created (Unix seconds).
     pub(crate) created: f64,
+    /// A histogram's classic bounds.
+    pub(crate) bounds: &'a [f64],
+    /// Whether a histogram counts clock ticks (durations).
+    pub(crate) ticks: bool,
 }
 
 /// A gauge's cache line: its value, when it last changed, and the value

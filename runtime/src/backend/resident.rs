@@ -5,6 +5,7 @@
 //! such backend, or the file full) the metric keeps its own cells.
 
 use crate::backend::cells::{Describe, GaugeLine};
+use crate::store::histogram::ShardSlots;
 use crate::store::shard::ShardedU64;
 
 /// Cells for a counter, from the running file backend.
@@ -30,6 +31,20 @@ pub(crate) fn gauge(what: &Describe<'_>, int: bool) -> Option<&'static GaugeLine
     #[cfg(not(feature = "backend-file"))]
     {
         let _ = (what, int);
+        None
+    }
+}
+
+/// Slots for a histogram's shards, from the running file backend (the
+/// shards and their blocks then come from its file too).
+pub(crate) fn histogram(what: &Describe<'_>) -> Option<&'static ShardSlots> {
+    #[cfg(feature = "backend-file")]
+    {
+        crate::backend::file::arena().and_then(|a| a.histogram(what))
+    }
+    #[cfg(not(feature = "backend-file"))]
+    {
+        let _ = what;
         None
     }
 }

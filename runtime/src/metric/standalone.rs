@@ -96,9 +96,9 @@ impl Header {
         })
     }
 
-    /// Registers `me` unless it is; `attach` runs once, after the
-    /// registration (which starts the backend) and before anything
-    /// records: where the metric takes its cells from the backend.
+    /// Registers `me` unless it is; `attach` runs once, once the backend
+    /// has started and before the registration and anything recording:
+    /// where the metric takes its cells from the backend.
     #[inline]
     fn ensure_registered<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
         if !self.registered.is_completed() {
@@ -110,8 +110,11 @@ impl Header {
     fn register<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
         self.registered.call_once(|| {
             self.created_at();
-            registry::register(me);
+            // The backend starts first; the cells it gives are in place
+            // before a collection can see the metric.
+            crate::collect::start::start();
             attach(me);
+            registry::register(me);
         });
     }
 
@@ -124,6 +127,8 @@ impl Header {
             labels: &[],
             mode,
             created: self.created_at(),
+            bounds: &[],
+            ticks: false,
         }
     }
 
@@ -576,14 +581,14 @@ impl Histogram {
             buckets: Box::leak(buckets.to_vec().into_boxed_slice()),
             cells: HistogramCells::new(),
         }));
-        h.header.register(h, |_| {});
+        h.header.register(h, Histogram::attach);
         Ok(h)
     }
 
     /// Records one observation. Negative and `NaN` observations are ignored.
     #[inline]
     pub fn observe(&'static self, v: f64) {
-        self.header.ensure_registered(self, |_| {});
+        self.header.ensure_registered(self, Histogram::attach);
         self.cells.record(v);
     }
 
@@ -599,6 +604,17 @@ impl Histogram {
     /// The current distribution.
     pub fn value(&self) -> HistogramValue {
         histogram_value(&self.cells, self.buckets)
+    }
+
+    fn attach(&'static self) {
+        let what = Describe {
+            unit: histogram_unit(&self.header.name),
+            bounds: self.buckets,
+            ..self.header.describe(MetricKind::Histogram, GaugeMode::All)
+        };
+        if let Some(slots) = resident::histogram(&what) {
+            self.cells.place(slots);
+        }
     }
 }
 

@@ -168,11 +168,14 @@ type Octave = [AtomicU64; BUCKETS_PER_OCTAVE];
 const GROUP: usize = 16;
 const GROUPS: usize = OCTAVES.div_ceil(GROUP);
 type Group = [AtomicPtr<Octave>; GROUP];
+/// A histogram's shards, allocated on first use.
+pub(crate) type ShardSlots = [AtomicPtr<HistShard>; shard::SHARDS];
 
 /// One shard of a histogram: written by one thread (or, for the shared
-/// shard, by several with read-modify-writes).
+/// shard, by several with read-modify-writes). Laid out as declared: a
+/// shard in a mapped file is read by other programs ([`read_foreign`]).
 #[derive(Debug)]
-#[repr(align(128))]
+#[repr(C, align(128))]
 pub(crate) struct HistShard {
     sum: AtomicU64,
     /// Tick stores on an owned shard: the last observation, plus one (0 when
@@ -187,6 +190,9 @@ pub(crate) struct HistShard {
     zero: AtomicU64,
     overflow: AtomicU64,
     groups: [AtomicPtr<Group>; GROUPS],
+    /// Whether the shard, its groups and octaves are in mapped memory
+    /// ([`mapped`](crate::store::mapped)): never freed.
+    mapped: bool,
 }
 
 impl HistShard {
@@ -199,6 +205,7 @@ impl HistShard {
             zero: AtomicU64::new(0),
             overflow: AtomicU64::new(0),
             groups: [const { AtomicPtr::new(std::ptr::null_mut()) }; GROUPS],
+            mapped: false,
         }
     }
 
@@ -280,13 +287,13 @@ impl HistShard {
         let group = self.groups.get(octave / GROUP)?;
         let mut group = group.load(std::sync::atomic::Ordering::Acquire);
         if group.is_null() {
-            group = alloc_group(&self.groups[octave / GROUP]);
+            group = alloc_group(&self.groups[octave / GROUP], self.mapped);
         }
         // SAFETY: a published group is never freed while its shard lives.
         let ptr = unsafe { &*group }.get(octave % GROUP)?;
         let mut block = ptr.load(std::sync::atomic::Ordering::Acquire);
         if block.is_null() {
-            block = alloc_octave(ptr);
+            block = alloc_octave(ptr, self.mapped);
         }
         // SAFETY: a published octave is never freed while its shard lives.
         Some(unsafe { &*block })
@@ -334,13 +341,8 @@ impl HistShard {
 
     pub(crate) fn read_into(&self, out: &mut ExpBuckets, ticks: bool) {
         let sum = self.sum.load(Relaxed);
-        out.sum += if ticks {
-            sum as f64
-        } else {
-            f64::from_bits(sum)
-        };
-        out.zero += self.zero.load(Relaxed);
-        out.overflow += self.overflow.load(Relaxed);
+        let zero = self.zero.load(Relaxed);
+        let overflow = self.overflow.load(Relaxed);
         for (octave, block) in self.octaves() {
             for (sub, c) in block.iter().enumerate() {
                 let n = c.load(Relaxed);
@@ -349,60 +351,162 @@ impl HistShard {
                 }
             }
         }
-        if ticks {
-            let (min, max) = (self.min.load(Relaxed), self.max.load(Relaxed));
-            // Pairs with the writer's release fence: buckets first, then pending.
-            std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
-            let pending = self.pending.load(Relaxed);
-            let extremes = [
-                (min <= max).then_some((min, max)),
-                (pending != 0).then(|| (pending - 1, pending - 1)),
-            ];
-            for (lo, hi) in extremes.into_iter().flatten() {
-                out.min = Some(out.min.map_or(lo as f64, |m| m.min(lo as f64)));
-                out.max = Some(out.max.map_or(hi as f64, |m| m.max(hi as f64)));
-            }
-            if pending != 0 {
-                match slot((pending - 1) as i64 as f64) {
-                    Slot::Bucket(octave, sub) => {
-                        out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, 1);
-                    }
-                    Slot::Zero => out.zero += 1,
-                    Slot::Overflow => out.overflow += 1,
-                    Slot::Ignore => {}
-                }
-            }
-        } else {
-            let (min, max) = (self.min.load(Relaxed), self.max.load(Relaxed));
-            if min <= max {
-                let (lo, hi) = (f64::from_bits(min), f64::from_bits(max));
-                out.min = Some(out.min.map_or(lo, |m| m.min(lo)));
-                out.max = Some(out.max.map_or(hi, |m| m.max(hi)));
-            }
-        }
+        let (min, max) = (self.min.load(Relaxed), self.max.load(Relaxed));
+        // Pairs with the writer's release fence: buckets first, then pending.
+        std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        let pending = self.pending.load(Relaxed);
+        fold(
+            out,
+            ticks,
+            Fields {
+                sum,
+                pending,
+                min,
+                max,
+                zero,
+                overflow,
+            },
+        );
     }
 }
 
+/// A shard's words besides its buckets, as read.
+#[derive(Clone, Copy)]
+struct Fields {
+    sum: u64,
+    pending: u64,
+    min: u64,
+    max: u64,
+    zero: u64,
+    overflow: u64,
+}
+
+/// Adds a shard's `fields` to `out` (whose buckets have the shard's).
+fn fold(out: &mut ExpBuckets, ticks: bool, f: Fields) {
+    out.sum += if ticks {
+        f.sum as f64
+    } else {
+        f64::from_bits(f.sum)
+    };
+    out.zero += f.zero;
+    out.overflow += f.overflow;
+    if ticks {
+        let extremes = [
+            (f.min <= f.max).then_some((f.min, f.max)),
+            (f.pending != 0).then(|| (f.pending - 1, f.pending - 1)),
+        ];
+        for (lo, hi) in extremes.into_iter().flatten() {
+            out.min = Some(out.min.map_or(lo as f64, |m| m.min(lo as f64)));
+            out.max = Some(out.max.map_or(hi as f64, |m| m.max(hi as f64)));
+        }
+        if f.pending != 0 {
+            match slot((f.pending - 1) as i64 as f64) {
+                Slot::Bucket(octave, sub) => {
+                    out.add_bucket(octave * BUCKETS_PER_OCTAVE + sub, 1);
+                }
+                Slot::Zero => out.zero += 1,
+                Slot::Overflow => out.overflow += 1,
+                Slot::Ignore => {}
+            }
+        }
+    } else if f.min <= f.max {
+        let (lo, hi) = (f64::from_bits(f.min), f64::from_bits(f.max));
+        out.min = Some(out.min.map_or(lo, |m| m.min(lo)));
+        out.max = Some(out.max.map_or(hi, |m| m.max(hi)));
+    }
+}
+
+/// Reads a shard another process laid out in mapped memory, at address
+/// `at` in that process, into `out`; `word` reads the `u64` at such an
+/// address (`None` outside the mapping). `None` when a pointer in it
+/// leads outside.
+#[cfg(feature = "backend-file")]
+pub(crate) fn read_foreign(
+    at: u64,
+    word: &dyn Fn(u64) -> Option<u64>,
+    out: &mut ExpBuckets,
+    ticks: bool,
+) -> Option<()> {
+    use std::mem::offset_of;
+    let field = |offset: usize| word(at.checked_add(offset as u64)?);
+    let groups = offset_of!(HistShard, groups);
+    for g in 0..GROUPS {
+        let group = field(groups + g * 8)?;
+        if group == 0 {
+            continue;
+        }
+        for i in 0..GROUP {
+            let block = word(group.checked_add(i as u64 * 8)?)?;
+            if block == 0 {
+                continue;
+            }
+            for sub in 0..BUCKETS_PER_OCTAVE {
+                let n = word(block.checked_add(sub as u64 * 8)?)?;
+                if n > 0 {
+                    out.add_bucket((g * GROUP + i) * BUCKETS_PER_OCTAVE + sub, n);
+                }
+            }
+        }
+    }
+    let fields = Fields {
+        sum: field(offset_of!(HistShard, sum))?,
+        pending: field(offset_of!(HistShard, pending))?,
+        min: field(offset_of!(HistShard, min))?,
+        max: field(offset_of!(HistShard, max))?,
+        zero: field(offset_of!(HistShard, zero))?,
+        overflow: field(offset_of!(HistShard, overflow))?,
+    };
+    fold(out, ticks, fields);
+    Some(())
+}
+
+/// The size of a histogram shard and of a group, for readers of mapped
+/// memory that check a pointer's block lies inside it.
+#[cfg(feature = "backend-file")]
+pub(crate) const SHARD_BYTES: usize = std::mem::size_of::<HistShard>();
+
+/// A new block, in mapped memory when its shard is there (else, or when
+/// that is full, on the heap), published into `ptr`.
 #[cold]
-fn alloc_group(ptr: &AtomicPtr<Group>) -> *mut Group {
-    crate::store::publish::publish(
-        ptr,
-        Box::new([const { AtomicPtr::new(std::ptr::null_mut()) }; GROUP]),
-    )
-    .0
+fn alloc_block<T>(ptr: &AtomicPtr<T>, mapped: bool, fresh: fn() -> T) -> *mut T {
+    if mapped {
+        if let Some(block) = crate::store::mapped::alloc::<T>() {
+            // SAFETY: room for a `T`, aligned, that nothing else uses.
+            unsafe { block.write(fresh()) };
+            // The loser of a race leaves its block unused in the mapping.
+            return match ptr.compare_exchange(
+                std::ptr::null_mut(),
+                block,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            ) {
+                Ok(_) => block,
+                Err(existing) => existing,
+            };
+        }
+    }
+    crate::store::publish::publish(ptr, Box::new(fresh())).0
 }
 
 #[cold]
-fn alloc_octave(ptr: &AtomicPtr<Octave>) -> *mut Octave {
-    crate::store::publish::publish(
-        ptr,
-        Box::new([const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]),
-    )
-    .0
+fn alloc_group(ptr: &AtomicPtr<Group>, mapped: bool) -> *mut Group {
+    alloc_block(ptr, mapped, || {
+        [const { AtomicPtr::new(std::ptr::null_mut()) }; GROUP]
+    })
+}
+
+#[cold]
+fn alloc_octave(ptr: &AtomicPtr<Octave>, mapped: bool) -> *mut Octave {
+    alloc_block(ptr, mapped, || {
+        [const { AtomicU64::new(0) }; BUCKETS_PER_OCTAVE]
+    })
 }
 
 impl Drop for HistShard {
     fn drop(&mut self) {
+        if self.mapped {
+            return;
+        }
         for group in &mut self.groups {
             let group = *group.get_mut();
             if group.is_null() {
@@ -425,7 +529,10 @@ impl Drop for HistShard {
 /// A sharded exponential histogram whose shards are allocated on first use.
 #[derive(Debug)]
 pub(crate) struct HistogramCells {
-    shards: [AtomicPtr<HistShard>; shard::SHARDS],
+    shards: ShardSlots,
+    /// Slots in mapped memory, when a backend keeps this histogram's
+    /// cells: used instead of `shards`, with shards allocated there too.
+    mapped: AtomicPtr<ShardSlots>,
     /// Tick stores: what the last read reported. A value pending on an owned
     /// shard is reported in its bucket; while the writer moves it there a
     /// read can miss it for an instant, so each bucket is reported as the
@@ -439,6 +546,7 @@ impl HistogramCells {
     pub(crate) const fn new() -> Self {
         HistogramCells {
             shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+            mapped: AtomicPtr::new(std::ptr::null_mut()),
             reported: std::sync::Mutex::new(None),
         }
     }
@@ -462,13 +570,43 @@ impl HistogramCells {
         self.shard(shard).record_ticks(shard, ticks);
     }
 
+    /// The slots in use: mapped ones when a backend gave some.
+    #[inline]
+    fn slots(&self) -> (&ShardSlots, bool) {
+        let mapped = self.mapped.load(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: mapped slots stay for the rest of the process.
+        match unsafe { mapped.as_ref() } {
+            Some(slots) => (slots, true),
+            None => (&self.shards, false),
+        }
+    }
+
+    /// Keeps this histogram's cells in `slots` (zeroed mapped memory)
+    /// from now on. Call it before anything records.
+    #[cfg_attr(not(feature = "backend-file"), allow(dead_code))]
+    pub(crate) fn place(&self, slots: &'static ShardSlots) {
+        self.mapped.store(
+            std::ptr::from_ref(slots).cast_mut(),
+            std::sync::atomic::Ordering::Release,
+        );
+    }
+
     /// Shard `shard`, allocated on first use.
     #[inline]
     fn shard(&self, shard: usize) -> &HistShard {
-        let ptr = &self.shards[shard & (shard::SHARDS - 1)];
+        let (slots, mapped) = self.slots();
+        let ptr = &slots[shard & (shard::SHARDS - 1)];
         let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
         if s.is_null() {
-            s = alloc_shard(ptr);
+            s = if mapped {
+                alloc_block(ptr, true, || {
+                    let mut fresh = HistShard::new();
+                    fresh.mapped = true;
+                    fresh
+                })
+            } else {
+                alloc_shard(ptr)
+            };
         }
         // SAFETY: published shards live as long as `self`.
         unsafe { &*s }
@@ -488,16 +626,12 @@ impl HistogramCells {
             }
             *reported = Some(out.clone());
         }
-        out.scale = crate::store::clock::seconds_per_tick();
-        out.sum *= out.scale;
-        out.min = out.min.map(|m| m * out.scale);
-        out.max = out.max.map(|m| m * out.scale);
-        out
+        out.ticks_to_seconds(crate::store::clock::seconds_per_tick())
     }
 
     fn read_all(&self, ticks: bool) -> ExpBuckets {
         let mut out = ExpBuckets::default();
-        for ptr in &self.shards {
+        for ptr in self.slots().0 {
             let s = ptr.load(std::sync::atomic::Ordering::Acquire);
             if !s.is_null() {
                 // SAFETY: as in `record`.
@@ -594,6 +728,16 @@ impl ExpBuckets {
 
     fn upper(&self, index: usize) -> f64 {
         upper_bound(index) * self.scale
+    }
+
+    /// A store of clock ticks read out, in seconds (`tick` seconds each).
+    #[must_use]
+    pub(crate) fn ticks_to_seconds(mut self, tick: f64) -> ExpBuckets {
+        self.scale = tick;
+        self.sum *= tick;
+        self.min = self.min.map(|m| m * tick);
+        self.max = self.max.map(|m| m * tick);
+        self
     }
 
     fn add_bucket(&mut self, index: usize, n: u64) {

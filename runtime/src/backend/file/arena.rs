@@ -8,7 +8,9 @@
 //! Layout, little-endian, every entry 64-byte aligned: a header line (the
 //! magic `TTLCELL\0`, the layout version `u32`, the owner's `pid: u32` and
 //! start `token: u64`, then at byte 24 the end of the entries written so
-//! far, `u64`, stored after each entry is whole), then entries. An entry
+//! far, `u64`, stored after each entry is whole, at 32 the address the file
+//! is mapped at in its writer and at 40 the writer's seconds per clock
+//! tick, `f64`), then entries. An entry
 //! is a description (its length `u32`, where its cells start in it `u32`,
 //! the kind `u8`, the gauge mode `u8`, six bytes of padding, the creation
 //! time `f64`, then the family name, help, unit and label pairs as `u32`
@@ -17,7 +19,15 @@
 //! - a counter: 8 shards of 64 bytes, each a `u64` the reader sums;
 //! - a gauge: one line holding the value (`f64` bits, or an `i64`), when
 //!   it last changed (`f64` Unix seconds, kept by the owner's flush), and
-//!   the value that change time belongs to.
+//!   the value that change time belongs to;
+//! - a histogram (its description ends with its classic bounds, a `u32`
+//!   count and `f64`s): 8 shard addresses, each 0 or where the writer put
+//!   one of its exponential shards (`store::histogram`), which point to
+//!   their bucket blocks the same way: all in the file, found by
+//!   subtracting the writer's base address (header byte 32) from them;
+//!   byte 10 of the description says whether it counts clock ticks, whose
+//!   length in seconds is header byte 40;
+//! - raw: room for those shards and blocks.
 //!
 //! The file grows in steps (with its blocks allocated, so that a store
 //! never meets a full disk) into address space reserved at the start, so a
@@ -41,7 +51,9 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 use crate::backend::cells::{Describe, GaugeLine};
 use crate::backend::file::format::{mode_code, mode_of, Decoded};
 use crate::backend::part::{Part, PartFamily, PartSeries, ProcessId};
-use crate::collect::snapshot::{MetricKind, Value};
+use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
+use crate::store::histogram::{self, ExpBuckets, ShardSlots};
+use crate::store::mapped;
 use crate::store::shard::{ShardedU64, SHARDS};
 
 const MAGIC: &[u8; 8] = b"TTLCELL\0";
@@ -62,19 +74,29 @@ enum Kind {
     Counter = 1,
     Gauge = 2,
     IntGauge = 3,
+    Histogram = 4,
+    Raw = 5,
 }
 
 impl Kind {
     fn from_code(code: u8) -> Option<Kind> {
-        [Kind::Counter, Kind::Gauge, Kind::IntGauge]
-            .into_iter()
-            .find(|k| *k as u8 == code)
+        [
+            Kind::Counter,
+            Kind::Gauge,
+            Kind::IntGauge,
+            Kind::Histogram,
+            Kind::Raw,
+        ]
+        .into_iter()
+        .find(|k| *k as u8 == code)
     }
 
+    /// The cells' size (a raw entry's is its own).
     fn cells(self) -> usize {
         match self {
             Kind::Counter => SHARDS * LINE,
-            Kind::Gauge | Kind::IntGauge => LINE,
+            Kind::Gauge | Kind::IntGauge | Kind::Histogram => LINE,
+            Kind::Raw => 0,
         }
     }
 }
@@ -159,6 +181,9 @@ impl Arena {
             header[8..12].copy_from_slice(&VERSION.to_le_bytes());
             header[12..16].copy_from_slice(&me.pid.to_le_bytes());
             header[16..24].copy_from_slice(&me.token.to_le_bytes());
+            header[32..40].copy_from_slice(&(arena.base as u64).to_le_bytes());
+            let tick = crate::store::clock::seconds_per_tick();
+            header[40..48].copy_from_slice(&tick.to_bits().to_le_bytes());
             // SAFETY: the first line is mapped and no reader trusts it
             // before its end is stored.
             unsafe { std::ptr::copy_nonoverlapping(header.as_ptr(), arena.base, LINE) };
@@ -206,25 +231,38 @@ impl Arena {
         Ok(())
     }
 
-    /// Writes an entry describing `what`, of `kind`, and returns its cells.
-    fn entry(&self, kind: Kind, what: &Describe<'_>) -> Option<*mut u8> {
+    /// Writes an entry describing `what` (none for raw room), of `kind`,
+    /// with `cells` bytes of cells aligned to `align` (64 or more), and
+    /// returns them.
+    fn entry(
+        &self,
+        kind: Kind,
+        what: Option<&Describe<'_>>,
+        cells: usize,
+        align: usize,
+    ) -> Option<*mut u8> {
         let mut text = Vec::with_capacity(64);
-        for s in [what.family, what.help, what.unit.unwrap_or("")] {
-            push_str(&mut text, s);
-        }
-        text.extend_from_slice(&(what.labels.len() as u32).to_le_bytes());
-        for (k, v) in what.labels {
-            push_str(&mut text, k);
-            push_str(&mut text, v);
-        }
-        let cells_at = (24 + text.len()).next_multiple_of(LINE);
-        let len = cells_at + kind.cells();
         let mut head = [0u8; 24];
-        head[..4].copy_from_slice(&u32::try_from(len).ok()?.to_le_bytes());
-        head[4..8].copy_from_slice(&u32::try_from(cells_at).ok()?.to_le_bytes());
+        if let Some(what) = what {
+            for s in [what.family, what.help, what.unit.unwrap_or("")] {
+                push_str(&mut text, s);
+            }
+            text.extend_from_slice(&(what.labels.len() as u32).to_le_bytes());
+            for (k, v) in what.labels {
+                push_str(&mut text, k);
+                push_str(&mut text, v);
+            }
+            if kind == Kind::Histogram {
+                text.extend_from_slice(&(what.bounds.len() as u32).to_le_bytes());
+                for b in what.bounds {
+                    text.extend_from_slice(&b.to_bits().to_le_bytes());
+                }
+            }
+            head[9] = mode_code(what.mode);
+            head[10] = u8::from(what.ticks);
+            head[16..24].copy_from_slice(&what.created.to_bits().to_le_bytes());
+        }
         head[8] = kind as u8;
-        head[9] = mode_code(what.mode);
-        head[16..24].copy_from_slice(&what.created.to_bits().to_le_bytes());
         if std::process::id() != self.pid {
             // A child forked from the owner shares the mapping but not the
             // lock that orders appends: its new metrics keep their cells.
@@ -232,6 +270,12 @@ impl Arena {
         }
         let mut grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
         let at = grow.end;
+        // Entries start on a line; the cells on a multiple of `align`.
+        let align = align.max(LINE);
+        let cells_at = (at + 24 + text.len()).next_multiple_of(align) - at;
+        let len = cells_at + cells.next_multiple_of(LINE);
+        head[..4].copy_from_slice(&u32::try_from(len).ok()?.to_le_bytes());
+        head[4..8].copy_from_slice(&u32::try_from(cells_at).ok()?.to_le_bytes());
         if let Err(e) = self.map_to(&mut grow, at + len) {
             crate::backend::status::problem(&format!("{}: {e}", self.path.display()));
             return None;
@@ -245,25 +289,29 @@ impl Arena {
             std::ptr::copy_nonoverlapping(text.as_ptr(), start.add(24), text.len());
             start.add(cells_at)
         };
+        if let Some(what) = what {
+            // Before the entry is seen: the flushed file leaves it out from
+            // the first read that can find it here.
+            let key = (
+                what.family.to_owned(),
+                what.labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+            );
+            self.resident
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key);
+        }
         grow.end = at + len;
         self.end_cell().store(grow.end as u64, Ordering::Release);
-        let key = (
-            what.family.to_owned(),
-            what.labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        );
-        self.resident
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(key);
         Some(cells)
     }
 
     /// Cells for a counter, or `None` when the file is full.
     pub(crate) fn counter(&self, what: &Describe<'_>) -> Option<&'static ShardedU64> {
-        let cells = self.entry(Kind::Counter, what)?;
+        let cells = self.entry(Kind::Counter, Some(what), Kind::Counter.cells(), LINE)?;
         // SAFETY: 8 zeroed, 64-aligned lines that stay mapped for the rest
         // of the process: the layout of a `ShardedU64` at zero.
         Some(unsafe { &*cells.cast::<ShardedU64>() })
@@ -273,7 +321,7 @@ impl Arena {
     /// is full.
     pub(crate) fn gauge(&self, what: &Describe<'_>, int: bool) -> Option<&'static GaugeLine> {
         let kind = if int { Kind::IntGauge } else { Kind::Gauge };
-        let cells = self.entry(kind, what)?;
+        let cells = self.entry(kind, Some(what), kind.cells(), LINE)?;
         // SAFETY: a zeroed, 64-aligned line that stays mapped for the rest
         // of the process.
         let line: &'static GaugeLine = unsafe { &*cells.cast::<GaugeLine>() };
@@ -284,6 +332,15 @@ impl Arena {
             .unwrap_or_else(PoisonError::into_inner)
             .push(line);
         Some(line)
+    }
+
+    /// Slots for a histogram's shards (which then come from
+    /// [`alloc`](mapped::Mapped::alloc)), or `None` when the file is full.
+    pub(crate) fn histogram(&self, what: &Describe<'_>) -> Option<&'static ShardSlots> {
+        let cells = self.entry(Kind::Histogram, Some(what), Kind::Histogram.cells(), LINE)?;
+        // SAFETY: a zeroed, 64-aligned line that stays mapped: 8 null
+        // pointers.
+        Some(unsafe { &*cells.cast::<ShardSlots>() })
     }
 
     /// Stamps `now` on every gauge whose value changed since the last call.
@@ -332,6 +389,12 @@ fn allocate(file: &fs::File, from: usize, to: usize) -> std::io::Result<()> {
     }
 }
 
+impl mapped::Mapped for Arena {
+    fn alloc(&self, bytes: usize, align: usize) -> Option<std::ptr::NonNull<u8>> {
+        std::ptr::NonNull::new(self.entry(Kind::Raw, None, bytes, align)?)
+    }
+}
+
 fn push_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(&(s.len() as u32).to_le_bytes());
     out.extend_from_slice(s.as_bytes());
@@ -340,19 +403,19 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
 // ----- reading ----------------------------------------------------------------------
 
 /// A read-only mapping of another process's file, unmapped when dropped.
-struct Mapped {
+struct View {
     ptr: *mut u8,
     len: usize,
 }
 
-impl Drop for Mapped {
+impl Drop for View {
     fn drop(&mut self) {
         // SAFETY: `ptr..ptr + len` is this mapping, no longer referred to.
         let _ = unsafe { mm::munmap(self.ptr.cast(), self.len) };
     }
 }
 
-impl Mapped {
+impl View {
     fn bytes(&self, at: usize, n: usize) -> Result<&[u8], String> {
         let end = at.checked_add(n).filter(|e| *e <= self.len);
         match end {
@@ -372,7 +435,7 @@ impl Mapped {
 }
 
 struct Reader<'a> {
-    map: &'a Mapped,
+    map: &'a View,
     at: usize,
     end: usize,
 }
@@ -416,7 +479,7 @@ pub(crate) fn read(path: &Path) -> std::io::Result<Result<Decoded, String>> {
         }
         let len = len.min(RESERVE);
         // SAFETY: a fresh read-only shared mapping of the file, unmapped by
-        // `Mapped`'s drop.
+        // `View`'s drop.
         let ptr = unsafe {
             mm::mmap(
                 std::ptr::null_mut(),
@@ -428,7 +491,7 @@ pub(crate) fn read(path: &Path) -> std::io::Result<Result<Decoded, String>> {
             )
         }?
         .cast::<u8>();
-        let map = Mapped { ptr, len };
+        let map = View { ptr, len };
         outcome = decode(&map);
         let grown = file.metadata()?.len() > len as u64;
         if outcome.is_ok() || !grown {
@@ -438,7 +501,7 @@ pub(crate) fn read(path: &Path) -> std::io::Result<Result<Decoded, String>> {
     Ok(outcome)
 }
 
-fn decode(map: &Mapped) -> Result<Decoded, String> {
+fn decode(map: &View) -> Result<Decoded, String> {
     let header = map.bytes(0, LINE)?;
     if &header[..8] != MAGIC {
         return Err("not a telltale cells file".to_owned());
@@ -468,16 +531,24 @@ fn decode(map: &Mapped) -> Result<Decoded, String> {
             map.len
         ));
     }
+    let writer = Writer {
+        map,
+        end,
+        base: word(32),
+        tick: f64::from_bits(word(40)),
+    };
     let mut families: Vec<PartFamily> = Vec::new();
     let mut at = LINE;
     while at < end {
-        let (family, series, next) = entry(map, at, end)?;
-        if let Some(f) = families.iter_mut().find(|f| f.name == family.name) {
-            f.series.push(series);
-        } else {
-            let mut family = family;
-            family.series.push(series);
-            families.push(family);
+        let (found, next) = writer.entry(at)?;
+        if let Some((family, series)) = found {
+            if let Some(f) = families.iter_mut().find(|f| f.name == family.name) {
+                f.series.push(series);
+            } else {
+                let mut family = family;
+                family.series.push(series);
+                families.push(family);
+            }
         }
         at = next;
     }
@@ -490,74 +561,134 @@ fn decode(map: &Mapped) -> Result<Decoded, String> {
     })
 }
 
-/// The entry at `at`: its family (without series), its series, and where
-/// the next entry starts.
-fn entry(map: &Mapped, at: usize, end: usize) -> Result<(PartFamily, PartSeries, usize), String> {
-    let head = map.bytes(at, 24)?;
-    let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
-    let cells_at = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
-    let kind = Kind::from_code(head[8])
-        .ok_or_else(|| format!("an entry of unknown kind {} (at {at})", head[8]))?;
-    let mode =
-        mode_of(head[9]).ok_or_else(|| format!("an unknown gauge mode {} (at {at})", head[9]))?;
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&head[16..24]);
-    let created = f64::from_bits(u64::from_le_bytes(b));
-    if !len.is_multiple_of(LINE)
-        || !cells_at.is_multiple_of(LINE)
-        || cells_at + kind.cells() != len
-        || at + len > end
-    {
-        return Err(format!("a damaged entry (at {at})"));
+/// Another process's file as read: its entries up to `end`, where it was
+/// mapped in that process, and its clock's seconds per tick.
+struct Writer<'a> {
+    map: &'a View,
+    end: usize,
+    base: u64,
+    tick: f64,
+}
+
+impl Writer<'_> {
+    /// The `u64` at the writer's address `addr`, if it lies in the file's
+    /// entries.
+    fn word(&self, addr: u64) -> Option<u64> {
+        let at = usize::try_from(addr.checked_sub(self.base)?).ok()?;
+        (at >= LINE && at.is_multiple_of(8) && at + 8 <= self.end).then(|| self.map.cell(at))
     }
-    let mut r = Reader {
-        map,
-        at: at + 24,
-        end: at + cells_at,
-    };
-    let name = r.str()?;
-    let help = r.str()?;
-    let unit = r.str()?;
-    let n = r.u32()? as usize;
-    let mut labels = Vec::with_capacity(n.min(64));
-    for _ in 0..n {
-        labels.push((r.str()?, r.str()?));
+
+    /// The entry at `at`: its family (without series) and its series
+    /// (none for raw room), and where the next entry starts.
+    fn entry(&self, at: usize) -> Result<(Option<(PartFamily, PartSeries)>, usize), String> {
+        let (map, end) = (self.map, self.end);
+        let head = map.bytes(at, 24)?;
+        let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
+        let cells_at = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let kind = Kind::from_code(head[8])
+            .ok_or_else(|| format!("an entry of unknown kind {} (at {at})", head[8]))?;
+        let mode = mode_of(head[9])
+            .ok_or_else(|| format!("an unknown gauge mode {} (at {at})", head[9]))?;
+        let ticks = head[10] == 1;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&head[16..24]);
+        let created = f64::from_bits(u64::from_le_bytes(b));
+        let sized = match kind {
+            Kind::Raw => cells_at <= len,
+            _ => cells_at + kind.cells() == len,
+        };
+        if len == 0
+            || !len.is_multiple_of(LINE)
+            || !cells_at.is_multiple_of(LINE)
+            || !sized
+            || at + len > end
+        {
+            return Err(format!("a damaged entry (at {at})"));
+        }
+        if kind == Kind::Raw {
+            return Ok((None, at + len));
+        }
+        let mut r = Reader {
+            map,
+            at: at + 24,
+            end: at + cells_at,
+        };
+        let name = r.str()?;
+        let help = r.str()?;
+        let unit = r.str()?;
+        let n = r.u32()? as usize;
+        let mut labels = Vec::with_capacity(n.min(64));
+        for _ in 0..n {
+            labels.push((r.str()?, r.str()?));
+        }
+        let cells = at + cells_at;
+        let (metric_kind, value, changed) = match kind {
+            Kind::Counter => {
+                let sum =
+                    (0..SHARDS).fold(0u64, |acc, s| acc.wrapping_add(map.cell(cells + s * LINE)));
+                (MetricKind::Counter, Value::Counter(sum as f64), 0.0)
+            }
+            Kind::Gauge | Kind::IntGauge => {
+                let bits = map.cell(cells);
+                let value = if kind == Kind::Gauge {
+                    f64::from_bits(bits)
+                } else {
+                    bits as i64 as f64
+                };
+                let changed = f64::from_bits(map.cell(cells + 8));
+                (MetricKind::Gauge, Value::Gauge(value), changed)
+            }
+            Kind::Histogram | Kind::Raw => {
+                let bounds = (0..r.u32()?)
+                    .map(|_| {
+                        let b = r.take(8)?;
+                        let mut w = [0u8; 8];
+                        w.copy_from_slice(b);
+                        Ok(f64::from_bits(u64::from_le_bytes(w)))
+                    })
+                    .collect::<Result<Vec<f64>, String>>()?;
+                let exp = self.histogram(cells, ticks).ok_or_else(|| {
+                    format!("histogram {name:?} points outside the file (at {at})")
+                })?;
+                let value = HistogramValue::from_exponential(exp, &bounds);
+                (MetricKind::Histogram, Value::Histogram(value), 0.0)
+            }
+        };
+        let family = PartFamily {
+            name,
+            help,
+            unit: (!unit.is_empty()).then_some(unit),
+            kind: metric_kind,
+            mode,
+            series: Vec::new(),
+        };
+        let series = PartSeries {
+            labels,
+            value,
+            created: (metric_kind != MetricKind::Gauge).then_some(created),
+            changed,
+        };
+        Ok((Some((family, series)), at + len))
     }
-    let cells = at + cells_at;
-    let (metric_kind, value, changed) = match kind {
-        Kind::Counter => {
-            let sum = (0..SHARDS).fold(0u64, |acc, s| acc.wrapping_add(map.cell(cells + s * LINE)));
-            (MetricKind::Counter, Value::Counter(sum as f64), 0.0)
+
+    /// The histogram whose shard slots are at `cells`.
+    fn histogram(&self, cells: usize, ticks: bool) -> Option<ExpBuckets> {
+        let mut out = ExpBuckets::default();
+        for s in 0..SHARDS {
+            let shard = self.map.cell(cells + s * 8);
+            if shard == 0 {
+                continue;
+            }
+            // The whole shard lies in the file.
+            self.word(shard.checked_add(histogram::SHARD_BYTES as u64 - 8)?)?;
+            histogram::read_foreign(shard, &|a| self.word(a), &mut out, ticks)?;
         }
-        Kind::Gauge | Kind::IntGauge => {
-            let bits = map.cell(cells);
-            let value = if kind == Kind::Gauge {
-                f64::from_bits(bits)
-            } else {
-                bits as i64 as f64
-            };
-            (
-                MetricKind::Gauge,
-                Value::Gauge(value),
-                f64::from_bits(map.cell(cells + 8)),
-            )
-        }
-    };
-    let family = PartFamily {
-        name,
-        help,
-        unit: (!unit.is_empty()).then_some(unit),
-        kind: metric_kind,
-        mode,
-        series: Vec::new(),
-    };
-    let series = PartSeries {
-        labels,
-        value,
-        created: (metric_kind == MetricKind::Counter).then_some(created),
-        changed,
-    };
-    Ok((family, series, at + len))
+        Some(if ticks {
+            out.ticks_to_seconds(self.tick)
+        } else {
+            out
+        })
+    }
 }
 
 #[cfg(test)]
@@ -582,6 +713,8 @@ mod tests {
             labels,
             mode: GaugeMode::Max,
             created: 1_600_000_000.5,
+            bounds: &[],
+            ticks: false,
         }
     }
 
@@ -623,6 +756,77 @@ mod tests {
         assert_eq!(again.part.families[1].series[0].changed, 1_700_000_000.0);
         assert!(arena.holds("busy", &[("pool".to_owned(), "a".to_owned())]));
         assert!(!arena.holds("busy", &[]));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn histogram_shards_and_buckets_live_in_the_file_and_read_back_alike() {
+        use crate::store::histogram::HistogramCells;
+        // The one arena of this test binary that mapped cells come from.
+        static ARENA: std::sync::OnceLock<Arena> = std::sync::OnceLock::new();
+        let dir = temp("hist");
+        let arena =
+            ARENA.get_or_init(|| Arena::create(&dir, ProcessId { pid: 3, token: 3 }).unwrap());
+        crate::store::mapped::install(arena);
+        let sizes: &'static HistogramCells = Box::leak(Box::new(HistogramCells::new()));
+        sizes.place(
+            arena
+                .histogram(&Describe {
+                    bounds: &[1.0, 10.0],
+                    ..describe("sizes", &[])
+                })
+                .unwrap(),
+        );
+        let durations: &'static HistogramCells = Box::leak(Box::new(HistogramCells::new()));
+        durations.place(
+            arena
+                .histogram(&Describe {
+                    ticks: true,
+                    bounds: &[0.001],
+                    ..describe("durations_seconds", &[("f", "g")])
+                })
+                .unwrap(),
+        );
+        for v in [0.5, 5.0, 5.0, 50.0, 0.0, 1e30] {
+            sizes.record(v);
+        }
+        // Another thread writes another shard.
+        std::thread::spawn(|| sizes.record(2.0)).join().unwrap();
+        let shard = crate::store::shard::current();
+        for t in [10, 1_000, 1_000_000] {
+            durations.record_ticks_in(shard, t);
+        }
+        let read = read(&dir.join(file_name(ProcessId { pid: 3, token: 3 })))
+            .unwrap()
+            .unwrap();
+        let Value::Histogram(h) = &read.part.families[0].series[0].value else {
+            panic!("{:?}", read.part)
+        };
+        assert_eq!(read.part.families[0].kind, MetricKind::Histogram);
+        assert_eq!((h.count, h.sum), (7, 62.5 + 1e30));
+        assert_eq!(h.buckets, [(1.0, 2), (10.0, 5)]);
+        assert_eq!(
+            h.exponential,
+            sizes.read(),
+            "the same buckets as in the process"
+        );
+        assert_eq!(
+            (h.exponential.min, h.exponential.max),
+            (Some(0.0), Some(1e30))
+        );
+        let Value::Histogram(d) = &read.part.families[1].series[0].value else {
+            panic!("{:?}", read.part)
+        };
+        assert_eq!(
+            read.part.families[1].series[0].labels,
+            [("f".to_owned(), "g".to_owned())]
+        );
+        assert_eq!(d.count, 3);
+        assert_eq!(
+            d.exponential,
+            durations.read_ticks(),
+            "ticks in seconds, as in the process"
+        );
         let _ = fs::remove_dir_all(&dir);
     }
 

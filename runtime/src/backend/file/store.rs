@@ -56,6 +56,9 @@ pub(crate) fn start(options: &FileOptions) -> Result<(), Error> {
         match Arena::create(directory, me) {
             Ok(a) => {
                 let _ = ARENA.set(a);
+                if let Some(a) = ARENA.get() {
+                    crate::store::mapped::install(a);
+                }
             }
             Err(e) => status::problem(&e),
         }
