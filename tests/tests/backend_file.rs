@@ -85,6 +85,7 @@ fn worker() {
                 for _ in 0..10_000 {
                     JOBS.inc();
                     SIZES.observe(0.5);
+                    let _ = step(1);
                 }
                 done += 10_000;
                 SLOTS_MAX.set(done as i64);
@@ -380,6 +381,28 @@ fn a_killed_worker_keeps_every_increment_and_compaction_keeps_it() {
     );
     assert_eq!(sizes.buckets, [(1.0, sizes.count), (10.0, sizes.count)]);
     assert_eq!(sizes.sum, sizes.count as f64 * 0.5);
+    let ok = number(
+        &read.snapshot,
+        "function_calls",
+        &[("function", "step"), ("result", "ok"), ("error", "")],
+    );
+    assert!(
+        ok >= last as f64 && ok <= (last + 10_000) as f64,
+        "{ok} #[tracked] calls against {last} counted"
+    );
+    let Some(Value::Histogram(durations)) = value(
+        &read.snapshot,
+        "function_calls_duration_seconds",
+        &[("function", "step")],
+    ) else {
+        panic!("durations in {:#?}", read.snapshot)
+    };
+    // A call's duration is recorded when its guard drops, after its count.
+    assert!(
+        durations.count + 1 >= ok as u64 && durations.count <= ok as u64,
+        "{} durations against {ok} calls",
+        durations.count
+    );
     let slots = number(&read.snapshot, "slots_max", &[]);
     assert!(
         slots >= last as f64 && slots <= before,

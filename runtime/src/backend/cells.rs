@@ -21,6 +21,8 @@ pub(crate) struct Describe<'a> {
     pub(crate) bounds: &'a [f64],
     /// Whether a histogram counts clock ticks (durations).
     pub(crate) ticks: bool,
+    /// Left out of a read while zero (a series exported once it counts).
+    pub(crate) hide_zero: bool,
 }
 
 /// A gauge's cache line: its value, when it last changed, and the value

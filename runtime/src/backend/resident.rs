@@ -48,3 +48,39 @@ pub(crate) fn histogram(what: &Describe<'_>) -> Option<&'static ShardSlots> {
         None
     }
 }
+
+/// Whether the running file backend keeps cells for this process (so a
+/// structure holding cells may go in [`store::mapped`](crate::store::mapped)
+/// memory and be described with [`sum_of`]).
+pub(crate) fn active() -> bool {
+    #[cfg(feature = "backend-file")]
+    {
+        crate::backend::file::arena().is_some_and(crate::backend::file::Arena::owned_here)
+    }
+    #[cfg(not(feature = "backend-file"))]
+    {
+        false
+    }
+}
+
+/// Describes a counter (`gauge`: a gauge summed as `i64`s) whose value is
+/// the sum of `n` words from `from`, `stride` bytes apart, in mapped
+/// memory. `false` when it could not be described (the series then must
+/// keep its cells in the process).
+pub(crate) fn sum_of(
+    what: &Describe<'_>,
+    gauge: bool,
+    from: &std::sync::atomic::AtomicU64,
+    stride: usize,
+    n: usize,
+) -> bool {
+    #[cfg(feature = "backend-file")]
+    {
+        crate::backend::file::arena().is_some_and(|a| a.sum_of(what, gauge, from, stride, n))
+    }
+    #[cfg(not(feature = "backend-file"))]
+    {
+        let _ = (what, gauge, from, stride, n);
+        false
+    }
+}

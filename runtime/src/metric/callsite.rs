@@ -10,6 +10,9 @@
 use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
+use crate::backend::cells::Describe;
+use crate::backend::mode::GaugeMode;
+use crate::backend::resident;
 use crate::collect::registry::{Collect, Desc, Registration, Sink};
 use crate::collect::snapshot::{MetricKind, Value};
 use crate::metric::failures;
@@ -99,6 +102,17 @@ struct SeriesCells {
     hist: HistogramCells,
     outcomes: [OutcomeShard; shard::SHARDS],
     created: f64,
+    /// Set when the series is in mapped memory, whose backend reads it:
+    /// what describes the error counts it adds later.
+    kept: Option<Box<Kept>>,
+}
+
+/// What names a series kept in mapped memory.
+#[derive(Debug)]
+struct Kept {
+    meta: &'static CallsiteMeta,
+    /// `function`, `module` and the per-call labels (or the overflow one).
+    labels: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -115,8 +129,16 @@ struct OutcomeShard {
 #[derive(Debug)]
 struct ErrorNode {
     key: ErrorKind,
-    counts: Box<[AtomicU64]>,
+    /// On the heap, unless `mapped` holds them.
+    heap: Box<[AtomicU64]>,
+    mapped: Option<&'static [AtomicU64]>,
     next: *mut ErrorNode,
+}
+
+impl ErrorNode {
+    fn counts(&self) -> &[AtomicU64] {
+        self.mapped.unwrap_or(&self.heap)
+    }
 }
 
 impl OutcomeShard {
@@ -131,7 +153,7 @@ impl OutcomeShard {
     }
 
     #[inline]
-    fn error(&self, shard: usize, kind: ErrorKind) {
+    fn error(&self, shard: usize, kind: ErrorKind, kept: Option<&Kept>) {
         let (slot, len) = match kind {
             ErrorKind::Indexed(values, i) => (i, values.len()),
             ErrorKind::Named(_) | ErrorKind::Label(_) => (0, 1),
@@ -141,22 +163,37 @@ impl OutcomeShard {
             // SAFETY: nodes are only freed with the shard.
             let n = unsafe { &*node };
             if n.key.same_table(kind) {
-                if let Some(c) = n.counts.get(slot) {
+                if let Some(c) = n.counts().get(slot) {
                     shard::add(c, shard, 1);
                 }
                 return;
             }
             node = n.next;
         }
-        self.push_error(kind, len, slot, shard);
+        self.push_error(kind, len, slot, shard, kept);
     }
 
     #[cold]
-    fn push_error(&self, kind: ErrorKind, len: usize, slot: usize, shard: usize) {
-        let counts: Box<[AtomicU64]> = (0..len).map(|_| AtomicU64::new(0)).collect();
+    fn push_error(
+        &self,
+        kind: ErrorKind,
+        len: usize,
+        slot: usize,
+        shard: usize,
+        kept: Option<&Kept>,
+    ) {
+        // A kept series keeps its error counts in mapped memory too, each
+        // described before it can count.
+        let mapped = kept.and_then(|k| k.error_counts(kind, len));
+        let heap: Box<[AtomicU64]> = if mapped.is_some() {
+            Box::default()
+        } else {
+            (0..len).map(|_| AtomicU64::new(0)).collect()
+        };
         let fresh = Box::into_raw(Box::new(ErrorNode {
             key: kind,
-            counts,
+            heap,
+            mapped,
             next: std::ptr::null_mut(),
         }));
         loop {
@@ -169,7 +206,7 @@ impl OutcomeShard {
                 if n.key.same_table(kind) {
                     // SAFETY: `fresh` was never published.
                     drop(unsafe { Box::from_raw(fresh) });
-                    if let Some(c) = n.counts.get(slot) {
+                    if let Some(c) = n.counts().get(slot) {
                         shard::add(c, shard, 1);
                     }
                     return;
@@ -184,7 +221,7 @@ impl OutcomeShard {
                 .is_ok()
             {
                 // SAFETY: just published; counts only grow.
-                if let Some(c) = unsafe { &*fresh }.counts.get(slot) {
+                if let Some(c) = unsafe { &*fresh }.counts().get(slot) {
                     shard::add(c, shard, 1);
                 }
                 return;
@@ -226,6 +263,15 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// The `error` label of entry `i` of this kind's table.
+    fn label(self, i: usize) -> String {
+        match self {
+            ErrorKind::Indexed(values, _) => values.get(i).copied().unwrap_or("unknown").to_owned(),
+            ErrorKind::Named(name) => crate::metric::labels::readable_type_name(name),
+            ErrorKind::Label(label) => label.to_owned(),
+        }
+    }
+
     fn same_table(self, other: ErrorKind) -> bool {
         match (self, other) {
             (ErrorKind::Indexed(a, _), ErrorKind::Indexed(b, _)) => std::ptr::eq(a, b),
@@ -267,13 +313,26 @@ impl Callsite {
         // records into cells a collection could miss (threads racing here
         // may register it twice; collection skips duplicates).
         crate::collect::registry::register(self);
-        let (cells, _) = crate::store::publish::publish(
-            &self.cells,
-            Box::new(CallsiteCells {
-                base: SeriesCells::new(),
-                labeled: OnceLock::new(),
-            }),
-        );
+        let fresh = CallsiteCells {
+            base: SeriesCells::new(),
+            labeled: OnceLock::new(),
+        };
+        let labels = base_labels(self.meta);
+        let cells = match keep(self.meta, labels, fresh, |c| &mut c.base, |c| &c.base) {
+            Ok(kept) => {
+                match self.cells.compare_exchange(
+                    std::ptr::null_mut(),
+                    kept,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                ) {
+                    Ok(_) => kept,
+                    // The loser's cells stay in the mapping, never counting.
+                    Err(existing) => existing,
+                }
+            }
+            Err(fresh) => crate::store::publish::publish(&self.cells, Box::new(fresh)).0,
+        };
         // SAFETY: published cells are never freed (callsites are statics).
         unsafe { &*cells }
     }
@@ -304,7 +363,7 @@ impl Callsite {
         let series = self
             .cells()
             .labeled(|| self.meta.label_names.to_vec())
-            .series(&|f| values.iter().for_each(|v| f(v)));
+            .series(self.meta, &|f| values.iter().for_each(|v| f(v)));
         Guard::enter(self.meta, series)
     }
 
@@ -318,7 +377,7 @@ impl Callsite {
                 L::names(&mut names);
                 names
             })
-            .series(&|f| labels.visit(f));
+            .series(self.meta, &|f| labels.visit(f));
         Guard::enter(self.meta, series)
     }
 }
@@ -342,12 +401,17 @@ impl Labeled {
     /// The cells of the label values `visit` produces (those of the
     /// overflow series once the cap is reached).
     #[inline]
-    fn series(&'static self, visit: Visit<'_>) -> &'static SeriesCells {
+    fn series(
+        &'static self,
+        meta: &'static CallsiteMeta,
+        visit: Visit<'_>,
+    ) -> &'static SeriesCells {
         // Ids are below the index's capacity, the length of `series`.
-        let slot = &self.series[self.index.id(visit)];
+        let id = self.index.id(visit);
+        let slot = &self.series[id];
         let mut cells = slot.load(Ordering::Acquire);
         if cells.is_null() {
-            cells = alloc_series(slot);
+            cells = self.alloc_series(slot, meta, id, visit);
         }
         // SAFETY: published cells are never freed (callsites are statics).
         unsafe { &*cells }
@@ -369,9 +433,216 @@ impl Labeled {
     }
 }
 
-#[cold]
-fn alloc_series(slot: &AtomicPtr<SeriesCells>) -> *mut SeriesCells {
-    crate::store::publish::publish(slot, Box::new(SeriesCells::new())).0
+impl Labeled {
+    #[cold]
+    fn alloc_series(
+        &self,
+        slot: &AtomicPtr<SeriesCells>,
+        meta: &'static CallsiteMeta,
+        id: usize,
+        visit: Visit<'_>,
+    ) -> *mut SeriesCells {
+        let mut labels = base_labels(meta);
+        if id == self.index.overflow_id() {
+            labels.push(("otel_metric_overflow".into(), "true".into()));
+        } else {
+            let mut values = Vec::new();
+            visit(&mut |v| values.push(v.to_owned()));
+            for (k, v) in exported_label_names(&self.index.names).iter().zip(values) {
+                labels.push((k.to_string(), v));
+            }
+        }
+        match keep(meta, labels, SeriesCells::new(), |s| s, |s| s) {
+            Ok(kept) => match slot.compare_exchange(
+                std::ptr::null_mut(),
+                kept,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => kept,
+                Err(existing) => existing,
+            },
+            Err(fresh) => crate::store::publish::publish(slot, Box::new(fresh)).0,
+        }
+    }
+}
+
+/// A series' first labels: its function and module.
+fn base_labels(meta: &CallsiteMeta) -> Vec<(String, String)> {
+    vec![
+        (FUNCTION_LABEL.into(), meta.function.into()),
+        ("module".into(), meta.module.into()),
+    ]
+}
+
+/// The names per-call labels are exported under (one that clashes with a
+/// name telltale sets is renamed).
+fn exported_label_names(names: &[&'static str]) -> Vec<std::borrow::Cow<'static, str>> {
+    crate::metric::labels::export_names(
+        &[
+            FUNCTION_LABEL,
+            "module",
+            RESULT_LABEL,
+            "error",
+            "le",
+            "quantile",
+            "otel_metric_overflow",
+        ],
+        names,
+    )
+}
+
+/// The help texts of a callsite's calls, durations and in-flight gauge.
+fn helps(meta: &CallsiteMeta) -> (String, String, String) {
+    let own = meta.name != CALLS_FAMILY && !meta.help.is_empty();
+    let help = |default: &str| {
+        if own {
+            meta.help.to_owned()
+        } else {
+            default.to_owned()
+        }
+    };
+    (help(CALLS_HELP), help(DURATION_HELP), help(CONCURRENT_HELP))
+}
+
+/// The classic bounds of a callsite's durations.
+fn bounds(meta: &CallsiteMeta) -> &'static [f64] {
+    if meta.buckets.is_empty() {
+        FUNCTION_CALL_BUCKETS
+    } else {
+        meta.buckets
+    }
+}
+
+/// Places `value` (cells holding one series, reached by `series`) in the
+/// file backend's mapped memory and describes the series there, when that
+/// backend runs; otherwise gives it back. A series that cannot be
+/// described (the file full) keeps counting in place and is flushed.
+fn keep<T: 'static>(
+    meta: &'static CallsiteMeta,
+    labels: Vec<(String, String)>,
+    mut value: T,
+    series_mut: fn(&mut T) -> &mut SeriesCells,
+    series: fn(&T) -> &SeriesCells,
+) -> Result<*mut T, T> {
+    if !resident::active() {
+        return Err(value);
+    }
+    let Some(place) = crate::store::mapped::alloc::<T>() else {
+        return Err(value);
+    };
+    series_mut(&mut value).kept = Some(Box::new(Kept { meta, labels }));
+    // SAFETY: room for a `T`, aligned, that stays mapped for the rest of
+    // the process and that nothing else uses.
+    let placed: &'static T = unsafe {
+        place.write(value);
+        &*place
+    };
+    let cells = series(placed);
+    if let Some(kept) = &cells.kept {
+        kept.describe(cells);
+    }
+    Ok(place)
+}
+
+impl Kept {
+    /// Tells the backend where the series' durations, outcome counts and
+    /// in-flight count are (before anything records into them).
+    fn describe(&self, s: &'static SeriesCells) {
+        let meta = self.meta;
+        let (calls_help, duration_help, concurrent_help) = helps(meta);
+        let labels: Vec<(&str, &str)> = self
+            .labels
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let duration_name = format!("{}_duration_seconds", meta.name);
+        let durations = Describe {
+            family: &duration_name,
+            help: &duration_help,
+            unit: Some("seconds"),
+            labels: &labels,
+            mode: GaugeMode::All,
+            created: s.created,
+            bounds: bounds(meta),
+            ticks: true,
+            // An operation of the timer and tracker API shows durations
+            // once it has some.
+            hide_zero: meta.module.is_empty(),
+        };
+        if let Some(slots) = resident::histogram(&durations) {
+            s.hist.place(slots);
+        }
+        let stride = std::mem::size_of::<OutcomeShard>();
+        let first = &s.outcomes[0];
+        if meta.tracked {
+            for (result, error, cell, hide_zero) in [
+                ("ok", "", &first.ok, false),
+                ("error", "panic", &first.panicked, true),
+                ("cancelled", "", &first.cancelled, true),
+            ] {
+                let mut l = labels.clone();
+                l.extend([(RESULT_LABEL, result), ("error", error)]);
+                let what = Describe {
+                    family: meta.name,
+                    help: &calls_help,
+                    unit: None,
+                    labels: &l,
+                    bounds: &[],
+                    ticks: false,
+                    hide_zero,
+                    ..durations
+                };
+                resident::sum_of(&what, false, cell, stride, shard::SHARDS);
+            }
+        }
+        if meta.concurrency {
+            let concurrent_name = format!("{}_concurrent", meta.name);
+            let what = Describe {
+                family: &concurrent_name,
+                help: &concurrent_help,
+                unit: None,
+                mode: GaugeMode::LiveSum,
+                bounds: &[],
+                ticks: false,
+                hide_zero: false,
+                ..durations
+            };
+            resident::sum_of(&what, true, &first.in_flight, stride, shard::SHARDS);
+        }
+    }
+
+    /// `len` error counts of `kind`'s table in mapped memory, each
+    /// described; `None` when there is no room (they are kept in the
+    /// process then).
+    fn error_counts(&self, kind: ErrorKind, len: usize) -> Option<&'static [AtomicU64]> {
+        let counts = crate::store::mapped::words(len)?;
+        let (calls_help, _, _) = helps(self.meta);
+        for (i, cell) in counts.iter().enumerate() {
+            let error = kind.label(i);
+            let mut labels: Vec<(&str, &str)> = self
+                .labels
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            labels.extend([(RESULT_LABEL, "error"), ("error", error.as_str())]);
+            let what = Describe {
+                family: self.meta.name,
+                help: &calls_help,
+                unit: None,
+                labels: &labels,
+                mode: GaugeMode::All,
+                created: clock::unix_now(),
+                bounds: &[],
+                ticks: false,
+                hide_zero: false,
+            };
+            if !resident::sum_of(&what, false, cell, 8, 1) {
+                return None;
+            }
+        }
+        Some(counts)
+    }
 }
 
 impl SeriesCells {
@@ -381,7 +652,7 @@ impl SeriesCells {
         if let Some(o) = self.outcomes.get(shard) {
             match outcome {
                 Outcome::Ok => shard::add(&o.ok, shard, 1),
-                Outcome::Error(kind) => o.error(shard, kind),
+                Outcome::Error(kind) => o.error(shard, kind, self.kept.as_deref()),
             }
         }
     }
@@ -391,6 +662,7 @@ impl SeriesCells {
             hist: HistogramCells::new(),
             outcomes: [const { OutcomeShard::new() }; shard::SHARDS],
             created: clock::unix_now(),
+            kept: None,
         }
     }
 }
@@ -561,14 +833,8 @@ impl SeriesCells {
             while !node.is_null() {
                 // SAFETY: as in `OutcomeShard::error`.
                 let n = unsafe { &*node };
-                for (i, c) in n.counts.iter().enumerate() {
-                    let label = match n.key {
-                        ErrorKind::Indexed(values, _) => {
-                            values.get(i).copied().unwrap_or("unknown").to_owned()
-                        }
-                        ErrorKind::Named(name) => crate::metric::labels::readable_type_name(name),
-                        ErrorKind::Label(label) => label.to_owned(),
-                    };
+                for (i, c) in n.counts().iter().enumerate() {
+                    let label = n.key.label(i);
                     let count = c.load(Ordering::Relaxed);
                     match out.errors.iter_mut().find(|(l, _)| *l == label) {
                         Some((_, n)) => *n += count,
@@ -613,21 +879,8 @@ impl Collect for Callsite {
             };
             crate::metric::family::push_overflowed(out, &metric, labeled.index.overflowed());
         }
-        let own = meta.name != CALLS_FAMILY;
-        let help = |default: &'static str| -> String {
-            if own && !meta.help.is_empty() {
-                meta.help.to_owned()
-            } else {
-                default.to_owned()
-            }
-        };
-        let buckets = if meta.buckets.is_empty() {
-            FUNCTION_CALL_BUCKETS
-        } else {
-            meta.buckets
-        };
-        let (calls_help, duration_help, concurrent_help) =
-            (help(CALLS_HELP), help(DURATION_HELP), help(CONCURRENT_HELP));
+        let buckets = bounds(meta);
+        let (calls_help, duration_help, concurrent_help) = helps(meta);
         let duration_name = format!("{}_duration_seconds", meta.name);
         let concurrent_name = format!("{}_concurrent", meta.name);
         if meta.concurrency {
@@ -676,23 +929,9 @@ impl Collect for Callsite {
             Some(ErrorKind::Label(label)) => vec![label.to_owned()],
             None => Vec::new(),
         };
-        let label_names = crate::metric::labels::export_names(
-            &[
-                FUNCTION_LABEL,
-                "module",
-                RESULT_LABEL,
-                "error",
-                "le",
-                "quantile",
-                "otel_metric_overflow",
-            ],
-            label_names,
-        );
+        let label_names = exported_label_names(label_names);
         for (values, s, overflow) in series {
-            let mut labels: Vec<(String, String)> = vec![
-                (FUNCTION_LABEL.into(), meta.function.into()),
-                ("module".into(), meta.module.into()),
-            ];
+            let mut labels = base_labels(meta);
             if overflow {
                 labels.push(("otel_metric_overflow".into(), "true".into()));
             } else {

@@ -129,6 +129,7 @@ impl Header {
             created: self.created_at(),
             bounds: &[],
             ticks: false,
+            hide_zero: false,
         }
     }
 

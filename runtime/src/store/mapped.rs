@@ -27,3 +27,12 @@ pub(crate) fn alloc<T>() -> Option<*mut T> {
     m.alloc(std::mem::size_of::<T>(), std::mem::align_of::<T>())
         .map(|p| p.as_ptr().cast::<T>())
 }
+
+/// `n` zeroed words for the rest of the process; `None` as for [`alloc`].
+pub(crate) fn words(n: usize) -> Option<&'static [std::sync::atomic::AtomicU64]> {
+    let m = MAPPED.get()?;
+    let p = m.alloc(n.max(1) * 8, 8)?;
+    // SAFETY: `n` zeroed, aligned words that nothing else uses and that
+    // stay mapped for the rest of the process; zero is a valid `AtomicU64`.
+    Some(unsafe { std::slice::from_raw_parts(p.as_ptr().cast(), n) })
+}

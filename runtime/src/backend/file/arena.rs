@@ -76,6 +76,11 @@ enum Kind {
     IntGauge = 3,
     Histogram = 4,
     Raw = 5,
+    /// A counter whose cells are elsewhere in the file (inside another
+    /// structure): `n` words from an address, `stride` bytes apart.
+    CounterRef = 6,
+    /// A gauge summed the same way (`i64` words; below zero reads 0).
+    GaugeSumRef = 7,
 }
 
 impl Kind {
@@ -86,6 +91,8 @@ impl Kind {
             Kind::IntGauge,
             Kind::Histogram,
             Kind::Raw,
+            Kind::CounterRef,
+            Kind::GaugeSumRef,
         ]
         .into_iter()
         .find(|k| *k as u8 == code)
@@ -95,7 +102,11 @@ impl Kind {
     fn cells(self) -> usize {
         match self {
             Kind::Counter => SHARDS * LINE,
-            Kind::Gauge | Kind::IntGauge | Kind::Histogram => LINE,
+            Kind::Gauge
+            | Kind::IntGauge
+            | Kind::Histogram
+            | Kind::CounterRef
+            | Kind::GaugeSumRef => LINE,
             Kind::Raw => 0,
         }
     }
@@ -241,6 +252,19 @@ impl Arena {
         cells: usize,
         align: usize,
     ) -> Option<*mut u8> {
+        self.entry_with(kind, what, cells, align, &[])
+    }
+
+    /// [`entry`](Self::entry) whose cells start with `init` (written
+    /// before a reader can see the entry).
+    fn entry_with(
+        &self,
+        kind: Kind,
+        what: Option<&Describe<'_>>,
+        cells: usize,
+        align: usize,
+        init: &[u8],
+    ) -> Option<*mut u8> {
         let mut text = Vec::with_capacity(64);
         let mut head = [0u8; 24];
         if let Some(what) = what {
@@ -260,6 +284,7 @@ impl Arena {
             }
             head[9] = mode_code(what.mode);
             head[10] = u8::from(what.ticks);
+            head[11] = u8::from(what.hide_zero);
             head[16..24].copy_from_slice(&what.created.to_bits().to_le_bytes());
         }
         head[8] = kind as u8;
@@ -287,7 +312,9 @@ impl Arena {
             let start = self.base.add(at);
             std::ptr::copy_nonoverlapping(head.as_ptr(), start, head.len());
             std::ptr::copy_nonoverlapping(text.as_ptr(), start.add(24), text.len());
-            start.add(cells_at)
+            let cells = start.add(cells_at);
+            std::ptr::copy_nonoverlapping(init.as_ptr(), cells, init.len().min(len - cells_at));
+            cells
         };
         if let Some(what) = what {
             // Before the entry is seen: the flushed file leaves it out from
@@ -307,6 +334,11 @@ impl Arena {
         grow.end = at + len;
         self.end_cell().store(grow.end as u64, Ordering::Release);
         Some(cells)
+    }
+
+    /// Whether this process owns the file (not a child forked from it).
+    pub(crate) fn owned_here(&self) -> bool {
+        std::process::id() == self.pid
     }
 
     /// Cells for a counter, or `None` when the file is full.
@@ -332,6 +364,31 @@ impl Arena {
             .unwrap_or_else(PoisonError::into_inner)
             .push(line);
         Some(line)
+    }
+
+    /// Describes a counter (`gauge`: a gauge summed, as `i64`s) whose
+    /// cells are `n` words from `from`, `stride` bytes apart, all in this
+    /// file (inside a structure [`alloc`](mapped::Mapped::alloc) gave).
+    /// `false` when the file is full.
+    pub(crate) fn sum_of(
+        &self,
+        what: &Describe<'_>,
+        gauge: bool,
+        from: &AtomicU64,
+        stride: usize,
+        n: usize,
+    ) -> bool {
+        let kind = if gauge {
+            Kind::GaugeSumRef
+        } else {
+            Kind::CounterRef
+        };
+        let mut init = [0u8; 24];
+        init[..8].copy_from_slice(&(std::ptr::from_ref(from) as u64).to_le_bytes());
+        init[8..16].copy_from_slice(&(stride as u64).to_le_bytes());
+        init[16..].copy_from_slice(&(n as u64).to_le_bytes());
+        self.entry_with(kind, Some(what), kind.cells(), LINE, &init)
+            .is_some()
     }
 
     /// Slots for a histogram's shards (which then come from
@@ -590,6 +647,7 @@ impl Writer<'_> {
         let mode = mode_of(head[9])
             .ok_or_else(|| format!("an unknown gauge mode {} (at {at})", head[9]))?;
         let ticks = head[10] == 1;
+        let hide_zero = head[11] == 1;
         let mut b = [0u8; 8];
         b.copy_from_slice(&head[16..24]);
         let created = f64::from_bits(u64::from_le_bytes(b));
@@ -638,6 +696,25 @@ impl Writer<'_> {
                 let changed = f64::from_bits(map.cell(cells + 8));
                 (MetricKind::Gauge, Value::Gauge(value), changed)
             }
+            Kind::CounterRef | Kind::GaugeSumRef => {
+                let (from, stride, n) =
+                    (map.cell(cells), map.cell(cells + 8), map.cell(cells + 16));
+                let mut sum = 0u64;
+                for i in 0..n.min(64) {
+                    let addr = stride
+                        .checked_mul(i)
+                        .and_then(|o| from.checked_add(o))
+                        .and_then(|a| self.word(a))
+                        .ok_or_else(|| format!("{name:?} points outside the file (at {at})"))?;
+                    sum = sum.wrapping_add(addr);
+                }
+                if kind == Kind::CounterRef {
+                    (MetricKind::Counter, Value::Counter(sum as f64), 0.0)
+                } else {
+                    let v = (sum as i64).max(0) as f64;
+                    (MetricKind::Gauge, Value::Gauge(v), 0.0)
+                }
+            }
             Kind::Histogram | Kind::Raw => {
                 let bounds = (0..r.u32()?)
                     .map(|_| {
@@ -654,6 +731,13 @@ impl Writer<'_> {
                 (MetricKind::Histogram, Value::Histogram(value), 0.0)
             }
         };
+        let zero = match &value {
+            Value::Counter(v) | Value::Gauge(v) => *v == 0.0,
+            Value::Histogram(h) => h.count == 0,
+        };
+        if hide_zero && zero {
+            return Ok((None, at + len));
+        }
         let family = PartFamily {
             name,
             help,
@@ -715,6 +799,7 @@ mod tests {
             created: 1_600_000_000.5,
             bounds: &[],
             ticks: false,
+            hide_zero: false,
         }
     }
 

@@ -6,6 +6,7 @@ mod dir;
 mod format;
 mod store;
 
+pub(crate) use arena::Arena;
 pub use dir::Compaction;
 pub(crate) use store::{arena, start};
 pub use store::{compact, compact_directory, read_directory, DirectoryRead};
