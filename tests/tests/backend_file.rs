@@ -13,7 +13,7 @@ use std::process::{Child, Command};
 use telltale::backend::file::{compact_directory, read_directory};
 use telltale::backend::{self, Backend, FileOptions, GaugeMode};
 use telltale::snapshot::Value;
-use telltale::{Counter, Gauge, Histogram, IntGauge};
+use telltale::{Counter, Family, Gauge, Histogram, IntGauge};
 use telltale_tests::workers::{self, line_after, number, value};
 
 static JOBS: Counter = Counter::new("jobs_total", "Jobs done.");
@@ -28,6 +28,24 @@ static LAST: Gauge =
 static EACH: Gauge = Gauge::new("each_worker", "Per worker.");
 static LIVE_EACH: Gauge =
     Gauge::new("live_worker", "Per live worker.").multiprocess_mode(GaugeMode::LiveAll);
+
+/// A bounded label set (a dense family) and an unbounded one (hashed).
+#[derive(Clone, Copy, telltale::LabelSet)]
+struct Done {
+    ok: bool,
+}
+
+#[derive(telltale::LabelSet)]
+struct Worker {
+    worker: String,
+}
+
+static DONE: Family<Done, Counter> = Family::new("done_total", "Done, by outcome.");
+static WORK: Family<Worker, Counter> = Family::new("work_total", "Work, by worker.");
+static LOAD: Family<Worker, Gauge> =
+    Family::new("load", "Load, by worker.").multiprocess_mode(GaugeMode::Max);
+static SPREAD: Family<Worker, Histogram> =
+    Family::new("spread", "Spread, by worker.").with_buckets(&[1.0]);
 
 #[telltale::tracked]
 fn step(i: u64) -> Result<u64, std::io::Error> {
@@ -81,14 +99,39 @@ fn worker() {
         "progress" => {
             // No flush: the cells are in the mapped file.
             let mut done = 0u64;
+            // Twenty workers: past the series a family keeps inline.
+            let work: Vec<_> = (0..20)
+                .map(|i| {
+                    WORK.labels(Worker {
+                        worker: format!("w{i}"),
+                    })
+                })
+                .collect();
+            let load = LOAD.labels(Worker {
+                worker: "w0".into(),
+            });
+            let spread = SPREAD.labels(Worker {
+                worker: "w0".into(),
+            });
+            let ok = DONE.labels(Done { ok: true });
+            let dynamic = telltale::dynamic::counter("dynamic_total")
+                .help("Dynamic, by key.")
+                .required_labels(["key"])
+                .register()
+                .unwrap();
             loop {
                 for _ in 0..10_000 {
                     JOBS.inc();
                     SIZES.observe(0.5);
                     let _ = step(1);
+                    ok.inc();
+                    work[19].inc();
+                    spread.observe(0.5);
+                    dynamic.labels([("key", "x")]).inc().unwrap();
                 }
                 done += 10_000;
                 SLOTS_MAX.set(done as i64);
+                load.set(done as f64);
                 println!("counted {done}");
             }
         }
@@ -403,6 +446,30 @@ fn a_killed_worker_keeps_every_increment_and_compaction_keeps_it() {
         "{} durations against {ok} calls",
         durations.count
     );
+    for (family, labels) in [
+        ("done", &[("ok", "true")][..]),
+        ("work", &[("worker", "w19")][..]),
+        ("dynamic", &[("key", "x")][..]),
+    ] {
+        let n = number(&read.snapshot, family, labels);
+        assert!(
+            n >= last as f64 && n <= (last + 10_000) as f64,
+            "{family}: {n} against {last} counted"
+        );
+    }
+    let load = number(&read.snapshot, "load", &[("worker", "w0")]);
+    assert!(load >= last as f64, "load {load} against {last}");
+    let Some(Value::Histogram(spread)) = value(&read.snapshot, "spread", &[("worker", "w0")])
+    else {
+        panic!("spread in {:#?}", read.snapshot)
+    };
+    assert!(
+        spread.count >= last && spread.count <= last + 10_000,
+        "spread {} against {last}",
+        spread.count
+    );
+    // The dense family's other series was never recorded: not exported.
+    assert_eq!(value(&read.snapshot, "done", &[("ok", "false")]), None);
     let slots = number(&read.snapshot, "slots_max", &[]);
     assert!(
         slots >= last as f64 && slots <= before,

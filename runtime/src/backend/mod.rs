@@ -8,10 +8,8 @@
 //! dynamic metrics. telltale's own `telltale_*` series, process
 //! resources, source batches and aggregation outputs stay per process.
 //! Recording is the same on every backend: it adds to relaxed-atomic
-//! cells. With the file backend running, a [`Counter`](crate::Counter),
-//! [`Gauge`](crate::Gauge), [`IntGauge`](crate::IntGauge),
-//! [`Histogram`](crate::Histogram) or `#[timed]`/`#[tracked]` function
-//! first used from then on has those cells in this process's mapped file, so other
+//! cells. With the file backend running, every metric first used from
+//! then on has those cells in this process's mapped file, so other
 //! processes read them as they are and `kill -9` loses none of its
 //! updates; every other metric keeps its cells in the process, and a
 //! multi-process backend writes their values out every flush interval

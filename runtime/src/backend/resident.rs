@@ -1,8 +1,9 @@
 //! Cells a metric takes from the backend instead of keeping them in the
-//! process: with the file backend running, the cells of a metric
-//! registered from then on live in this process's mapped file, so that a
-//! process killed with `kill -9` loses none of its updates. Otherwise (no
-//! such backend, or the file full) the metric keeps its own cells.
+//! process: with the file backend running, the cells of a metric first
+//! used from then on live in this process's mapped file, described there
+//! so other processes can read them, and a process killed with `kill -9`
+//! loses none of its updates. Otherwise (no such backend, or the file
+//! full) the metric keeps its own cells.
 
 use crate::backend::cells::{Describe, GaugeLine};
 use crate::store::histogram::ShardSlots;
@@ -81,6 +82,43 @@ pub(crate) fn sum_of(
     #[cfg(not(feature = "backend-file"))]
     {
         let _ = (what, gauge, from, stride, n);
+        false
+    }
+}
+
+/// Describes a gauge whose `f64` is at `cell` in mapped memory, left out
+/// while its bits are `unset`.
+pub(crate) fn gauge_at(
+    what: &Describe<'_>,
+    cell: &std::sync::atomic::AtomicU64,
+    unset: u64,
+) -> bool {
+    #[cfg(feature = "backend-file")]
+    {
+        crate::backend::file::arena().is_some_and(|a| a.gauge_at(what, cell, unset))
+    }
+    #[cfg(not(feature = "backend-file"))]
+    {
+        let _ = (what, cell, unset);
+        false
+    }
+}
+
+/// Describes a histogram whose `n` shard slots are at `from` in mapped
+/// memory, `stride` bytes apart.
+pub(crate) fn histogram_at(
+    what: &Describe<'_>,
+    from: &std::sync::atomic::AtomicPtr<crate::store::histogram::HistShard>,
+    stride: usize,
+    n: usize,
+) -> bool {
+    #[cfg(feature = "backend-file")]
+    {
+        crate::backend::file::arena().is_some_and(|a| a.histogram_at(what, from, stride, n))
+    }
+    #[cfg(not(feature = "backend-file"))]
+    {
+        let _ = (what, from, stride, n);
         false
     }
 }

@@ -233,16 +233,29 @@ impl<M: FamilyMetric> Builder<M> {
         let cap = self
             .cap
             .unwrap_or_else(crate::metric::family::default_cardinality_cap);
+        // The backend starts first: its mapped memory may hold the cells.
+        crate::collect::start::start();
+        let name: &'static str = Box::leak(self.name.clone().into_boxed_str());
+        let help: &'static str = Box::leak(self.help.into_boxed_str());
+        let buckets: &'static [f64] = Box::leak(self.buckets.into_boxed_slice());
+        let store = Store::kept_or(
+            SeriesIndex::hashed(leaked, cap),
+            || Box::leak(Box::new(M::CELLS)),
+            name,
+            help,
+            buckets,
+            self.mode,
+        );
         let inner: &'static Inner<M> = Box::leak(Box::new(Inner {
-            name: Box::leak(self.name.clone().into_boxed_str()),
-            help: Box::leak(self.help.into_boxed_str()),
-            buckets: Box::leak(self.buckets.into_boxed_slice()),
+            name,
+            help,
+            buckets,
             defaults,
-            store: Store::new(SeriesIndex::hashed(leaked, cap)),
+            store,
         }));
         if inner.store.index.names.is_empty() {
             // Nothing to bind: the one series exists, and shows, from now.
-            inner.store.index.id(&|_| {});
+            inner.store.id(&|_| {});
         }
         crate::collect::registry::register(inner);
         table.insert(
@@ -382,7 +395,7 @@ impl<M: FamilyMetric> Metric<M> {
                 labels: missing,
             });
         }
-        let id = self.inner.store.index.id(&|f| {
+        let id = self.inner.store.id(&|f| {
             for v in values.iter().flatten() {
                 f(v);
             }

@@ -226,17 +226,24 @@ impl SeriesIndex {
 
     /// The id of the label values `visit` produces, interning them if new.
     pub(crate) fn id(&self, visit: Visit<'_>) -> usize {
+        self.id_with(visit, &|_| {})
+    }
+
+    /// [`id`](Self::id), calling `fresh` with a new id before any other
+    /// lookup can find it.
+    #[inline]
+    pub(crate) fn id_with(&self, visit: Visit<'_>, fresh: &dyn Fn(usize)) -> usize {
         let key = hash_values(visit);
         if let Some(bucket) = self.map.get(&key) {
             if let Some(id) = find(&bucket, visit) {
                 return id;
             }
         }
-        self.insert(key, visit)
+        self.insert(key, visit, fresh)
     }
 
     #[cold]
-    fn insert(&self, key: u64, visit: Visit<'_>) -> usize {
+    fn insert(&self, key: u64, visit: Visit<'_>, new: &dyn Fn(usize)) -> usize {
         if self.next.load(Ordering::Relaxed) >= self.overflow_id() {
             // Full: look only, never grow.
             if let Some(id) = self.map.get(&key).and_then(|b| find(&b, visit)) {
@@ -254,6 +261,7 @@ impl SeriesIndex {
                 let Some(id) = self.next_id() else {
                     return self.overflow_id();
                 };
+                new(id);
                 let bucket = bucket.get_mut();
                 match std::mem::replace(bucket, Bucket::Many(Vec::new())) {
                     Bucket::One(first) => *bucket = Bucket::Many(vec![first, fresh(id)]),
@@ -268,6 +276,7 @@ impl SeriesIndex {
                 let Some(id) = self.next_id() else {
                     return self.overflow_id();
                 };
+                new(id);
                 slot.insert(Bucket::One(fresh(id)));
                 id
             }
@@ -639,7 +648,9 @@ impl CounterHandle {
 #[derive(Debug)]
 #[doc(hidden)]
 pub struct GaugeCells {
-    values: OnceLock<Box<[AtomicU64]>>,
+    /// Leaked from the heap, or in mapped memory (families live for the
+    /// program).
+    values: OnceLock<&'static [AtomicU64]>,
 }
 
 impl GaugeCells {
@@ -661,9 +672,10 @@ impl FamilyMetric for Gauge {
         values: OnceLock::new(),
     };
     fn init(cells: &GaugeCells, capacity: usize) {
-        cells
-            .values
-            .get_or_init(|| (0..capacity).map(|_| AtomicU64::new(UNSET)).collect());
+        cells.values.get_or_init(|| {
+            let values: Box<[AtomicU64]> = (0..capacity).map(|_| AtomicU64::new(UNSET)).collect();
+            Box::leak(values)
+        });
     }
     fn handle(cells: &'static GaugeCells, id: usize) -> GaugeHandle {
         GaugeHandle { cells, id }
@@ -758,6 +770,8 @@ pub struct HistogramFamilyCells {
     /// Set once, before any handle exists.
     capacity: AtomicUsize,
     shards: [AtomicPtr<AtomicPtr<HistShard>>; shard::SHARDS],
+    /// Tables and shards in mapped memory.
+    mapped: AtomicBool,
 }
 
 impl HistogramFamilyCells {
@@ -775,7 +789,11 @@ impl HistogramFamilyCells {
         let slot = unsafe { &*table.add(id) };
         let mut h = slot.load(Ordering::Acquire);
         if h.is_null() {
-            h = crate::store::histogram::alloc_shard(slot);
+            h = if self.mapped.load(Ordering::Relaxed) {
+                crate::store::histogram::alloc_mapped_shard(slot)
+            } else {
+                crate::store::histogram::alloc_shard(slot)
+            };
         }
         // SAFETY: published histogram shards are never freed.
         Some(unsafe { &*h })
@@ -817,6 +835,7 @@ impl FamilyMetric for Histogram {
     const CELLS: HistogramFamilyCells = HistogramFamilyCells {
         capacity: AtomicUsize::new(0),
         shards: [const { AtomicPtr::new(std::ptr::null_mut()) }; shard::SHARDS],
+        mapped: AtomicBool::new(false),
     };
     fn init(cells: &HistogramFamilyCells, capacity: usize) {
         // Set once: tables are sized from it, so it never changes afterwards.
@@ -925,6 +944,9 @@ pub struct Family<L, M: FamilyMetric = Counter> {
     /// The cells live in the family itself: a dense lookup reaches them
     /// without going through `store`.
     cells: M::Cells,
+    /// Cells in mapped memory when the file backend keeps them: used
+    /// instead of `cells` (set before `ready`).
+    kept: AtomicPtr<M::Cells>,
     store: OnceLock<Store<M>>,
     _labels: PhantomData<fn(&L)>,
 }
@@ -934,6 +956,19 @@ pub(crate) struct Store<M: FamilyMetric> {
     pub(crate) index: SeriesIndex,
     pub(crate) cells: &'static M::Cells,
     created: f64,
+    /// Set when the cells are in mapped memory that a backend reads: what
+    /// names each series as it is added.
+    kept: Option<Naming>,
+}
+
+/// What names a family's series where a backend keeps their cells.
+#[derive(Debug)]
+struct Naming {
+    family: String,
+    help: String,
+    unit: Option<&'static str>,
+    buckets: &'static [f64],
+    mode: crate::backend::mode::GaugeMode,
 }
 
 impl<M: FamilyMetric> std::fmt::Debug for Store<M> {
@@ -945,11 +980,6 @@ impl<M: FamilyMetric> std::fmt::Debug for Store<M> {
 }
 
 impl<M: FamilyMetric> Store<M> {
-    /// A store with its own (leaked) cells, for metrics built at run time.
-    pub(crate) fn new(index: SeriesIndex) -> Self {
-        Self::with_cells(index, Box::leak(Box::new(M::CELLS)))
-    }
-
     /// A store around cells that live for the program, sized for the index.
     fn with_cells(index: SeriesIndex, cells: &'static M::Cells) -> Self {
         M::init(cells, index.capacity);
@@ -957,6 +987,108 @@ impl<M: FamilyMetric> Store<M> {
             index,
             cells,
             created: clock::unix_now(),
+            kept: None,
+        }
+    }
+
+    /// A store whose cells are in the file backend's mapped memory, each
+    /// series described there as it is added, when that backend runs (a
+    /// `most_recent` gauge family excepted: its change times are the
+    /// flush's); otherwise [`with_cells`](Self::with_cells) around `cells`.
+    pub(crate) fn kept_or(
+        index: SeriesIndex,
+        cells: impl FnOnce() -> &'static M::Cells,
+        name: &str,
+        help: &str,
+        buckets: &'static [f64],
+        mode: crate::backend::mode::GaugeMode,
+    ) -> Self {
+        let keep = crate::backend::resident::active()
+            && !(M::KIND == MetricKind::Gauge
+                && mode == crate::backend::mode::GaugeMode::MostRecent);
+        let Some(kept) = keep.then(|| mapped_cells::<M>(index.capacity)).flatten() else {
+            return Self::with_cells(index, cells());
+        };
+        let store = Store {
+            index,
+            cells: kept,
+            created: clock::unix_now(),
+            kept: Some(Naming {
+                family: family_name(name, M::KIND).to_owned(),
+                help: help.to_owned(),
+                unit: (M::KIND == MetricKind::Histogram)
+                    .then(|| histogram_unit(name))
+                    .flatten(),
+                buckets,
+                mode,
+            }),
+        };
+        // Every series a dense index can hold, and a hashed one's overflow
+        // series, exist from the start: described now, read once recorded.
+        if store.index.tables.is_some() {
+            store
+                .index
+                .each_series(|labels, id, _| store.describe(id, labels, true));
+        } else {
+            let overflow = store.index.overflow_id();
+            store.describe(overflow, &|emit| emit("otel_metric_overflow", "true"), true);
+        }
+        store
+    }
+
+    /// The id of the label values `visit` produces; a new series of a kept
+    /// store is described before anything can record into it.
+    #[inline]
+    pub(crate) fn id(&self, visit: Visit<'_>) -> usize {
+        if self.kept.is_none() {
+            return self.index.id(visit);
+        }
+        self.index.id_with(visit, &|id| {
+            let names = &self.index.exported;
+            let labels = |emit: &mut dyn FnMut(&str, &str)| {
+                let mut i = 0;
+                visit(&mut |v| {
+                    if let Some(name) = names.get(i) {
+                        emit(name, v);
+                    }
+                    i += 1;
+                });
+            };
+            self.describe(id, &labels, false);
+        })
+    }
+
+    /// Tells the backend where series `id` (labelled by `labels`) is; one
+    /// exported only once recorded when `hide_zero`.
+    #[cold]
+    fn describe(&self, id: usize, labels: LabelPairs<'_>, hide_zero: bool) {
+        let Some(naming) = &self.kept else { return };
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        labels(&mut |k, v| pairs.push((k.to_owned(), v.to_owned())));
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let what = crate::backend::cells::Describe {
+            family: &naming.family,
+            help: &naming.help,
+            unit: naming.unit,
+            labels: &pairs,
+            mode: naming.mode,
+            created: self.created,
+            bounds: naming.buckets,
+            ticks: false,
+            hide_zero,
+        };
+        let any: &dyn std::any::Any = self.cells;
+        if let Some(c) = any.downcast_ref::<ShardedArrays>() {
+            c.describe(id, &what);
+        } else if let Some(g) = any.downcast_ref::<GaugeCells>() {
+            if let Some(cell) = g.get(id) {
+                crate::backend::resident::gauge_at(&what, cell, UNSET);
+            }
+        } else if let Some(h) = any.downcast_ref::<HistogramFamilyCells>() {
+            h.describe(id, &what);
         }
     }
 
@@ -1014,6 +1146,90 @@ impl<M: FamilyMetric> Store<M> {
     }
 }
 
+/// A family's cells for `capacity` series in mapped memory (everything
+/// they will ever point to allocated there now, so that each series sits
+/// at a fixed stride from its first shard's), or `None` when there is no
+/// room.
+fn mapped_cells<M: FamilyMetric>(capacity: usize) -> Option<&'static M::Cells> {
+    let place = crate::store::mapped::alloc::<M::Cells>()?;
+    // SAFETY: room for the cells, aligned, for the rest of the process.
+    let cells: &'static M::Cells = unsafe {
+        place.write(M::CELLS);
+        &*place
+    };
+    let any: &dyn std::any::Any = cells;
+    if let Some(g) = any.downcast_ref::<GaugeCells>() {
+        let values = crate::store::mapped::words(capacity)?;
+        for v in values {
+            v.store(UNSET, Ordering::Relaxed);
+        }
+        let _ = g.values.set(values);
+    }
+    M::init(cells, capacity);
+    if let Some(c) = any.downcast_ref::<ShardedArrays>() {
+        let lines = c.lines();
+        if lines > 0 {
+            let stride = lines * std::mem::size_of::<Line>();
+            let block = crate::store::mapped::bytes(stride * shard::SHARDS, 128)?;
+            for (s, ptr) in c.shards.iter().enumerate() {
+                // SAFETY: inside the block just allocated, on a line.
+                ptr.store(unsafe { block.add(s * stride) }.cast(), Ordering::Release);
+            }
+        }
+    }
+    if let Some(h) = any.downcast_ref::<HistogramFamilyCells>() {
+        let stride = capacity * 8;
+        let block = crate::store::mapped::bytes(stride * shard::SHARDS, 64)?;
+        for (s, ptr) in h.shards.iter().enumerate() {
+            // SAFETY: inside the block just allocated: `capacity` null slots.
+            ptr.store(unsafe { block.add(s * stride) }.cast(), Ordering::Release);
+        }
+        h.mapped.store(true, Ordering::Relaxed);
+    }
+    Some(cells)
+}
+
+impl ShardedArrays {
+    /// Describes series `id` (its cells: one per shard, a stride apart).
+    fn describe(&self, id: usize, what: &crate::backend::cells::Describe<'_>) {
+        if id < INLINE {
+            let stride = std::mem::size_of::<Line>();
+            crate::backend::resident::sum_of(
+                what,
+                false,
+                &self.inline[0].0[id],
+                stride,
+                shard::SHARDS,
+            );
+            return;
+        }
+        let first = self.shards[0].load(Ordering::Acquire);
+        if first.is_null() || id >= self.capacity() {
+            return;
+        }
+        let (line, at) = ((id - INLINE) / 16, (id - INLINE) % 16);
+        // SAFETY: mapped spill lines are allocated whole at the start.
+        let cell = unsafe { &(*first.add(line)).0[at] };
+        let stride = self.lines() * std::mem::size_of::<Line>();
+        crate::backend::resident::sum_of(what, false, cell, stride, shard::SHARDS);
+    }
+}
+
+impl HistogramFamilyCells {
+    /// Describes series `id` (its shard slots: one per table, a table
+    /// apart).
+    fn describe(&self, id: usize, what: &crate::backend::cells::Describe<'_>) {
+        let capacity = self.capacity.load(Ordering::Relaxed);
+        let first = self.shards[0].load(Ordering::Acquire);
+        if first.is_null() || id >= capacity {
+            return;
+        }
+        // SAFETY: mapped tables are allocated whole at the start.
+        let slot = unsafe { &*first.add(id) };
+        crate::backend::resident::histogram_at(what, slot, capacity * 8, shard::SHARDS);
+    }
+}
+
 /// Writes `telltale_cardinality_overflow_total{metric}` when the cap of
 /// `metric` refused lookups.
 pub(crate) fn push_overflowed(out: &mut Sink, metric: &str, overflowed: u64) {
@@ -1064,6 +1280,7 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
             mode: crate::backend::mode::GaugeMode::All,
             ready: AtomicBool::new(false),
             cells: M::CELLS,
+            kept: AtomicPtr::new(std::ptr::null_mut()),
             store: OnceLock::new(),
             _labels: PhantomData,
         }
@@ -1131,7 +1348,21 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
                     SeriesIndex::hashed(names, cap)
                 }
             };
-            Store::with_cells(index, &self.cells)
+            let store = Store::kept_or(
+                index,
+                || &self.cells,
+                self.name,
+                self.help,
+                self.buckets,
+                self.mode,
+            );
+            if !std::ptr::eq(store.cells, std::ptr::from_ref(&self.cells)) {
+                self.kept.store(
+                    std::ptr::from_ref::<M::Cells>(store.cells).cast_mut(),
+                    Ordering::Relaxed,
+                );
+            }
+            store
         });
         self.ready.store(true, Ordering::Release);
         store
@@ -1145,10 +1376,13 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
             if !self.ready.load(Ordering::Acquire) {
                 self.init();
             }
-            return M::handle(&self.cells, labels.index());
+            // SAFETY: kept cells live for the rest of the process; `ready`'s
+            // acquire orders the pointer's store before this load.
+            let cells = unsafe { self.kept.load(Ordering::Relaxed).as_ref() };
+            return M::handle(cells.unwrap_or(&self.cells), labels.index());
         }
         let store = self.store();
-        M::handle(store.cells, store.index.id(&|f| labels.visit(f)))
+        M::handle(store.cells, store.id(&|f| labels.visit(f)))
     }
 
     /// Number of label sets the family holds (for a dense family, the number

@@ -599,11 +599,7 @@ impl HistogramCells {
         let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
         if s.is_null() {
             s = if mapped {
-                alloc_block(ptr, true, || {
-                    let mut fresh = HistShard::new();
-                    fresh.mapped = true;
-                    fresh
-                })
+                alloc_mapped_shard(ptr)
             } else {
                 alloc_shard(ptr)
             };
@@ -661,6 +657,17 @@ impl Default for HistogramCells {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// [`alloc_shard`] in mapped memory (the shard's blocks too), or on the
+/// heap when there is none left.
+#[cold]
+pub(crate) fn alloc_mapped_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
+    alloc_block(ptr, true, || {
+        let mut fresh = HistShard::new();
+        fresh.mapped = true;
+        fresh
+    })
 }
 
 /// Publishes a new histogram shard into the empty `ptr` (or returns the one

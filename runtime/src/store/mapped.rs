@@ -36,3 +36,9 @@ pub(crate) fn words(n: usize) -> Option<&'static [std::sync::atomic::AtomicU64]>
     // stay mapped for the rest of the process; zero is a valid `AtomicU64`.
     Some(unsafe { std::slice::from_raw_parts(p.as_ptr().cast(), n) })
 }
+
+/// `bytes` zeroed bytes aligned to `align`; `None` as for [`alloc`].
+pub(crate) fn bytes(bytes: usize, align: usize) -> Option<*mut u8> {
+    let m = MAPPED.get()?;
+    m.alloc(bytes.max(1), align).map(std::ptr::NonNull::as_ptr)
+}

@@ -81,6 +81,12 @@ enum Kind {
     CounterRef = 6,
     /// A gauge summed the same way (`i64` words; below zero reads 0).
     GaugeSumRef = 7,
+    /// A gauge's `f64` elsewhere in the file: its address, and the bits
+    /// that mean "never set" (left out of a read).
+    GaugeRef = 8,
+    /// A histogram whose shard slots are elsewhere in the file: `n`
+    /// slots from an address, `stride` bytes apart.
+    HistogramRef = 9,
 }
 
 impl Kind {
@@ -93,6 +99,8 @@ impl Kind {
             Kind::Raw,
             Kind::CounterRef,
             Kind::GaugeSumRef,
+            Kind::GaugeRef,
+            Kind::HistogramRef,
         ]
         .into_iter()
         .find(|k| *k as u8 == code)
@@ -106,7 +114,9 @@ impl Kind {
             | Kind::IntGauge
             | Kind::Histogram
             | Kind::CounterRef
-            | Kind::GaugeSumRef => LINE,
+            | Kind::GaugeSumRef
+            | Kind::GaugeRef
+            | Kind::HistogramRef => LINE,
             Kind::Raw => 0,
         }
     }
@@ -388,6 +398,33 @@ impl Arena {
         init[8..16].copy_from_slice(&(stride as u64).to_le_bytes());
         init[16..].copy_from_slice(&(n as u64).to_le_bytes());
         self.entry_with(kind, Some(what), kind.cells(), LINE, &init)
+            .is_some()
+    }
+
+    /// Describes a gauge whose `f64` is at `cell` (in this file), left
+    /// out while its bits are `unset`.
+    pub(crate) fn gauge_at(&self, what: &Describe<'_>, cell: &AtomicU64, unset: u64) -> bool {
+        let mut init = [0u8; 16];
+        init[..8].copy_from_slice(&(std::ptr::from_ref(cell) as u64).to_le_bytes());
+        init[8..].copy_from_slice(&unset.to_le_bytes());
+        self.entry_with(Kind::GaugeRef, Some(what), LINE, LINE, &init)
+            .is_some()
+    }
+
+    /// Describes a histogram whose `n` shard slots are at `from` (in this
+    /// file), `stride` bytes apart.
+    pub(crate) fn histogram_at(
+        &self,
+        what: &Describe<'_>,
+        from: &std::sync::atomic::AtomicPtr<histogram::HistShard>,
+        stride: usize,
+        n: usize,
+    ) -> bool {
+        let mut init = [0u8; 24];
+        init[..8].copy_from_slice(&(std::ptr::from_ref(from) as u64).to_le_bytes());
+        init[8..16].copy_from_slice(&(stride as u64).to_le_bytes());
+        init[16..].copy_from_slice(&(n as u64).to_le_bytes());
+        self.entry_with(Kind::HistogramRef, Some(what), LINE, LINE, &init)
             .is_some()
     }
 
@@ -715,7 +752,17 @@ impl Writer<'_> {
                     (MetricKind::Gauge, Value::Gauge(v), 0.0)
                 }
             }
-            Kind::Histogram | Kind::Raw => {
+            Kind::GaugeRef => {
+                let (from, unset) = (map.cell(cells), map.cell(cells + 8));
+                let bits = self
+                    .word(from)
+                    .ok_or_else(|| format!("{name:?} points outside the file (at {at})"))?;
+                if bits == unset {
+                    return Ok((None, at + len));
+                }
+                (MetricKind::Gauge, Value::Gauge(f64::from_bits(bits)), 0.0)
+            }
+            Kind::Histogram | Kind::HistogramRef | Kind::Raw => {
                 let bounds = (0..r.u32()?)
                     .map(|_| {
                         let b = r.take(8)?;
@@ -724,7 +771,24 @@ impl Writer<'_> {
                         Ok(f64::from_bits(u64::from_le_bytes(w)))
                     })
                     .collect::<Result<Vec<f64>, String>>()?;
-                let exp = self.histogram(cells, ticks).ok_or_else(|| {
+                let slots: Vec<u64> = if kind == Kind::HistogramRef {
+                    let (from, stride, n) =
+                        (map.cell(cells), map.cell(cells + 8), map.cell(cells + 16));
+                    (0..n.min(64))
+                        .map(|i| {
+                            stride
+                                .checked_mul(i)
+                                .and_then(|o| from.checked_add(o))
+                                .and_then(|a| self.word(a))
+                                .unwrap_or(u64::MAX)
+                        })
+                        .collect()
+                } else {
+                    (0..SHARDS as u64)
+                        .map(|s| map.cell(cells + s as usize * 8))
+                        .collect()
+                };
+                let exp = self.histogram(&slots, ticks).ok_or_else(|| {
                     format!("histogram {name:?} points outside the file (at {at})")
                 })?;
                 let value = HistogramValue::from_exponential(exp, &bounds);
@@ -755,11 +819,11 @@ impl Writer<'_> {
         Ok((Some((family, series)), at + len))
     }
 
-    /// The histogram whose shard slots are at `cells`.
-    fn histogram(&self, cells: usize, ticks: bool) -> Option<ExpBuckets> {
+    /// The histogram whose shards are at the writer's addresses `shards`
+    /// (0: none yet).
+    fn histogram(&self, shards: &[u64], ticks: bool) -> Option<ExpBuckets> {
         let mut out = ExpBuckets::default();
-        for s in 0..SHARDS {
-            let shard = self.map.cell(cells + s * 8);
+        for &shard in shards {
             if shard == 0 {
                 continue;
             }
