@@ -3,7 +3,7 @@
 //! | bench | what |
 //! |---|---|
 //! | `backend_hot_path_file/{counter_inc,timed_call}/single` | the hot path before any backend is loaded |
-//! | `backend_hot_path_file/{counter_inc,timed_call}/file` | the same after loading the file backend: a counter registered from then on, whose cells are in the mapped file, and a `#[timed]` call (its flusher writing every 100 ms) |
+//! | `backend_hot_path_file/{counter_inc,timed_call}/file` | the same after loading the file backend: a counter and a `#[timed]` function first used from then on, whose cells are in the mapped file (its flusher writing every 100 ms) |
 //! | `backend_render/read_directory_16x1000` | merging 16 processes' files of 1,000 series each, read and decoded afresh |
 //! | `backend_render/file_16x1000` | a Prometheus render in a process on the backend: its own values and the 16 others' |
 //!

@@ -4,7 +4,7 @@
 //! | bench | what |
 //! |---|---|
 //! | `backend_hot_path_redis/{counter_inc,timed_call}/single` | the hot path before any backend is loaded |
-//! | `backend_hot_path_redis/{counter_inc,timed_call}/redis` | the same after loading the Redis backend (its flusher sending every second) |
+//! | `backend_hot_path_redis/{counter_inc,timed_call}/redis` | a counter and a `#[timed]` function first used after loading the Redis backend (its flusher sending every second) |
 //! | `backend_render/redis_read_16x1000` | reading and merging 16 processes' 1,000 series each from Redis |
 //! | `backend_render/redis_16x1000` | a Prometheus render in a process on the backend |
 //!

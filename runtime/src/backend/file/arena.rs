@@ -129,6 +129,8 @@ type SeriesKey = (String, Vec<(String, String)>);
 #[derive(Debug)]
 pub(crate) struct Arena {
     path: PathBuf,
+    /// Address space reserved, the most the file grows to.
+    reserve: usize,
     /// The owner's pid (a forked child has another).
     pid: u32,
     file: fs::File,
@@ -163,6 +165,11 @@ pub(crate) fn file_name(p: ProcessId) -> String {
 impl Arena {
     /// Creates this process's file in `dir` and maps it.
     pub(crate) fn create(dir: &Path, me: ProcessId) -> Result<Arena, String> {
+        Self::create_in(dir, me, RESERVE)
+    }
+
+    /// [`create`](Self::create) with room for `reserve` bytes at most.
+    fn create_in(dir: &Path, me: ProcessId, reserve: usize) -> Result<Arena, String> {
         let path = dir.join(file_name(me));
         let shown = path.display().to_string();
         let problem = |e: &dyn std::fmt::Display| format!("{shown}: {e}");
@@ -178,7 +185,7 @@ impl Arena {
         let base = unsafe {
             mm::mmap_anonymous(
                 std::ptr::null_mut(),
-                RESERVE,
+                reserve,
                 ProtFlags::empty(),
                 MapFlags::PRIVATE | MapFlags::NORESERVE,
             )
@@ -187,6 +194,7 @@ impl Arena {
         .cast::<u8>();
         let arena = Arena {
             path,
+            reserve,
             pid: std::process::id(),
             file,
             base,
@@ -231,10 +239,12 @@ impl Arena {
         if len <= grow.mapped {
             return Ok(());
         }
-        if len > RESERVE {
+        if len > self.reserve {
             return Err(std::io::Error::other("the cells file is full"));
         }
-        let new = len.max(grow.mapped * 2).clamp(FIRST, RESERVE);
+        let new = len
+            .max(grow.mapped * 2)
+            .clamp(FIRST.min(self.reserve), self.reserve);
         allocate(&self.file, grow.mapped, new)?;
         // SAFETY: `[mapped, new)` lies inside this arena's reservation, and
         // nothing refers to it yet.
@@ -998,6 +1008,34 @@ mod tests {
             assert_eq!(f.name, format!("c{i}"));
             assert_eq!(f.series[0].value, Value::Counter(i as f64));
         }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_full_file_gives_no_more_cells_and_keeps_those_it_gave() {
+        let dir = temp("full");
+        let arena = Arena::create_in(&dir, ProcessId { pid: 4, token: 4 }, FIRST).unwrap();
+        let names: Vec<String> = (0..200).map(|i| format!("c{i}")).collect();
+        let given: Vec<&ShardedU64> = names
+            .iter()
+            .map_while(|n| arena.counter(&describe(n, &[])))
+            .collect();
+        // 64 KiB hold the header and 113 entries of 576 bytes (a line of
+        // description, eight of cells).
+        assert_eq!(given.len(), (FIRST - LINE) / (9 * LINE));
+        assert!(arena.counter(&describe("more", &[])).is_none());
+        let said = crate::backend::status::status().error.unwrap_or_default();
+        assert!(said.contains("the cells file is full"), "{said}");
+        for c in &given {
+            c.add(3);
+        }
+        let read = read(arena.path()).unwrap().unwrap();
+        assert_eq!(read.part.families.len(), given.len());
+        assert!(read
+            .part
+            .families
+            .iter()
+            .all(|f| f.series[0].value == Value::Counter(3.0)));
         let _ = fs::remove_dir_all(&dir);
     }
 
