@@ -50,7 +50,7 @@ use rustix::mm::{self, MapFlags, ProtFlags};
 
 use crate::backend::cells::{Describe, GaugeLine};
 use crate::backend::file::format::{mode_code, mode_of, Decoded};
-use crate::backend::part::{Part, PartFamily, PartSeries, ProcessId};
+use crate::backend::part::{self, Part, PartFamily, PartSeries, ProcessId};
 use crate::collect::snapshot::{HistogramValue, MetricKind, Value};
 use crate::store::histogram::{self, ExpBuckets, ShardSlots};
 use crate::store::mapped;
@@ -311,6 +311,10 @@ impl Arena {
         if std::process::id() != self.pid {
             // A child forked from the owner shares the mapping but not the
             // lock that orders appends: its new metrics keep their cells.
+            return None;
+        }
+        if what.is_some_and(|w| part::is_local(w.family)) {
+            // telltale's own series are each process's: never shared.
             return None;
         }
         let mut grow = self.grow.lock().unwrap_or_else(PoisonError::into_inner);
@@ -986,6 +990,17 @@ mod tests {
             durations.read_ticks(),
             "ticks in seconds, as in the process"
         );
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn telltale_s_own_series_are_never_kept_in_the_file() {
+        let dir = temp("own");
+        let arena = Arena::create(&dir, ProcessId { pid: 5, token: 5 }).unwrap();
+        assert!(arena
+            .counter(&describe("telltale_config_reloads", &[]))
+            .is_none());
+        assert!(arena.counter(&describe("reloads", &[])).is_some());
         let _ = fs::remove_dir_all(&dir);
     }
 
