@@ -153,7 +153,7 @@ impl OutcomeShard {
     }
 
     #[inline]
-    fn error(&self, shard: usize, kind: ErrorKind, kept: Option<&Kept>) {
+    fn error(&self, shard: usize, kind: ErrorKind, series: &SeriesCells) {
         let (slot, len) = match kind {
             ErrorKind::Indexed(values, i) => (i, values.len()),
             ErrorKind::Named(_) | ErrorKind::Label(_) => (0, 1),
@@ -170,7 +170,7 @@ impl OutcomeShard {
             }
             node = n.next;
         }
-        self.push_error(kind, len, slot, shard, kept);
+        self.push_error(kind, len, slot, shard, series);
     }
 
     #[cold]
@@ -180,11 +180,14 @@ impl OutcomeShard {
         len: usize,
         slot: usize,
         shard: usize,
-        kept: Option<&Kept>,
+        series: &SeriesCells,
     ) {
         // A kept series keeps its error counts in mapped memory too, each
         // described before it can count.
-        let mapped = kept.and_then(|k| k.error_counts(kind, len));
+        let mapped = series
+            .kept
+            .as_deref()
+            .and_then(|k| k.error_counts(kind, len));
         let heap: Box<[AtomicU64]> = if mapped.is_some() {
             Box::default()
         } else {
@@ -652,7 +655,7 @@ impl SeriesCells {
         if let Some(o) = self.outcomes.get(shard) {
             match outcome {
                 Outcome::Ok => shard::add(&o.ok, shard, 1),
-                Outcome::Error(kind) => o.error(shard, kind, self.kept.as_deref()),
+                Outcome::Error(kind) => o.error(shard, kind, self),
             }
         }
     }

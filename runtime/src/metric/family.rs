@@ -939,14 +939,13 @@ pub struct Family<L, M: FamilyMetric = Counter> {
     buckets: &'static [f64],
     cap: usize,
     mode: crate::backend::mode::GaugeMode,
-    /// Set (release) once `store` is initialised and the cells sized.
-    ready: AtomicBool,
-    /// The cells live in the family itself: a dense lookup reaches them
-    /// without going through `store`.
+    /// The cells live in the family itself (or, when the file backend
+    /// keeps them, in its mapped file): a dense lookup reaches them
+    /// through `live` without going through `store`.
     cells: M::Cells,
-    /// Cells in mapped memory when the file backend keeps them: used
-    /// instead of `cells` (set before `ready`).
-    kept: AtomicPtr<M::Cells>,
+    /// The cells in use, set (release) once `store` is initialised and
+    /// the cells sized; null before.
+    live: AtomicPtr<M::Cells>,
     store: OnceLock<Store<M>>,
     _labels: PhantomData<fn(&L)>,
 }
@@ -1278,9 +1277,8 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
             buckets: HISTOGRAM_BUCKETS,
             cap: 0,
             mode: crate::backend::mode::GaugeMode::All,
-            ready: AtomicBool::new(false),
             cells: M::CELLS,
-            kept: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
             store: OnceLock::new(),
             _labels: PhantomData,
         }
@@ -1348,23 +1346,19 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
                     SeriesIndex::hashed(names, cap)
                 }
             };
-            let store = Store::kept_or(
+            Store::kept_or(
                 index,
                 || &self.cells,
                 self.name,
                 self.help,
                 self.buckets,
                 self.mode,
-            );
-            if !std::ptr::eq(store.cells, std::ptr::from_ref(&self.cells)) {
-                self.kept.store(
-                    std::ptr::from_ref::<M::Cells>(store.cells).cast_mut(),
-                    Ordering::Relaxed,
-                );
-            }
-            store
+            )
         });
-        self.ready.store(true, Ordering::Release);
+        self.live.store(
+            std::ptr::from_ref::<M::Cells>(store.cells).cast_mut(),
+            Ordering::Release,
+        );
         store
     }
 
@@ -1373,13 +1367,14 @@ impl<L: LabelSet + 'static, M: FamilyMetric> Family<L, M> {
     pub fn labels(&'static self, labels: impl Borrow<L>) -> M::Handle {
         let labels = labels.borrow();
         if Self::DENSE {
-            if !self.ready.load(Ordering::Acquire) {
-                self.init();
-            }
-            // SAFETY: kept cells live for the rest of the process; `ready`'s
-            // acquire orders the pointer's store before this load.
-            let cells = unsafe { self.kept.load(Ordering::Relaxed).as_ref() };
-            return M::handle(cells.unwrap_or(&self.cells), labels.index());
+            let live = self.live.load(Ordering::Acquire);
+            // SAFETY: `live` is null or the family's cells, which live for
+            // the rest of the process.
+            let cells = match unsafe { live.as_ref() } {
+                Some(cells) => cells,
+                None => self.init().cells,
+            };
+            return M::handle(cells, labels.index());
         }
         let store = self.store();
         M::handle(store.cells, store.id(&|f| labels.visit(f)))

@@ -96,25 +96,25 @@ impl Header {
         })
     }
 
-    /// Registers `me` unless it is; `attach` runs once, once the backend
-    /// has started and before the registration and anything recording:
-    /// where the metric takes its cells from the backend.
+    /// Registers `me` unless it is (see [`Cells`]).
     #[inline]
-    fn ensure_registered<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
+    fn ensure_registered<T: Cells>(&self, me: &'static T) {
         if !self.registered.is_completed() {
-            self.register(me, attach);
+            self.register(me);
         }
     }
 
     #[cold]
-    fn register<T: Collect>(&self, me: &'static T, attach: fn(&'static T)) {
+    fn register<T: Cells>(&self, me: &'static T) {
         self.registered.call_once(|| {
             self.created_at();
             // The backend starts first; the cells it gives are in place
-            // before a collection can see the metric.
+            // before a collection can see the metric, and recorded into
+            // only once one can.
             crate::collect::start::start();
-            attach(me);
+            me.place();
             registry::register(me);
+            me.publish();
         });
     }
 
@@ -149,6 +149,15 @@ impl Header {
     }
 }
 
+/// What a metric does around its registration: take its cells from the
+/// backend before it (`place`: the file backend's mapped file, where they
+/// are described before any collection can see the metric), and make them
+/// the ones it records into after it (`publish`).
+trait Cells: Collect + Sized {
+    fn place(&'static self);
+    fn publish(&'static self) {}
+}
+
 /// A monotonically increasing count, sharded so that threads never contend.
 ///
 /// ```
@@ -166,6 +175,9 @@ pub struct Counter {
     /// The cells a backend keeps (the file backend's mapped file), when
     /// it gave some: used instead of `cells`.
     resident: AtomicPtr<ShardedU64>,
+    /// The cells recorded into, once registered (null before): one load
+    /// on the hot path says both.
+    live: AtomicPtr<ShardedU64>,
 }
 
 impl Counter {
@@ -177,6 +189,7 @@ impl Counter {
             header: Header::new(name, help),
             cells: ShardedU64::new(),
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -191,8 +204,9 @@ impl Counter {
             header: Header::dynamic(name.into(), help.into(), MetricKind::Counter, &taking)?,
             cells: ShardedU64::new(),
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        c.header.register(c, Counter::attach);
+        c.header.register(c);
         Ok(c)
     }
 
@@ -205,7 +219,17 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn inc_by(&'static self, n: u64) {
-        self.header.ensure_registered(self, Counter::attach);
+        let live = self.live.load(Ordering::Acquire);
+        // SAFETY: `live` is null or these cells, which live as long as it.
+        match unsafe { live.as_ref() } {
+            Some(cells) => cells.add(n),
+            None => self.inc_first(n),
+        }
+    }
+
+    #[cold]
+    fn inc_first(&'static self, n: u64) {
+        self.header.ensure_registered(self);
         self.cells().add(n);
     }
 
@@ -221,13 +245,20 @@ impl Counter {
         // the rest of the process.
         unsafe { p.as_ref() }.unwrap_or(&self.cells)
     }
+}
 
-    fn attach(&'static self) {
+impl Cells for Counter {
+    fn place(&'static self) {
         let what = self.header.describe(MetricKind::Counter, GaugeMode::All);
         if let Some(cells) = resident::counter(&what) {
             self.resident
                 .store(std::ptr::from_ref(cells).cast_mut(), Ordering::Release);
         }
+    }
+
+    fn publish(&'static self) {
+        let cells = std::ptr::from_ref(self.cells()).cast_mut();
+        self.live.store(cells, Ordering::Release);
     }
 }
 
@@ -263,6 +294,8 @@ pub struct Gauge {
     mode: GaugeMode,
     /// The line a backend keeps, when it gave one: used instead of `bits`.
     resident: AtomicPtr<GaugeLine>,
+    /// The value's cell, once registered (null before).
+    live: AtomicPtr<AtomicU64>,
 }
 
 impl Gauge {
@@ -274,6 +307,7 @@ impl Gauge {
             bits: AtomicU64::new(0),
             mode: GaugeMode::All,
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -297,23 +331,22 @@ impl Gauge {
             bits: AtomicU64::new(0),
             mode: GaugeMode::All,
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        g.header.register(g, Gauge::attach);
+        g.header.register(g);
         Ok(g)
     }
 
     /// Sets the value.
     #[inline]
     pub fn set(&'static self, v: f64) {
-        self.header.ensure_registered(self, Gauge::attach);
-        self.bits().store(v.to_bits(), Ordering::Relaxed);
+        self.cell().store(v.to_bits(), Ordering::Relaxed);
     }
 
     /// Adds `v` (negative to subtract).
     #[inline]
     pub fn add(&'static self, v: f64) {
-        self.header.ensure_registered(self, Gauge::attach);
-        let bits = self.bits();
+        let bits = self.cell();
         let mut cur = bits.load(Ordering::Relaxed);
         loop {
             let new = (f64::from_bits(cur) + v).to_bits();
@@ -355,12 +388,36 @@ impl Gauge {
         unsafe { p.as_ref() }.map_or(&self.bits, |line| &line.value)
     }
 
-    fn attach(&'static self) {
+    /// The cell recorded into, registering the gauge on first use.
+    #[inline]
+    fn cell(&'static self) -> &'static AtomicU64 {
+        let live = self.live.load(Ordering::Acquire);
+        // SAFETY: `live` is null or a cell that lives as long as `self`.
+        match unsafe { live.as_ref() } {
+            Some(cell) => cell,
+            None => self.cell_first(),
+        }
+    }
+
+    #[cold]
+    fn cell_first(&'static self) -> &'static AtomicU64 {
+        self.header.ensure_registered(self);
+        self.bits()
+    }
+}
+
+impl Cells for Gauge {
+    fn place(&'static self) {
         let what = self.header.describe(MetricKind::Gauge, self.mode);
         if let Some(line) = resident::gauge(&what, false) {
             self.resident
                 .store(std::ptr::from_ref(line).cast_mut(), Ordering::Release);
         }
+    }
+
+    fn publish(&'static self) {
+        let cell = std::ptr::from_ref(self.bits()).cast_mut();
+        self.live.store(cell, Ordering::Release);
     }
 }
 
@@ -398,6 +455,8 @@ pub struct IntGauge {
     mode: GaugeMode,
     /// The line a backend keeps, when it gave one: used instead of `value`.
     resident: AtomicPtr<GaugeLine>,
+    /// The value's cell, once registered (null before).
+    live: AtomicPtr<AtomicI64>,
 }
 
 impl IntGauge {
@@ -409,6 +468,7 @@ impl IntGauge {
             value: AtomicI64::new(0),
             mode: GaugeMode::All,
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
 
@@ -431,23 +491,22 @@ impl IntGauge {
             value: AtomicI64::new(0),
             mode: GaugeMode::All,
             resident: AtomicPtr::new(std::ptr::null_mut()),
+            live: AtomicPtr::new(std::ptr::null_mut()),
         }));
-        g.header.register(g, IntGauge::attach);
+        g.header.register(g);
         Ok(g)
     }
 
     /// Sets the value.
     #[inline]
     pub fn set(&'static self, v: i64) {
-        self.header.ensure_registered(self, IntGauge::attach);
-        self.value().store(v, Ordering::Relaxed);
+        self.cell().store(v, Ordering::Relaxed);
     }
 
     /// Adds `v` (wrapping).
     #[inline]
     pub fn add(&'static self, v: i64) {
-        self.header.ensure_registered(self, IntGauge::attach);
-        self.value().fetch_add(v, Ordering::Relaxed);
+        self.cell().fetch_add(v, Ordering::Relaxed);
     }
 
     /// Subtracts `v` (wrapping).
@@ -481,12 +540,36 @@ impl IntGauge {
         unsafe { p.as_ref() }.map_or(&self.value, GaugeLine::int)
     }
 
-    fn attach(&'static self) {
+    /// The cell recorded into, registering the gauge on first use.
+    #[inline]
+    fn cell(&'static self) -> &'static AtomicI64 {
+        let live = self.live.load(Ordering::Acquire);
+        // SAFETY: `live` is null or a cell that lives as long as `self`.
+        match unsafe { live.as_ref() } {
+            Some(cell) => cell,
+            None => self.cell_first(),
+        }
+    }
+
+    #[cold]
+    fn cell_first(&'static self) -> &'static AtomicI64 {
+        self.header.ensure_registered(self);
+        self.value()
+    }
+}
+
+impl Cells for IntGauge {
+    fn place(&'static self) {
         let what = self.header.describe(MetricKind::Gauge, self.mode);
         if let Some(line) = resident::gauge(&what, true) {
             self.resident
                 .store(std::ptr::from_ref(line).cast_mut(), Ordering::Release);
         }
+    }
+
+    fn publish(&'static self) {
+        let cell = std::ptr::from_ref(self.value()).cast_mut();
+        self.live.store(cell, Ordering::Release);
     }
 }
 
@@ -582,14 +665,14 @@ impl Histogram {
             buckets: Box::leak(buckets.to_vec().into_boxed_slice()),
             cells: HistogramCells::new(),
         }));
-        h.header.register(h, Histogram::attach);
+        h.header.register(h);
         Ok(h)
     }
 
     /// Records one observation. Negative and `NaN` observations are ignored.
     #[inline]
     pub fn observe(&'static self, v: f64) {
-        self.header.ensure_registered(self, Histogram::attach);
+        self.header.ensure_registered(self);
         self.cells.record(v);
     }
 
@@ -606,8 +689,10 @@ impl Histogram {
     pub fn value(&self) -> HistogramValue {
         histogram_value(&self.cells, self.buckets)
     }
+}
 
-    fn attach(&'static self) {
+impl Cells for Histogram {
+    fn place(&'static self) {
         let what = Describe {
             unit: histogram_unit(&self.header.name),
             bounds: self.buckets,

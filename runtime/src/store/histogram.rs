@@ -531,7 +531,7 @@ impl Drop for HistShard {
 pub(crate) struct HistogramCells {
     shards: ShardSlots,
     /// Slots in mapped memory, when a backend keeps this histogram's
-    /// cells: used instead of `shards`, with shards allocated there too.
+    /// cells: its shards are allocated there and published in both.
     mapped: AtomicPtr<ShardSlots>,
     /// Tick stores: what the last read reported. A value pending on an owned
     /// shard is reported in its bucket; while the writer moves it there a
@@ -570,19 +570,10 @@ impl HistogramCells {
         self.shard(shard).record_ticks(shard, ticks);
     }
 
-    /// The slots in use: mapped ones when a backend gave some.
-    #[inline]
-    fn slots(&self) -> (&ShardSlots, bool) {
-        let mapped = self.mapped.load(std::sync::atomic::Ordering::Acquire);
-        // SAFETY: mapped slots stay for the rest of the process.
-        match unsafe { mapped.as_ref() } {
-            Some(slots) => (slots, true),
-            None => (&self.shards, false),
-        }
-    }
-
-    /// Keeps this histogram's cells in `slots` (zeroed mapped memory)
-    /// from now on. Call it before anything records.
+    /// Keeps this histogram's cells in mapped memory from now on: its
+    /// shards are allocated there and published in `slots` (where a
+    /// backend's readers find them) as well as here. Call it before
+    /// anything records.
     #[cfg_attr(not(feature = "backend-file"), allow(dead_code))]
     pub(crate) fn place(&self, slots: &'static ShardSlots) {
         self.mapped.store(
@@ -594,18 +585,29 @@ impl HistogramCells {
     /// Shard `shard`, allocated on first use.
     #[inline]
     fn shard(&self, shard: usize) -> &HistShard {
-        let (slots, mapped) = self.slots();
-        let ptr = &slots[shard & (shard::SHARDS - 1)];
+        let ptr = &self.shards[shard & (shard::SHARDS - 1)];
         let mut s = ptr.load(std::sync::atomic::Ordering::Acquire);
         if s.is_null() {
-            s = if mapped {
-                alloc_mapped_shard(ptr)
-            } else {
-                alloc_shard(ptr)
-            };
+            s = self.alloc(shard & (shard::SHARDS - 1));
         }
         // SAFETY: published shards live as long as `self`.
         unsafe { &*s }
+    }
+
+    /// Allocates shard `i` (in mapped memory when placed there).
+    #[cold]
+    fn alloc(&self, i: usize) -> *mut HistShard {
+        let mapped = self.mapped.load(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: mapped slots stay for the rest of the process.
+        let Some(slots) = (unsafe { mapped.as_ref() }) else {
+            return alloc_shard(&self.shards[i]);
+        };
+        // The mapped slot decides which of racing threads' shards is the
+        // one; it is published there before here, so a reader of the
+        // mapping knows every shard that can hold an observation.
+        let s = alloc_mapped_shard(&slots[i]);
+        self.shards[i].store(s, std::sync::atomic::Ordering::Release);
+        s
     }
 
     /// Sums all shards of a store of `f64` observations.
@@ -627,7 +629,7 @@ impl HistogramCells {
 
     fn read_all(&self, ticks: bool) -> ExpBuckets {
         let mut out = ExpBuckets::default();
-        for ptr in self.slots().0 {
+        for ptr in &self.shards {
             let s = ptr.load(std::sync::atomic::Ordering::Acquire);
             if !s.is_null() {
                 // SAFETY: as in `record`.
@@ -679,6 +681,10 @@ pub(crate) fn alloc_shard(ptr: &AtomicPtr<HistShard>) -> *mut HistShard {
 
 impl Drop for HistogramCells {
     fn drop(&mut self) {
+        if !self.mapped.get_mut().is_null() {
+            // Its shards are in mapped memory, never freed.
+            return;
+        }
         for ptr in &mut self.shards {
             let s = *ptr.get_mut();
             if !s.is_null() {
