@@ -321,21 +321,9 @@ impl Callsite {
             labeled: OnceLock::new(),
         };
         let labels = base_labels(self.meta);
-        let cells = match keep(self.meta, labels, fresh, |c| &mut c.base, |c| &c.base) {
-            Ok(kept) => {
-                match self.cells.compare_exchange(
-                    std::ptr::null_mut(),
-                    kept,
-                    Ordering::AcqRel,
-                    Ordering::Acquire,
-                ) {
-                    Ok(_) => kept,
-                    // The loser's cells stay in the mapping, never counting.
-                    Err(existing) => existing,
-                }
-            }
-            Err(fresh) => crate::store::publish::publish(&self.cells, Box::new(fresh)).0,
-        };
+        // The loser of a race leaves its placed cells unused in the mapping.
+        let kept = keep(self.meta, labels, fresh, |c| &mut c.base, |c| &c.base);
+        let cells = crate::store::publish::publish_either(&self.cells, kept);
         // SAFETY: published cells are never freed (callsites are statics).
         unsafe { &*cells }
     }
@@ -455,18 +443,8 @@ impl Labeled {
                 labels.push((k.to_string(), v));
             }
         }
-        match keep(meta, labels, SeriesCells::new(), |s| s, |s| s) {
-            Ok(kept) => match slot.compare_exchange(
-                std::ptr::null_mut(),
-                kept,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => kept,
-                Err(existing) => existing,
-            },
-            Err(fresh) => crate::store::publish::publish(slot, Box::new(fresh)).0,
-        }
+        let kept = keep(meta, labels, SeriesCells::new(), |s| s, |s| s);
+        crate::store::publish::publish_either(slot, kept)
     }
 }
 

@@ -474,15 +474,7 @@ fn alloc_block<T>(ptr: &AtomicPtr<T>, mapped: bool, fresh: fn() -> T) -> *mut T 
             // SAFETY: room for a `T`, aligned, that nothing else uses.
             unsafe { block.write(fresh()) };
             // The loser of a race leaves its block unused in the mapping.
-            return match ptr.compare_exchange(
-                std::ptr::null_mut(),
-                block,
-                std::sync::atomic::Ordering::AcqRel,
-                std::sync::atomic::Ordering::Acquire,
-            ) {
-                Ok(_) => block,
-                Err(existing) => existing,
-            };
+            return crate::store::publish::publish_placed(ptr, block);
         }
     }
     crate::store::publish::publish(ptr, Box::new(fresh())).0

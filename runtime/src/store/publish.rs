@@ -46,6 +46,31 @@ pub(crate) fn publish_slice<T>(ptr: &AtomicPtr<T>, fresh: Box<[T]>) -> *mut T {
     }
 }
 
+/// Publishes `placed` (memory that is never freed: a mapped file's) into
+/// the empty `ptr`, or returns the one published first (`placed` then
+/// stays unused where it is).
+#[cold]
+pub(crate) fn publish_placed<T>(ptr: &AtomicPtr<T>, placed: *mut T) -> *mut T {
+    match ptr.compare_exchange(
+        std::ptr::null_mut(),
+        placed,
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    ) {
+        Ok(_) => placed,
+        Err(existing) => existing,
+    }
+}
+
+/// [`publish_placed`] for what was placed, else [`publish`] for what was
+/// not (given back to go on the heap).
+pub(crate) fn publish_either<T>(ptr: &AtomicPtr<T>, placed: Result<*mut T, T>) -> *mut T {
+    match placed {
+        Ok(p) => publish_placed(ptr, p),
+        Err(fresh) => publish(ptr, Box::new(fresh)).0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
